@@ -1,0 +1,264 @@
+import { Graph as GraphlibGraph, alg } from "@dagrejs/graphlib"
+import { DagradError, FeedError, GraphError, KernelError, showShape } from "../errors.ts"
+import type { Value } from "../graph/builder.ts"
+import { refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
+import { kernelFor, type AnyOp, type Kernel } from "../ops/define.ts"
+import { lookupOp } from "../ops/registry.ts"
+import { allocate, type DataArray } from "../tensor/dtype.ts"
+import { sameShape, sizeOf } from "../tensor/shape.ts"
+import type { Tensor } from "../tensor/tensor.ts"
+import type { Attrs } from "../graph/types.ts"
+
+/** Parameter values, keyed by parameter name; optimizers update the tensors in place. */
+export type ParamStore = ReadonlyMap<string, Tensor>
+
+/** Per-node timing hook, for profiles (bench/). */
+export type NodeObserver = (node: GraphNode, milliseconds: number) => void
+
+export interface RunOptions {
+  /** Called after each node with its wall time (measured only when given). */
+  readonly onNode?: NodeObserver
+}
+
+interface Step {
+  readonly node: GraphNode
+  readonly op: AnyOp | undefined
+  readonly kernel: Kernel<string, string, string, string, Attrs> | undefined
+  readonly inputs: readonly (readonly [name: string, key: string])[]
+  /** Outputs to allocate: consumed ones and every always-produced one. */
+  readonly outputs: readonly (readonly [spec: OutputSpec, key: string])[]
+  /** Buffers whose last reader is this step: recycled right after it. */
+  readonly release: readonly string[]
+}
+
+/**
+ * A compiled graph: the nodes the fetches need in topological order, which outputs each
+ * must produce, and where each buffer dies. Buffers released by one step are reused by
+ * later steps and by later runs, so a steady-state training step allocates only what it
+ * hands back to the caller.
+ */
+export class Plan {
+  private readonly steps: readonly Step[]
+  private readonly fetchKeys: readonly string[]
+  private readonly pool = new Map<string, DataArray[]>()
+  /** Bytes of fresh buffers allocated by the last run (0 once the pool is warm). */
+  lastRunAllocatedBytes = 0
+
+  constructor(
+    readonly graph: Graph,
+    fetches: readonly OutputRef[],
+  ) {
+    const order = topologicalOrder(graph)
+    for (const f of fetches) checkRef(graph, f, "fetch")
+    this.fetchKeys = fetches.map(refKey)
+    const needed = neededNodes(graph, fetches)
+    const consumed = new Set<string>(this.fetchKeys)
+    const ordered = order.filter((id) => needed.has(id))
+    for (const id of ordered) for (const r of Object.values(graph.nodes[id].inputs)) consumed.add(refKey(r))
+
+    const lastUse = new Map<string, number>()
+    ordered.forEach((id, i) => {
+      for (const r of Object.values(graph.nodes[id].inputs)) lastUse.set(refKey(r), i)
+    })
+    const fetched = new Set(this.fetchKeys)
+    const releaseAt: string[][] = ordered.map(() => [])
+    const steps: Step[] = ordered.map((id, i) => {
+      const node = graph.nodes[id]
+      const op = node.kind === "op" ? lookupOp(graph.registry, node.op, id) : undefined
+      const kernel = op === undefined ? undefined : kernelFor(op, graph.dtype)
+      if (op !== undefined && kernel === undefined) {
+        throw new GraphError(`op ${op.name} has no kernel for dtype ${graph.dtype}`, { node: id, op: op.name })
+      }
+      const required = new Set(op?.outputs ?? ["y"])
+      const outputs = node.outputs
+        .map((spec) => [spec, refKey({ node: id, output: spec.name })] as const)
+        .filter(([spec, key]) => required.has(spec.name) || consumed.has(key))
+      for (const [, key] of outputs) {
+        // Leaves (feeds, parameters) are owned by the caller: never recycled.
+        if (node.kind !== "op" || fetched.has(key)) continue
+        releaseAt[lastUse.get(key) ?? i].push(key)
+      }
+      const inputs = Object.entries(node.inputs).map(([name, r]) => [name, refKey(r)] as const)
+      return { node, op, kernel, inputs, outputs, release: releaseAt[i] }
+    })
+    this.steps = steps
+  }
+
+  /** Node ids in execution order. */
+  get order(): string[] {
+    return this.steps.map((s) => s.node.id)
+  }
+
+  /**
+   * Runs the plan. `feeds` holds a tensor per input node that the fetches need;
+   * `params` a tensor per parameter node. Returns the fetched tensors in order.
+   */
+  run(feeds: { readonly [name: string]: Tensor } = {}, params: ParamStore = new Map(), options: RunOptions = {}): Tensor[] {
+    const values = new Map<string, Tensor>()
+    this.lastRunAllocatedBytes = 0
+    const steps = this.steps
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]
+      const node = step.node
+      const key = refKey({ node: node.id, output: "y" })
+      if (node.kind === "input") {
+        values.set(key, checkLeaf(node, feeds[node.id], "feed"))
+      } else if (node.kind === "param") {
+        values.set(key, checkLeaf(node, params.get(node.id), "parameter"))
+      } else {
+        const started = options.onNode ? performance.now() : 0
+        this.runOp(step, values)
+        if (options.onNode) options.onNode(node, performance.now() - started)
+      }
+      for (const k of step.release) {
+        const t = values.get(k)
+        if (t === undefined) continue
+        values.delete(k)
+        this.recycleBuffer(t.data)
+      }
+    }
+    return this.fetchKeys.map((k) => values.get(k)!)
+  }
+
+  /** Hands buffers of tensors a caller no longer needs back to the plan's pool. */
+  recycle(tensors: readonly Tensor[]): void {
+    for (const t of tensors) this.recycleBuffer(t.data)
+  }
+
+  private runOp(step: Step, values: Map<string, Tensor>): void {
+    const inputs: { [name: string]: Tensor } = {}
+    for (const [name, key] of step.inputs) inputs[name] = values.get(key)!
+    const outputs: { [name: string]: Tensor } = {}
+    for (const [spec, key] of step.outputs) {
+      const t = { shape: spec.shape, dtype: spec.dtype, data: this.take(spec) }
+      outputs[spec.name] = t
+      values.set(key, t)
+    }
+    try {
+      step.kernel!({ inputs, outputs, attrs: step.node.attrs })
+    } catch (e) {
+      const context = {
+        node: step.node.id,
+        op: step.node.op,
+        inputs: Object.entries(inputs).map(([n, t]) => `${n}: ${showShape(t.shape)} ${t.dtype}`),
+      }
+      if (e instanceof DagradError) throw e.withContext(context)
+      throw new KernelError(`kernel failed: ${e instanceof Error ? e.message : String(e)}`, context, { cause: e })
+    }
+  }
+
+  private take(spec: OutputSpec): DataArray {
+    const size = sizeOf(spec.shape)
+    const free = this.pool.get(`${spec.dtype}:${size}`)
+    const reused = free?.pop()
+    if (reused !== undefined) {
+      // Kernels may rely on zero-filled outputs (scatter-adds), so reuse looks fresh.
+      reused.fill(0)
+      return reused
+    }
+    const data = allocate(spec.dtype, size)
+    this.lastRunAllocatedBytes += data.byteLength
+    return data
+  }
+
+  private recycleBuffer(data: DataArray): void {
+    const dtype = data instanceof Float32Array ? "float32" : data instanceof Float64Array ? "float64" : "int32"
+    const key = `${dtype}:${data.length}`
+    const list = this.pool.get(key)
+    if (list === undefined) this.pool.set(key, [data])
+    else if (!list.includes(data)) list.push(data)
+  }
+}
+
+/**
+ * Compiles a graph for the given fetches. Only nodes the fetches need will run; optional
+ * outputs nobody reads (max pooling's argmax in inference) are not computed.
+ *
+ * @example
+ * const plan = compile(graph, [logits])
+ * const [out] = plan.run({ x: batch }, params)
+ */
+export function compile(graph: Graph, fetches: readonly (OutputRef | Value)[]): Plan {
+  return new Plan(
+    graph,
+    fetches.map((f) => ("ref" in f ? f.ref : f)),
+  )
+}
+
+/** Compile and run once. */
+export function run(
+  graph: Graph,
+  fetches: readonly (OutputRef | Value)[],
+  feeds: { readonly [name: string]: Tensor } = {},
+  params: ParamStore = new Map(),
+): Tensor[] {
+  return compile(graph, fetches).run(feeds, params)
+}
+
+/**
+ * Checks every edge of a graph and returns a topological order (graphlib), throwing a
+ * GraphError that names the nodes of a cycle. Graphs made by the builder are acyclic by
+ * construction; graphs assembled or edited as data may not be.
+ */
+export function topologicalOrder(graph: Graph): string[] {
+  const g = new GraphlibGraph({ directed: true })
+  for (const id of graph.order) g.setNode(id)
+  for (const id of Object.keys(graph.nodes)) {
+    if (!g.hasNode(id)) throw new GraphError(`node '${id}' is missing from the graph's order list`, { node: id })
+  }
+  for (const id of graph.order) {
+    const node = graph.nodes[id]
+    if (node === undefined) throw new GraphError(`the order lists '${id}' but there is no such node`, { node: id })
+    for (const [name, r] of Object.entries(node.inputs)) {
+      checkRef(graph, r, `input '${name}' of node '${id}'`)
+      g.setEdge(r.node, id)
+    }
+  }
+  if (!alg.isAcyclic(g)) {
+    const cycles = alg.findCycles(g).map((c) => c.join(" -> "))
+    throw new GraphError(`the graph has a cycle through ${cycles.join("; ")} (expected a directed acyclic graph)`)
+  }
+  // graphlib's topsort is deterministic for a given insertion order.
+  return alg.topsort(g)
+}
+
+function checkRef(graph: Graph, r: OutputRef, what: string): void {
+  const node = graph.nodes[r.node]
+  if (node === undefined) throw new GraphError(`${what} refers to a node '${r.node}' that is not in the graph`)
+  if (!node.outputs.some((o) => o.name === r.output)) {
+    throw new GraphError(`${what} refers to output '${r.output}' of '${r.node}', which has ${node.outputs.map((o) => o.name).join(", ")}`, {
+      node: r.node,
+      op: node.op,
+    })
+  }
+}
+
+function neededNodes(graph: Graph, fetches: readonly OutputRef[]): Set<string> {
+  const seen = new Set<string>()
+  const stack = fetches.map((f) => f.node)
+  while (stack.length > 0) {
+    const id = stack.pop()!
+    if (seen.has(id)) continue
+    seen.add(id)
+    for (const r of Object.values(graph.nodes[id].inputs)) stack.push(r.node)
+  }
+  return seen
+}
+
+function checkLeaf(node: GraphNode, t: Tensor | undefined, what: "feed" | "parameter"): Tensor {
+  const spec = node.outputs[0]
+  const expected = `${showShape(spec.shape)} ${spec.dtype}`
+  const context = { node: node.id, op: node.kind }
+  if (t === undefined) {
+    throw new FeedError(
+      what === "feed" ? `missing feed for input '${node.id}' (expected a tensor ${expected})` : `parameter '${node.id}' is not in the parameter store (expected ${expected})`,
+      context,
+    )
+  }
+  if (t.dtype !== spec.dtype) throw new FeedError(`${what} '${node.id}' has dtype ${t.dtype} (expected ${expected})`, context)
+  if (!sameShape(t.shape, spec.shape)) throw new FeedError(`${what} '${node.id}' has shape ${showShape(t.shape)} (expected ${expected})`, context)
+  if (t.data.length !== sizeOf(t.shape)) {
+    throw new FeedError(`${what} '${node.id}' holds ${t.data.length} elements but its shape ${showShape(t.shape)} needs ${sizeOf(t.shape)}`, context)
+  }
+  return t
+}

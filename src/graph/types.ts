@@ -1,0 +1,60 @@
+import type { DType, FloatDType } from "../tensor/dtype.ts"
+import type { Shape } from "../tensor/shape.ts"
+import type { Registry } from "../ops/registry.ts"
+
+/** Shape and dtype of one tensor, known when the graph is built. */
+export interface TensorSpec {
+  readonly shape: Shape
+  readonly dtype: DType
+}
+
+/** One output of a node: its name within the op (`y`, `indices`, ...) and its spec. */
+export interface OutputSpec extends TensorSpec {
+  readonly name: string
+}
+
+/** A reference to one output of one node: the edges of the graph. */
+export interface OutputRef {
+  readonly node: string
+  readonly output: string
+}
+
+/** JSON-like attribute values, so a graph can be printed, compared and serialised. */
+export type AttrValue = number | string | boolean | null | readonly AttrValue[] | { readonly [key: string]: AttrValue }
+export type Attrs = { readonly [key: string]: AttrValue }
+
+/**
+ * `input`: a placeholder fed at run time (id = the feed name).
+ * `param`: a trainable value read from a parameter store (id = the parameter name).
+ * `op`: an application of a registered op.
+ */
+export type NodeKind = "input" | "param" | "op"
+
+export interface GraphNode {
+  readonly id: string
+  readonly kind: NodeKind
+  readonly op: string
+  /** Input name -> the output it reads. Absent optional inputs are absent keys. */
+  readonly inputs: { readonly [inputName: string]: OutputRef }
+  readonly attrs: Attrs
+  readonly outputs: readonly OutputSpec[]
+  /** `forward` for nodes a user built, `gradient` for nodes appended by `grad`. */
+  readonly role: "forward" | "gradient"
+}
+
+/**
+ * A graph is an immutable value (frozen by immer): nodes keyed by id, `order` their
+ * insertion order (always a valid topological order, since a node can only be added
+ * after its inputs), the float dtype it computes in, and the registry its op names
+ * resolve against.
+ */
+export interface Graph {
+  readonly dtype: FloatDType
+  readonly nodes: { readonly [id: string]: GraphNode }
+  readonly order: readonly string[]
+  readonly registry: Registry
+}
+
+export function refKey(ref: OutputRef): string {
+  return `${ref.node}:${ref.output}`
+}

@@ -1,0 +1,13 @@
+import { setDefaultRegistryProvider } from "../graph/builder.ts"
+import type { AnyOp } from "./define.ts"
+import { elementwiseOps } from "./elementwise.ts"
+import { reduceOps } from "./reduce.ts"
+import { createRegistry, type Registry } from "./registry.ts"
+import { shapeOps } from "./shape.ts"
+
+/** Every built-in op, in the order they are documented. */
+export const builtinOps: readonly AnyOp[] = [...elementwiseOps, ...reduceOps, ...shapeOps] as unknown as readonly AnyOp[]
+
+/** The registry builders use by default: the built-in ops. */
+export const defaultRegistry: Registry = createRegistry(builtinOps)
+setDefaultRegistryProvider(() => defaultRegistry)
