@@ -1,0 +1,2 @@
+// matmul, linear: owned by the conv/linalg work package.
+export const linalgOps = [] as const
