@@ -1,0 +1,29 @@
+/**
+ * dagrad's gradient-testing kit (`import ... from "dagrad/testing"`): the same finite-
+ * difference checker, fast-check arbitraries and golden runner our own suite uses.
+ */
+export { checkGradients, checkOpGradients, type GradCheckOptions, type GradCheckReport, type GradCheckEntry, type GraphFunction } from "./gradcheck.ts"
+export {
+  shapeArb,
+  tensorArb,
+  distinctTensorArb,
+  tieHeavyTensorArb,
+  poolConfigArb,
+  convConfigArb,
+  type PoolConfig,
+  type PoolConfigOptions,
+  type ConvConfig,
+  type ShapeArbOptions,
+} from "./arbitraries.ts"
+export {
+  runGoldenCase,
+  runGoldenFile,
+  parseGoldenFile,
+  compareToGolden,
+  formatGoldenReport,
+  goldenTensor,
+  type GoldenCase,
+  type GoldenFile,
+  type CaseResult,
+  type GoldenOptions,
+} from "./golden.ts"
