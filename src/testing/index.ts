@@ -27,3 +27,4 @@ export {
   type CaseResult,
   type GoldenOptions,
 } from "./golden.ts"
+export { checkOpLaws, type OpLawReport } from "./laws.ts"
