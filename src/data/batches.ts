@@ -1,0 +1,133 @@
+/**
+ * Turning an image dataset into training batches: normalisation, a seeded per-epoch
+ * shuffle and NCHW float tensors with int32 labels. Browser-safe (no Node modules), so a
+ * web demo can batch the same way the CLI does.
+ */
+import { Random } from "../tensor/random.ts"
+import type { FloatDType } from "../tensor/dtype.ts"
+import type { Tensor } from "../tensor/tensor.ts"
+
+/**
+ * Images as stored on disk: `count` uint8 images of `channels x height x width`, row-major
+ * (NCHW), and one uint8 label each.
+ */
+export interface ImageDataset {
+  readonly images: Uint8Array
+  readonly labels: Uint8Array
+  readonly count: number
+  readonly channels: number
+  readonly height: number
+  readonly width: number
+  readonly numClasses: number
+}
+
+/** The mean and standard deviation of MNIST's training pixels in [0, 1] (torchvision's). */
+export const MNIST_MEAN = 0.1307
+export const MNIST_STD = 0.3081
+
+/** The first `n` examples of a dataset (views, no copy). `n` beyond the size keeps all. */
+export function takeExamples(ds: ImageDataset, n: number | undefined): ImageDataset {
+  if (n === undefined || n >= ds.count) return ds
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`expected a positive integer number of examples, got ${n}`)
+  const size = ds.channels * ds.height * ds.width
+  return { ...ds, images: ds.images.subarray(0, n * size), labels: ds.labels.subarray(0, n), count: n }
+}
+
+/**
+ * A 256-entry lookup table: pixel byte v -> (v / 255 - mean) / std, torchvision's
+ * `ToTensor()` followed by `Normalize(mean, std)`. A table makes batching one load per pixel.
+ */
+export function normalizationTable(mean = MNIST_MEAN, std = MNIST_STD): Float64Array {
+  const table = new Float64Array(256)
+  for (let v = 0; v < 256; v++) table[v] = (v / 255 - mean) / std
+  return table
+}
+
+/**
+ * The order of the examples in epoch `epoch` (0-based): a Fisher-Yates shuffle with a PRNG
+ * seeded from `seed` and `epoch` only. Because no state carries over from earlier epochs,
+ * a run resumed at epoch k sees exactly the batches an uninterrupted run sees.
+ *
+ * @example
+ * epochOrder(5, 42, 0) // e.g. Int32Array [3, 0, 4, 1, 2], the same every time
+ */
+export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
+  const order = new Int32Array(count)
+  for (let i = 0; i < count; i++) order[i] = i
+  new Random(epochSeed(seed, epoch)).shuffle(order)
+  return order
+}
+
+/** Mixes seed and epoch into one uint32 (golden-ratio step keeps epochs' streams apart). */
+export function epochSeed(seed: number, epoch: number): number {
+  return (Math.imul(seed >>> 0, 0x85ebca6b) ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0
+}
+
+/** One batch: images [b, c, h, w] in the float dtype, labels [b] int32, dataset indices. */
+export interface Batch {
+  readonly x: Tensor
+  readonly labels: Tensor
+  readonly indices: Int32Array
+}
+
+export interface BatchOptions {
+  readonly batchSize: number
+  /** Example order (e.g. {@link epochOrder}); default 0, 1, 2, ... */
+  readonly order?: Int32Array
+  readonly dtype?: FloatDType
+  /** From {@link normalizationTable}; default MNIST's mean and std. */
+  readonly table?: Float64Array
+  /** Skip the last batch when it is smaller than `batchSize`. Default false: it is yielded, smaller. */
+  readonly dropLast?: boolean
+}
+
+/** How many batches {@link batches} yields. */
+export function batchCount(count: number, batchSize: number, dropLast = false): number {
+  return dropLast ? Math.floor(count / batchSize) : Math.ceil(count / batchSize)
+}
+
+/**
+ * Builds the batch of the examples `order[start..end)`.
+ */
+export function makeBatch(ds: ImageDataset, order: ArrayLike<number>, start: number, end: number, dtype: FloatDType = "float32", table = normalizationTable()): Batch {
+  const b = end - start
+  const size = ds.channels * ds.height * ds.width
+  const x = dtype === "float32" ? new Float32Array(b * size) : new Float64Array(b * size)
+  const labels = new Int32Array(b)
+  const indices = new Int32Array(b)
+  const images = ds.images
+  for (let i = 0; i < b; i++) {
+    const k = order[start + i]
+    indices[i] = k
+    labels[i] = ds.labels[k]
+    const src = k * size
+    const dst = i * size
+    for (let p = 0; p < size; p++) x[dst + p] = table[images[src + p]]
+  }
+  return {
+    x: { shape: [b, ds.channels, ds.height, ds.width], dtype, data: x },
+    labels: { shape: [b], dtype: "int32", data: labels },
+    indices,
+  }
+}
+
+/**
+ * Yields the dataset in batches of `batchSize` (the last one smaller unless `dropLast`).
+ *
+ * @example
+ * for (const { x, labels } of batches(train, { batchSize: 64, order: epochOrder(train.count, seed, epoch) })) {
+ *   trainer.step(x, labels)
+ * }
+ */
+export function* batches(ds: ImageDataset, options: BatchOptions): Generator<Batch> {
+  const { batchSize, dtype = "float32", dropLast = false } = options
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`expected a positive integer batch size, got ${batchSize}`)
+  const order = options.order ?? Int32Array.from({ length: ds.count }, (_, i) => i)
+  if (order.length !== ds.count) throw new RangeError(`expected an order of ${ds.count} indices, got ${order.length}`)
+  const table = options.table ?? normalizationTable()
+  const n = batchCount(ds.count, batchSize, dropLast)
+  for (let i = 0; i < n; i++) {
+    const start = i * batchSize
+    yield makeBatch(ds, order, start, Math.min(start + batchSize, ds.count), dtype, table)
+  }
+}
