@@ -4,6 +4,7 @@ import type { Value } from "../graph/builder.ts"
 import { refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
 import { kernelFor, type AnyOp, type Kernel } from "../ops/define.ts"
 import { lookupOp } from "../ops/registry.ts"
+import { parallelBackend } from "../kernels/parallel.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
 import { sameShape, sizeOf } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
@@ -156,7 +157,8 @@ export class Plan {
       reused.fill(0)
       return reused
     }
-    const data = allocate(spec.dtype, size)
+    // With a thread pool, buffers live in shared memory so kernels can split work.
+    const data = parallelBackend()?.allocShared(spec.dtype, size) ?? allocate(spec.dtype, size)
     this.lastRunAllocatedBytes += data.byteLength
     return data
   }

@@ -1,0 +1,75 @@
+import type { DataArray } from "../tensor/dtype.ts"
+
+/**
+ * Fork-join parallelism for kernels, browser-safe: the core only sees this interface.
+ * Node installs a worker_threads backend (src/node/threads.ts); without one every task
+ * runs on the calling thread. Tasks are named functions registered in {@link parallelTasks}
+ * (the same module is loaded in every worker), and they receive only typed arrays and
+ * numbers, so a task's work is defined by its arguments and can run on any thread.
+ *
+ * Determinism: a kernel splits its work so that every output element is computed by
+ * exactly one part, in an order that does not depend on the split. Results are then the
+ * same bits with 1 or N threads.
+ */
+export interface TaskArgs {
+  readonly arrays: readonly DataArray[]
+  readonly numbers: readonly number[]
+}
+
+export type TaskFunction = (args: TaskArgs) => void
+
+export interface ParallelBackend {
+  readonly threads: number
+  /** A zero-filled buffer that every worker can read and write. */
+  allocShared(dtype: "float32" | "float64" | "int32", size: number): DataArray
+  /** True when `a` lives in memory the workers can see. */
+  isShared(a: DataArray): boolean
+  /** Runs `task` once per entry of `parts`, in parallel, and returns when all are done. */
+  run(task: string, parts: readonly TaskArgs[]): void
+}
+
+/** Task functions by name. Kernels register theirs at module load. */
+export const parallelTasks = new Map<string, TaskFunction>()
+
+let backend: ParallelBackend | undefined
+
+export function setParallelBackend(b: ParallelBackend | undefined): void {
+  backend = b
+}
+
+export function parallelBackend(): ParallelBackend | undefined {
+  return backend
+}
+
+/** The number of threads kernels may split work across (1 without a backend). */
+export function threadCount(): number {
+  return backend?.threads ?? 1
+}
+
+/**
+ * Runs `parts` of a registered task: on the backend when there is one and every array is
+ * shared, else one after another on this thread (same results either way).
+ */
+export function runTask(task: string, parts: readonly TaskArgs[]): void {
+  const fn = parallelTasks.get(task)
+  if (fn === undefined) throw new Error(`no parallel task named '${task}'`)
+  const b = backend
+  if (b !== undefined && parts.length > 1 && parts.every((p) => p.arrays.every((a) => b.isShared(a)))) {
+    b.run(task, parts)
+    return
+  }
+  for (const p of parts) fn(p)
+}
+
+/** Splits [0, n) into at most `parts` contiguous ranges whose bounds are multiples of `align`. */
+export function splitRange(n: number, parts: number, align = 1): [number, number][] {
+  const units = Math.ceil(n / align)
+  const k = Math.max(1, Math.min(parts, units))
+  const out: [number, number][] = []
+  for (let i = 0; i < k; i++) {
+    const start = Math.min(n, Math.floor((units * i) / k) * align)
+    const end = Math.min(n, Math.floor((units * (i + 1)) / k) * align)
+    if (end > start) out.push([start, end])
+  }
+  return out
+}
