@@ -1,0 +1,351 @@
+/**
+ * General matrix multiply, C = alpha * op(A) * op(B) + beta * C, in the shape of the BLAS
+ * `?gemm` routine, over row-major Float32Array or Float64Array operands.
+ *
+ * Structure (the BLIS/GotoBLAS loop nest, sized for a JS engine rather than for SIMD):
+ *
+ *   for jc in steps of NC over N          B block  (KC x NC) is packed into NR-wide panels
+ *     for pc in steps of KC over K
+ *       pack B(pc:pc+KC, jc:jc+NC)
+ *       for ic in steps of MC over M     A block  (MC x KC) is packed into MR-tall panels
+ *         pack A(ic:ic+MC, pc:pc+KC)
+ *         for jr, ir: micro-kernel       MR x NR tile of C in MR*NR local variables
+ *
+ * Packing copies both operands into Float64Array panels laid out in exactly the order the
+ * micro-kernel reads them (unit stride, transposes resolved, edges zero-padded). The one
+ * hot loop therefore always sees Float64Array arguments (monomorphic in V8, no float32 to
+ * float64 conversion per multiply-add) whatever the dtype and transpose flags are.
+ *
+ * Determinism: every output element C[i, j] is computed as
+ *     acc_b = sum over p in KC-block b, ascending, of A(i, p) * B(p, j)   (in float64, from 0)
+ *     C = beta * C + alpha * acc_0;  then C = C + alpha * acc_b for b = 1, 2, ...
+ * The KC blocks depend only on K, never on M, N, MC or the position of the element, and
+ * padded lanes of a tile never mix with real ones. So splitting the rows of C across
+ * workers (call gemm on row ranges of A and C) gives bit-identical results, and so does
+ * the small-size path below, which follows the same order.
+ */
+import type { FloatArray } from "../tensor/dtype.ts"
+
+/** Rows of the register tile. */
+const MR = 4
+/** Columns of the register tile. */
+const NR = 3
+/** Depth of a packed block; fixes the accumulation order (see the header). */
+export const GEMM_KC = 256
+/** Rows of A packed at once (MC x KC doubles = 128 KiB, stays in L2). */
+const MC = 64
+/** Columns of B packed at once (KC x NC doubles = 1 MiB shared L2/L3). */
+const NC = 512
+
+/** Below this many multiply-adds the packing overhead dominates: use the direct loop. */
+const SMALL = 16 * 16 * 16
+
+// Packing buffers, grown on demand and reused across calls (one gemm runs at a time per
+// thread: the functions below are synchronous and never re-enter).
+let packedA = new Float64Array(MC * GEMM_KC)
+let packedB = new Float64Array(GEMM_KC * NC)
+const tile = new Float64Array(MR * NR)
+/** [alpha, beta] of the block being stored (see the macro-kernels). */
+const scalars = new Float64Array(2)
+
+/**
+ * C = alpha * op(A) * op(B) + beta * C with op(X) = X or X^T (row-major storage).
+ *
+ * op(A) is M x K, op(B) is K x N, C is M x N. `lda`, `ldb`, `ldc` are the row strides of
+ * the stored matrices (A is stored K x M when transA). Pass `subarray` views to start at
+ * an offset. When beta is 0, C is overwritten without being read (NaN in C is ignored,
+ * as in BLAS). Every element's summation order is independent of M and N, so calling
+ * this on row blocks of C gives bit-identical results (see the header).
+ *
+ * @example
+ * // 2x3 times 3x2
+ * const c = new Float64Array(4)
+ * gemm(false, false, 2, 2, 3, 1, new Float64Array([1, 2, 3, 4, 5, 6]), 3, new Float64Array([1, 0, 0, 1, 1, 1]), 2, 0, c, 2)
+ * // c = [4, 5, 10, 11]
+ */
+export function gemm(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: FloatArray,
+  lda: number,
+  B: FloatArray,
+  ldb: number,
+  beta: number,
+  C: FloatArray,
+  ldc: number,
+): void {
+  if (M <= 0 || N <= 0) return
+  if (K <= 0 || alpha === 0) {
+    scaleC(M, N, beta, C, ldc)
+    return
+  }
+  if (M * N * K <= SMALL || M < 2 || N < 2) {
+    gemmDirect(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    return
+  }
+  const rsA = transA ? 1 : lda
+  const csA = transA ? lda : 1
+  const rsB = transB ? 1 : ldb
+  const csB = transB ? ldb : 1
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = Math.min(NC, N - jc)
+    for (let pc = 0; pc < K; pc += GEMM_KC) {
+      const kc = Math.min(GEMM_KC, K - pc)
+      const first = pc === 0
+      const bPanels = Math.ceil(nc / NR)
+      if (packedB.length < bPanels * NR * kc) packedB = new Float64Array(bPanels * NR * kc)
+      if (B instanceof Float64Array) packB64(B, pc * rsB + jc * csB, rsB, csB, kc, nc, packedB)
+      else packB32(B, pc * rsB + jc * csB, rsB, csB, kc, nc, packedB)
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = Math.min(MC, M - ic)
+        const aPanels = Math.ceil(mc / MR)
+        if (packedA.length < aPanels * MR * kc) packedA = new Float64Array(aPanels * MR * kc)
+        if (A instanceof Float64Array) packA64(A, ic * rsA + pc * csA, rsA, csA, mc, kc, packedA)
+        else packA32(A, ic * rsA + pc * csA, rsA, csA, mc, kc, packedA)
+        scalars[0] = alpha
+        scalars[1] = first ? beta : 1
+        const cOff = ic * ldc + jc
+        if (C instanceof Float64Array) macroKernel64(mc, nc, kc, C, cOff, ldc)
+        else macroKernel32(mc, nc, kc, C, cOff, ldc)
+      }
+    }
+  }
+}
+
+// The macro-kernels walk the packed block tile by tile. They are small functions on
+// purpose: with the micro-kernel inlined into the big driver above, V8 runs out of
+// registers and spills the accumulators (measured: 2.4 vs 4 GFLOP/s). For the same reason
+// alpha and beta travel in `scalars` rather than as arguments: a double live across the
+// inlined k-loop takes one of the 16 float registers the 12 accumulators need. Offsets
+// advance by whole panels, never by division, so index arithmetic stays on small integers.
+function macroKernel64(mc: number, nc: number, kc: number, C: Float64Array, cOff: number, ldc: number): void {
+  for (let jr = 0, bOff = 0; jr < nc; jr += NR, bOff += NR * kc) {
+    const nr = Math.min(NR, nc - jr)
+    for (let ir = 0, aOff = 0; ir < mc; ir += MR, aOff += MR * kc) {
+      microKernel(kc, packedA, aOff, packedB, bOff, tile)
+      storeTile64(tile, Math.min(MR, mc - ir), nr, C, cOff + ir * ldc + jr, ldc)
+    }
+  }
+}
+
+function macroKernel32(mc: number, nc: number, kc: number, C: Float32Array, cOff: number, ldc: number): void {
+  for (let jr = 0, bOff = 0; jr < nc; jr += NR, bOff += NR * kc) {
+    const nr = Math.min(NR, nc - jr)
+    for (let ir = 0, aOff = 0; ir < mc; ir += MR, aOff += MR * kc) {
+      microKernel(kc, packedA, aOff, packedB, bOff, tile)
+      storeTile32(tile, Math.min(MR, mc - ir), nr, C, cOff + ir * ldc + jr, ldc)
+    }
+  }
+}
+
+/**
+ * The 4x3 register tile: per step p, 3 values of B's panel and 4 of A's, 12 multiply-adds
+ * into 12 locals. Panels are unit-stride: a[aOff + p*MR + r], b[bOff + p*NR + c].
+ *
+ * Why 4x3: x86-64 has 16 float registers; 12 accumulators + 3 B values + 1 A value fit
+ * exactly, so nothing spills. Measured in V8 (Node 20), 4x3/3x4 tiles run ~4 GFLOP/s while
+ * 4x4 and larger tiles spill and drop to ~2.5 GFLOP/s; unrolling p only adds pressure.
+ */
+function microKernel(kc: number, a: Float64Array, aOff: number, b: Float64Array, bOff: number, out: Float64Array): void {
+  let c00 = 0, c01 = 0, c02 = 0
+  let c10 = 0, c11 = 0, c12 = 0
+  let c20 = 0, c21 = 0, c22 = 0
+  let c30 = 0, c31 = 0, c32 = 0
+  let ia = aOff
+  let ib = bOff
+  // Literal 4 and 3, not MR and NR: a module-level const is a context load inside the
+  // loop for V8 (measured: 2.5 vs 4 GFLOP/s).
+  const end = aOff + kc * 4
+  while (ia < end) {
+    const b0 = b[ib]
+    const b1 = b[ib + 1]
+    const b2 = b[ib + 2]
+    let av = a[ia]
+    c00 += av * b0
+    c01 += av * b1
+    c02 += av * b2
+    av = a[ia + 1]
+    c10 += av * b0
+    c11 += av * b1
+    c12 += av * b2
+    av = a[ia + 2]
+    c20 += av * b0
+    c21 += av * b1
+    c22 += av * b2
+    av = a[ia + 3]
+    c30 += av * b0
+    c31 += av * b1
+    c32 += av * b2
+    ia += 4
+    ib += 3
+  }
+  out[0] = c00
+  out[1] = c01
+  out[2] = c02
+  out[3] = c10
+  out[4] = c11
+  out[5] = c12
+  out[6] = c20
+  out[7] = c21
+  out[8] = c22
+  out[9] = c30
+  out[10] = c31
+  out[11] = c32
+}
+
+/** C tile = beta * C + alpha * tile (beta = 0: overwrite), clipped to mr x nr; alpha, beta from `scalars`. */
+function storeTile64(t: Float64Array, mr: number, nr: number, C: Float64Array, cOff: number, ldc: number): void {
+  const alpha = scalars[0]
+  const beta = scalars[1]
+  for (let r = 0; r < mr; r++) {
+    const row = cOff + r * ldc
+    for (let c = 0; c < nr; c++) {
+      const v = alpha === 1 ? t[r * NR + c] : alpha * t[r * NR + c]
+      C[row + c] = beta === 0 ? v : beta === 1 ? C[row + c] + v : beta * C[row + c] + v
+    }
+  }
+}
+
+function storeTile32(t: Float64Array, mr: number, nr: number, C: Float32Array, cOff: number, ldc: number): void {
+  const alpha = scalars[0]
+  const beta = scalars[1]
+  for (let r = 0; r < mr; r++) {
+    const row = cOff + r * ldc
+    for (let c = 0; c < nr; c++) {
+      const v = alpha === 1 ? t[r * NR + c] : alpha * t[r * NR + c]
+      C[row + c] = beta === 0 ? v : beta === 1 ? C[row + c] + v : beta * C[row + c] + v
+    }
+  }
+}
+
+// Packing: A block (mc x kc, element (i, p) at off + i*rs + p*cs) into MR-tall panels,
+// panel q holding rows q*MR.. as [p][r]; rows past mc are zero. Two copies so each stays
+// monomorphic in its source array type.
+function packA64(A: Float64Array, off: number, rs: number, cs: number, mc: number, kc: number, out: Float64Array): void {
+  let o = 0
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    const rows = Math.min(MR, mc - i0)
+    for (let p = 0; p < kc; p++) {
+      const src = off + i0 * rs + p * cs
+      for (let r = 0; r < MR; r++) out[o++] = r < rows ? A[src + r * rs] : 0
+    }
+  }
+}
+
+function packA32(A: Float32Array, off: number, rs: number, cs: number, mc: number, kc: number, out: Float64Array): void {
+  let o = 0
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    const rows = Math.min(MR, mc - i0)
+    for (let p = 0; p < kc; p++) {
+      const src = off + i0 * rs + p * cs
+      for (let r = 0; r < MR; r++) out[o++] = r < rows ? A[src + r * rs] : 0
+    }
+  }
+}
+
+// B block (kc x nc, element (p, j) at off + p*rs + j*cs) into NR-wide panels [p][c].
+function packB64(B: Float64Array, off: number, rs: number, cs: number, kc: number, nc: number, out: Float64Array): void {
+  let o = 0
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const cols = Math.min(NR, nc - j0)
+    for (let p = 0; p < kc; p++) {
+      const src = off + p * rs + j0 * cs
+      for (let c = 0; c < NR; c++) out[o++] = c < cols ? B[src + c * cs] : 0
+    }
+  }
+}
+
+function packB32(B: Float32Array, off: number, rs: number, cs: number, kc: number, nc: number, out: Float64Array): void {
+  let o = 0
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const cols = Math.min(NR, nc - j0)
+    for (let p = 0; p < kc; p++) {
+      const src = off + p * rs + j0 * cs
+      for (let c = 0; c < NR; c++) out[o++] = c < cols ? B[src + c * cs] : 0
+    }
+  }
+}
+
+/** C = beta * C (beta = 0 overwrites, ignoring NaN in C). */
+function scaleC(M: number, N: number, beta: number, C: FloatArray, ldc: number): void {
+  if (beta === 1) return
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) C[i * ldc + j] = beta === 0 ? 0 : beta * C[i * ldc + j]
+  }
+}
+
+/**
+ * Small products: no packing, same per-element order as the packed path (float64
+ * accumulation from 0 within each KC block, ascending p), hence the same bits.
+ */
+function gemmDirect(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: FloatArray,
+  lda: number,
+  B: FloatArray,
+  ldb: number,
+  beta: number,
+  C: FloatArray,
+  ldc: number,
+): void {
+  const rsA = transA ? 1 : lda
+  const csA = transA ? lda : 1
+  const rsB = transB ? 1 : ldb
+  const csB = transB ? ldb : 1
+  for (let pc = 0; pc < K; pc += GEMM_KC) {
+    const kEnd = Math.min(K, pc + GEMM_KC)
+    const b = pc === 0 ? beta : 1
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let acc = 0
+        let ia = i * rsA + pc * csA
+        let ib = pc * rsB + j * csB
+        for (let p = pc; p < kEnd; p++) {
+          acc += A[ia] * B[ib]
+          ia += csA
+          ib += rsB
+        }
+        const v = alpha === 1 ? acc : alpha * acc
+        const ci = i * ldc + j
+        C[ci] = b === 0 ? v : b === 1 ? C[ci] + v : b * C[ci] + v
+      }
+    }
+  }
+}
+
+/**
+ * Reference C = alpha * op(A) op(B) + beta * C by the textbook triple loop (for tests and
+ * benchmarks; not used by ops).
+ */
+export function gemmReference(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: ArrayLike<number>,
+  lda: number,
+  B: ArrayLike<number>,
+  ldb: number,
+  beta: number,
+  C: FloatArray,
+  ldc: number,
+): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let acc = 0
+      for (let p = 0; p < K; p++) acc += (transA ? A[p * lda + i] : A[i * lda + p]) * (transB ? B[j * ldb + p] : B[p * ldb + j])
+      C[i * ldc + j] = alpha * acc + (beta === 0 ? 0 : beta * C[i * ldc + j])
+    }
+  }
+}
