@@ -66,6 +66,7 @@ interface SharedState {
   readonly values: Map<string, Value>
   readonly specs: Map<string, NamedParam>
   readonly bufferUpdates: Map<string, Value>
+  readonly seedInputs: Map<string, Value>
   readonly observer: LayerObserver | undefined
 }
 
@@ -90,6 +91,7 @@ export class ForwardContext {
       values: new Map(),
       specs: new Map(),
       bufferUpdates: new Map(),
+      seedInputs: new Map(),
       observer: options.observer,
     }
     return new ForwardContext(shared, "", model)
@@ -151,6 +153,20 @@ export class ForwardContext {
     this.shared.bufferUpdates.set(this.qualify(local), value)
   }
 
+  /**
+   * An int32 scalar graph input for this module's randomness (dropout masks), named
+   * `<path>.seed`. Whoever runs the graph feeds a fresh value per step (the Trainer draws
+   * them from its seeded stream), so masks differ between steps and replay exactly.
+   */
+  seedInput(): Value {
+    const name = this.qualify("seed")
+    const existing = this.shared.seedInputs.get(name)
+    if (existing !== undefined) return existing
+    const v = this.shared.builder.input(name, [], "int32")
+    this.shared.seedInputs.set(name, v)
+    return v
+  }
+
   /** Containers call this after a child's forward. */
   observe(path: string, module: Module, output: Value): void {
     this.shared.observer?.(path, module, output)
@@ -167,6 +183,10 @@ export class ForwardContext {
 
   get bufferUpdates(): ReadonlyMap<string, Value> {
     return this.shared.bufferUpdates
+  }
+
+  get seedInputs(): ReadonlyMap<string, Value> {
+    return this.shared.seedInputs
   }
 }
 
@@ -246,6 +266,8 @@ export interface ModelGraph {
   readonly trainable: ReadonlyMap<string, Value>
   /** New values of buffers after a training step, by full name. */
   readonly bufferUpdates: ReadonlyMap<string, Value>
+  /** int32 scalar inputs to feed a fresh seed each run (dropout), by input name. */
+  readonly seedInputs: ReadonlyMap<string, Value>
 }
 
 /**
@@ -274,5 +296,5 @@ export function buildModelGraph(model: Module, options: BuildOptions): ModelGrap
     const v = ctx.paramValues.get(p.name)
     if (p.trainable && v !== undefined) trainable.set(p.name, v)
   }
-  return { builder, input, output, params: ctx.paramValues, trainable, bufferUpdates: ctx.bufferUpdates }
+  return { builder, input, output, params: ctx.paramValues, trainable, bufferUpdates: ctx.bufferUpdates, seedInputs: ctx.seedInputs }
 }

@@ -1,0 +1,108 @@
+import { AttrError } from "../errors.ts"
+import type { Value } from "../graph/builder.ts"
+import { batchNorm2d, dropout } from "../ops/norm.ts"
+import type { ForwardContext, Module, ParamSpec } from "./module.ts"
+
+export interface BatchNormOptions {
+  readonly eps?: number
+  /** Weight of the new batch statistics in the running averages (default 0.1). */
+  readonly momentum?: number
+  /** Learn a per-channel scale `weight` and shift `bias` (default true). */
+  readonly affine?: boolean
+  /** Keep running statistics for inference (default true); if false, always batch statistics. */
+  readonly track_running_stats?: boolean
+}
+
+/**
+ * Batch normalisation over the channels of NCHW input (torch.nn.BatchNorm2d). Trainable
+ * `weight` (ones) and `bias` (zeros); non-trainable buffers `running_mean` (zeros) and
+ * `running_var` (ones) in the parameter store. A training graph normalises by the batch
+ * statistics and reports the updated running statistics (momentum, unbiased variance),
+ * which the Trainer writes back to the store after each step; an inference graph
+ * normalises by the stored running statistics.
+ *
+ * @example
+ * new BatchNorm2d(16) // params bn.weight, bn.bias; buffers bn.running_mean, bn.running_var
+ */
+export class BatchNorm2d implements Module {
+  readonly type = "BatchNorm2d"
+  readonly params: readonly ParamSpec[]
+  readonly eps: number
+  readonly momentum: number
+  readonly affine: boolean
+  readonly trackRunningStats: boolean
+
+  constructor(
+    readonly numFeatures: number,
+    options: BatchNormOptions = {},
+  ) {
+    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new AttrError(`num_features = ${numFeatures} (expected an integer >= 1)`)
+    this.eps = options.eps ?? 1e-5
+    this.momentum = options.momentum ?? 0.1
+    if (!(this.eps >= 0)) throw new AttrError(`eps = ${this.eps} (expected >= 0)`)
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new AttrError(`momentum = ${this.momentum} (expected a number in [0, 1])`)
+    this.affine = options.affine ?? true
+    this.trackRunningStats = options.track_running_stats ?? true
+    const c = [numFeatures]
+    const params: ParamSpec[] = []
+    if (this.affine) {
+      params.push({ name: "weight", shape: c, init: { kind: "constant", value: 1 }, trainable: true })
+      params.push({ name: "bias", shape: c, init: { kind: "constant", value: 0 }, trainable: true })
+    }
+    if (this.trackRunningStats) {
+      params.push({ name: "running_mean", shape: c, init: { kind: "constant", value: 0 }, trainable: false })
+      params.push({ name: "running_var", shape: c, init: { kind: "constant", value: 1 }, trainable: false })
+    }
+    this.params = params
+  }
+
+  forward(x: Value, ctx: ForwardContext): Value {
+    // Without running statistics PyTorch uses batch statistics in eval mode too.
+    const training = ctx.training || !this.trackRunningStats
+    const out = batchNorm2d(x, {
+      weight: this.affine ? ctx.param("weight") : undefined,
+      bias: this.affine ? ctx.param("bias") : undefined,
+      running_mean: this.trackRunningStats ? ctx.param("running_mean") : undefined,
+      running_var: this.trackRunningStats ? ctx.param("running_var") : undefined,
+      training,
+      momentum: this.momentum,
+      eps: this.eps,
+    })
+    if (ctx.training && this.trackRunningStats) {
+      ctx.updateBuffer("running_mean", out.running_mean!)
+      ctx.updateBuffer("running_var", out.running_var!)
+    }
+    return out.y
+  }
+
+  describe(): string {
+    return `BatchNorm2d(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}${this.affine ? "" : ", affine=False"}${
+      this.trackRunningStats ? "" : ", track_running_stats=False"
+    })`
+  }
+}
+
+/**
+ * Dropout (torch.nn.Dropout): in a training graph each element is zeroed with
+ * probability p and the rest scaled by 1/(1 - p); in an inference graph it is the
+ * identity (no node at all). The mask is drawn from an int32 seed input named
+ * `<layer>.seed` that the Trainer feeds from its seeded stream each step, so runs are
+ * reproducible and every step gets a fresh mask.
+ *
+ * @example
+ * new Dropout(0.25)
+ */
+export class Dropout implements Module {
+  readonly type = "Dropout"
+  readonly params: readonly ParamSpec[] = []
+  constructor(readonly p = 0.5) {
+    if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new AttrError(`dropout p = ${JSON.stringify(p)} (expected a probability in [0, 1])`)
+  }
+  forward(x: Value, ctx: ForwardContext): Value {
+    if (!ctx.training || this.p === 0) return x
+    return dropout(x, { p: this.p, training: true, seed: this.p < 1 ? ctx.seedInput() : undefined })
+  }
+  describe(): string {
+    return `Dropout(p=${this.p})`
+  }
+}
