@@ -1,10 +1,11 @@
 import { AttrError, KernelError, ShapeError, showShape } from "../errors.ts"
-import type { Value } from "../graph/builder.ts"
+import type { GraphBuilder, Value } from "../graph/builder.ts"
 import type { TensorSpec } from "../graph/types.ts"
 import type { DataArray } from "../tensor/dtype.ts"
 import { sameShape, sizeOf, type Shape } from "../tensor/shape.ts"
 import { defineOp } from "./define.ts"
-import { add, mul, requireFloat, requireNumber, scale } from "./elementwise.ts"
+import { add, addScalar, div, exp, full, mul, neg, requireFloat, requireNumber, scale, sub } from "./elementwise.ts"
+import { sum } from "./reduce.ts"
 import { reshape } from "./shape.ts"
 import { logSoftmaxBackward } from "./softmax.ts"
 
@@ -209,7 +210,7 @@ export const crossEntropyOp = defineOp({
 
 /**
  * The gradient of cross_entropy with respect to its logits, from the saved log_probs:
- * gy-scaled (p A - B) per sample (softmax - onehot in the plain case). No double backward.
+ * gy-scaled (p A - B) per sample (softmax - onehot in the plain case).
  */
 export const crossEntropyBackwardOp = defineOp({
   name: "cross_entropy_backward",
@@ -277,7 +278,86 @@ export const crossEntropyBackwardOp = defineOp({
       }
     }
   },
+  grad: (args) => crossEntropyDoubleBackward(args),
 })
+
+/**
+ * Double backward of cross_entropy_backward, built from ordinary ops. With G the per-sample
+ * upstream (times the reduction factor) and gx = G (p A - B):
+ *   d/dgy:        factor * sum_j ggx_j (p_j A - B_j), reduced like the loss
+ *   d/dlog_probs: ggx G A p
+ *   d/dtarget_c:  G (1 - e) w_c (sum_j ggx_j p_j - ggx_c)        (probability targets)
+ * Class-index pieces come from nll_loss (reduction none), which picks w_t * value at the
+ * target and gives 0 for ignored samples: w_t = nll(-1), kept = nll(-1) without weights.
+ */
+function crossEntropyDoubleBackward({
+  inputs: { gy, log_probs: logProbs, target, weight },
+  grads: { y: ggx },
+  attrs,
+  needsGrad,
+  builder,
+}: {
+  inputs: { gy: Value; log_probs: Value; target: Value; weight?: Value }
+  grads: { y?: Value }
+  attrs: CrossEntropyAttrs
+  needsGrad: (name: "gy" | "log_probs" | "target" | "weight") => boolean
+  builder: GraphBuilder
+}): { gy?: Value; log_probs?: Value; target?: Value } {
+  const gg = ggx!
+  const shape = logProbs.shape
+  const classDim = shape.length === 1 ? 0 : 1
+  const classes = shape[classDim]
+  const keptShape = shape.map((d, i) => (i === classDim ? 1 : d))
+  const e = attrs.label_smoothing
+  const isClass = target.dtype === "int32"
+  const weightB = weight === undefined ? undefined : reshape(weight, shape.map((d, i) => (i === classDim ? d : 1)))
+  const perSample = (v: Value): Value => reshape(v, keptShape) // [N, d...] -> [N, 1, d...]
+  const pick = (v: Value, w: Value | undefined): Value =>
+    perSample(nllLoss(v, target, { reduction: "none", ignore_index: attrs.ignore_index, weight: w })) // -w_t v_t
+
+  // factor: 1 (sum, none), 1/S (mean, probabilities), 1/sum_s w_t (mean, class indices)
+  let factor: Value | number = 1
+  if (attrs.reduction === "mean") {
+    factor = isClass
+      ? div(full(builder, [], 1), nllLoss(full(builder, shape, -1), target, { reduction: "sum", ignore_index: attrs.ignore_index, weight }))
+      : 1 / sizeOf(sampleShape(shape))
+  }
+  const applyFactor = (v: Value): Value => (typeof factor === "number" ? (factor === 1 ? v : scale(v, factor)) : mul(v, factor))
+  const g = applyFactor(attrs.reduction === "none" ? perSample(gy) : gy)
+  const p = exp(logProbs)
+  let a: Value // A per sample, [N, 1, d...]
+  let ggB: Value // sum_j ggx_j B_j per sample
+  if (isClass) {
+    const minusOne = full(builder, shape, -1)
+    const wt = pick(minusOne, weight)
+    const kept = weight === undefined ? wt : pick(minusOne, undefined)
+    const weightTotal = weightB === undefined ? classes : undefined
+    const smoothW = weightTotal !== undefined ? scale(kept, e * (weightTotal / classes)) : mul(kept, scale(sum(weightB!), e / classes))
+    a = e > 0 ? add(scale(wt, 1 - e), smoothW) : wt
+    ggB = scale(neg(pick(gg, weight)), 1 - e)
+    if (e > 0) ggB = add(ggB, scale(mul(kept, sum(weightB === undefined ? gg : mul(gg, weightB), classDim, true)), e / classes))
+  } else {
+    const q = e > 0 ? addScalar(scale(target, 1 - e), e / classes) : target
+    const wq = weightB === undefined ? q : mul(q, weightB)
+    a = sum(wq, classDim, true)
+    ggB = sum(mul(gg, wq), classDim, true)
+  }
+  const ggP = sum(mul(gg, p), classDim, true)
+  let dgy: Value | undefined
+  if (needsGrad("gy")) {
+    const perSampleGrad = sub(mul(a, ggP), ggB) // [N, 1, d...]
+    const factored = applyFactor(perSampleGrad)
+    dgy = attrs.reduction === "none" ? reshape(factored, gy.shape) : sum(factored)
+  }
+  return {
+    gy: dgy,
+    log_probs: needsGrad("log_probs") ? mul(mul(gg, p), mul(g, a)) : undefined,
+    target:
+      needsGrad("target") && !isClass
+        ? scale(mul(mul(g, sub(ggP, gg)), weightB ?? full(builder, [], 1)), 1 - e)
+        : undefined,
+  }
+}
 
 // ---------------------------------------------------------------- nll_loss
 
