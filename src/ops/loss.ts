@@ -5,20 +5,11 @@ import { sameShape, sizeOf, type Shape } from "../tensor/shape.ts"
 import { defineOp } from "./define.ts"
 import { mul, neg, requireFloat, scale, sigmoid, sub } from "./elementwise.ts"
 import { expand } from "./reduce.ts"
-import { crossEntropyBackwardOp, crossEntropyOp, nllLossBackwardOp, nllLossOp, reductionAttr, type LossReduction } from "./cross-entropy.ts"
+import { crossEntropyBackwardOp, crossEntropyOp } from "./cross-entropy.ts"
+import { nllLossBackwardOp, nllLossOp, reductionAttr, type LossReduction } from "./nll.ts"
 
-export {
-  crossEntropyOp,
-  crossEntropyBackwardOp,
-  crossEntropy,
-  crossEntropyBackward,
-  nllLossOp,
-  nllLossBackwardOp,
-  nllLoss,
-  nllLossBackward,
-  type LossReduction,
-  type CrossEntropyOptions,
-} from "./cross-entropy.ts"
+export { crossEntropyOp, crossEntropyBackwardOp, crossEntropy, crossEntropyBackward, type CrossEntropyOptions } from "./cross-entropy.ts"
+export { nllLossOp, nllLossBackwardOp, nllLoss, nllLossBackward, type LossReduction, type NllLossOptions } from "./nll.ts"
 
 /*
  * Elementwise losses: mse_loss and binary_cross_entropy_with_logits. Fused forward
