@@ -1,0 +1,127 @@
+/**
+ * Convolution kernels (N-d, grouped) as im2col + GEMM, and the two backward products.
+ * Layouts are PyTorch's: x (N, C_in, *in), weight (C_out, C_in/groups, *k), y (N, C_out, *out).
+ *
+ * Per sample n and group g, with Wg the (C_out/g) x (C_in/g * k) block of weight, and
+ * col = im2col(x[n, group g channels]) of (C_in/g * k) x P:
+ *
+ *   forward          y[n, g]  = Wg col                  (+ bias, fused as the initial C)
+ *   backward input   gx[n, g] = col2im(Wg^T gy[n, g])
+ *   backward weight  gWg     += gy[n, g] col^T          (summed over n in order)
+ *
+ * A 1x1 kernel with stride 1 and no padding has col = x itself, so im2col is skipped.
+ */
+import type { FloatArray } from "../tensor/dtype.ts"
+import { gemm } from "./gemm.ts"
+import { col2im, im2col, inputVolume, kernelVolume, outputVolume, type ConvGeometry } from "./im2col.ts"
+
+/** Sizes of one convolution problem. */
+export interface ConvProblem {
+  readonly batch: number
+  readonly inChannels: number
+  readonly outChannels: number
+  readonly groups: number
+  readonly geometry: ConvGeometry
+}
+
+let scratch64 = new Float64Array(0)
+let scratch32 = new Float32Array(0)
+
+/** A reusable column buffer of the same dtype as `like` (contents undefined). */
+function columnBuffer(like: FloatArray, size: number): FloatArray {
+  if (like instanceof Float64Array) {
+    if (scratch64.length < size) scratch64 = new Float64Array(size)
+    return scratch64.subarray(0, size)
+  }
+  if (scratch32.length < size) scratch32 = new Float32Array(size)
+  return scratch32.subarray(0, size)
+}
+
+/** True when im2col would copy x unchanged (1x1 kernel, stride 1, no padding, out = in). */
+function isPointwise(g: ConvGeometry): boolean {
+  for (let i = 0; i < 3; i++) {
+    if (g.kernel[i] !== 1 || g.stride[i] !== 1 || g.padLo[i] !== 0 || g.outSize[i] !== g.inSize[i]) return false
+  }
+  return true
+}
+
+/** y = conv(x, weight) + bias. y must be zero-filled or will be overwritten. */
+export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem): void {
+  const g = p.geometry
+  const cinG = p.inChannels / p.groups
+  const coutG = p.outChannels / p.groups
+  const K = cinG * kernelVolume(g)
+  const P = outputVolume(g)
+  const inPlane = inputVolume(g)
+  const pointwise = isPointwise(g)
+  const col = pointwise ? undefined : columnBuffer(x, K * P)
+  if (bias !== undefined) {
+    for (let n = 0; n < p.batch; n++) {
+      for (let co = 0; co < p.outChannels; co++) y.fill(bias[co], (n * p.outChannels + co) * P, (n * p.outChannels + co + 1) * P)
+    }
+  }
+  const beta = bias === undefined ? 0 : 1
+  for (let n = 0; n < p.batch; n++) {
+    for (let grp = 0; grp < p.groups; grp++) {
+      const xOff = (n * p.inChannels + grp * cinG) * inPlane
+      let B: FloatArray
+      if (col === undefined) B = x.subarray(xOff, xOff + K * P)
+      else {
+        im2col(x, xOff, cinG, g, col)
+        B = col
+      }
+      const yOff = (n * p.outChannels + grp * coutG) * P
+      gemm(false, false, coutG, P, K, 1, weight.subarray(grp * coutG * K), K, B, P, beta, y.subarray(yOff), P)
+    }
+  }
+}
+
+/** gx = the input gradient of conv for upstream gy (the transposed convolution of gy). */
+export function convBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, p: ConvProblem): void {
+  const g = p.geometry
+  const cinG = p.inChannels / p.groups
+  const coutG = p.outChannels / p.groups
+  const K = cinG * kernelVolume(g)
+  const P = outputVolume(g)
+  const inPlane = inputVolume(g)
+  const pointwise = isPointwise(g)
+  const col = pointwise ? undefined : columnBuffer(gy, K * P)
+  for (let n = 0; n < p.batch; n++) {
+    for (let grp = 0; grp < p.groups; grp++) {
+      const gyOff = (n * p.outChannels + grp * coutG) * P
+      const gxOff = (n * p.inChannels + grp * cinG) * inPlane
+      const A = weight.subarray(grp * coutG * K)
+      const B = gy.subarray(gyOff)
+      if (col === undefined) gemm(true, false, K, P, coutG, 1, A, K, B, P, 0, gx.subarray(gxOff), P)
+      else {
+        gemm(true, false, K, P, coutG, 1, A, K, B, P, 0, col, P)
+        col2im(col, cinG, g, gx, gxOff)
+      }
+    }
+  }
+}
+
+/** gw = the weight gradient of conv for input x and upstream gy (summed over the batch). */
+export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
+  const g = p.geometry
+  const cinG = p.inChannels / p.groups
+  const coutG = p.outChannels / p.groups
+  const K = cinG * kernelVolume(g)
+  const P = outputVolume(g)
+  const inPlane = inputVolume(g)
+  const pointwise = isPointwise(g)
+  const col = pointwise ? undefined : columnBuffer(x, K * P)
+  for (let n = 0; n < p.batch; n++) {
+    for (let grp = 0; grp < p.groups; grp++) {
+      const xOff = (n * p.inChannels + grp * cinG) * inPlane
+      let B: FloatArray
+      if (col === undefined) B = x.subarray(xOff, xOff + K * P)
+      else {
+        im2col(x, xOff, cinG, g, col)
+        B = col
+      }
+      const gyOff = (n * p.outChannels + grp * coutG) * P
+      gemm(false, true, coutG, K, P, 1, gy.subarray(gyOff), P, B, P, n === 0 ? 0 : 1, gw.subarray(grp * coutG * K), K)
+    }
+  }
+}

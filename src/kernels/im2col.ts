@@ -1,0 +1,161 @@
+/**
+ * im2col / col2im for 1-, 2- and 3-d convolutions, written once for 3 spatial dims: a 1-d
+ * or 2-d problem is the 3-d one with leading spatial sizes 1 (kernel 1, stride 1, no
+ * padding there), which costs nothing but a few loop iterations of length 1.
+ *
+ * The column matrix of one (sample, group) has one row per (channel, kd, kh, kw) and one
+ * column per output position (od, oh, ow), row-major:
+ *
+ *   col[((c*kD + kd)*kH + kh)*kW + kw, (od*outH + oh)*outW + ow]
+ *     = x[c, od*sD - pD + kd*dD, oh*sH - pH + kh*dH, ow*sW - pW + kw*dW]   (0 outside x)
+ *
+ * so a convolution is W (C_out x C*k) times col (C*k x P), and its input gradient is
+ * col2im(W^T gy): the same index map with the arrows reversed, accumulating.
+ */
+import type { FloatArray } from "../tensor/dtype.ts"
+
+/** The geometry of one convolution, as 3 spatial dims (leading ones 1 for 1-d and 2-d). */
+export interface ConvGeometry {
+  readonly inSize: readonly [number, number, number]
+  readonly outSize: readonly [number, number, number]
+  readonly kernel: readonly [number, number, number]
+  readonly stride: readonly [number, number, number]
+  readonly dilation: readonly [number, number, number]
+  /** Zeros before the input (left/top/front) per dim; the right side is implied by outSize. */
+  readonly padLo: readonly [number, number, number]
+}
+
+type Triple = [number, number, number]
+
+/** Lifts per-spatial-dim arrays of 1..3 entries to the 3-d geometry. */
+export function convGeometry(
+  inSize: readonly number[],
+  outSize: readonly number[],
+  kernel: readonly number[],
+  stride: readonly number[],
+  dilation: readonly number[],
+  padLo: readonly number[],
+): ConvGeometry {
+  const lift = (v: readonly number[], fill: number): Triple => {
+    const out: Triple = [fill, fill, fill]
+    for (let i = 0; i < v.length; i++) out[3 - v.length + i] = v[i]
+    return out
+  }
+  return {
+    inSize: lift(inSize, 1),
+    outSize: lift(outSize, 1),
+    kernel: lift(kernel, 1),
+    stride: lift(stride, 1),
+    dilation: lift(dilation, 1),
+    padLo: lift(padLo, 0),
+  }
+}
+
+/** Product of the kernel sizes. */
+export const kernelVolume = (g: ConvGeometry): number => g.kernel[0] * g.kernel[1] * g.kernel[2]
+/** Number of output positions. */
+export const outputVolume = (g: ConvGeometry): number => g.outSize[0] * g.outSize[1] * g.outSize[2]
+/** Number of input positions. */
+export const inputVolume = (g: ConvGeometry): number => g.inSize[0] * g.inSize[1] * g.inSize[2]
+
+/**
+ * The outputs o in [0, out) whose input position o*s + offset lies in [0, size):
+ * returns [lo, hi). Lets the inner loops run without a bounds test per element.
+ */
+function validRange(out: number, s: number, offset: number, size: number): [number, number] {
+  // o*s + offset >= 0  <=>  o >= ceil(-offset / s);  o*s + offset <= size - 1  <=>  o <= floor((size - 1 - offset) / s)
+  const lo = Math.max(0, Math.ceil(-offset / s))
+  const hi = Math.min(out, Math.floor((size - 1 - offset) / s) + 1)
+  return [lo, Math.max(lo, hi)]
+}
+
+/**
+ * Writes the column matrix of `channels` input channels starting at `xOff` (planes of
+ * inputVolume(g) elements) into `col` (channels*kernelVolume rows of outputVolume).
+ * Every entry of col is written (padding as 0), so col needs no clearing.
+ */
+export function im2col(x: FloatArray, xOff: number, channels: number, g: ConvGeometry, col: FloatArray): void {
+  const [inD, inH, inW] = g.inSize
+  const [outD, outH, outW] = g.outSize
+  const [kD, kH, kW] = g.kernel
+  const [sD, sH, sW] = g.stride
+  const [dD, dH, dW] = g.dilation
+  const [pD, pH, pW] = g.padLo
+  const plane = inD * inH * inW
+  let o = 0
+  for (let c = 0; c < channels; c++) {
+    const xc = xOff + c * plane
+    for (let kd = 0; kd < kD; kd++) {
+      const [d0, d1] = validRange(outD, sD, kd * dD - pD, inD)
+      for (let kh = 0; kh < kH; kh++) {
+        const [h0, h1] = validRange(outH, sH, kh * dH - pH, inH)
+        for (let kw = 0; kw < kW; kw++) {
+          const offW = kw * dW - pW
+          const [w0, w1] = validRange(outW, sW, offW, inW)
+          for (let od = 0; od < outD; od++) {
+            if (od < d0 || od >= d1) {
+              for (let i = 0; i < outH * outW; i++) col[o++] = 0
+              continue
+            }
+            const id = od * sD + kd * dD - pD
+            for (let oh = 0; oh < outH; oh++) {
+              if (oh < h0 || oh >= h1) {
+                for (let i = 0; i < outW; i++) col[o++] = 0
+                continue
+              }
+              const src = xc + (id * inH + oh * sH + kh * dH - pH) * inW + offW
+              let ow = 0
+              for (; ow < w0; ow++) col[o++] = 0
+              for (; ow < w1; ow++) col[o++] = x[src + ow * sW]
+              for (; ow < outW; ow++) col[o++] = 0
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The adjoint of {@link im2col}: adds every entry of `col` to the input position it was
+ * read from (entries that came from padding are dropped). Accumulates into `x`.
+ */
+export function col2im(col: FloatArray, channels: number, g: ConvGeometry, x: FloatArray, xOff: number): void {
+  const [inD, inH, inW] = g.inSize
+  const [outD, outH, outW] = g.outSize
+  const [kD, kH, kW] = g.kernel
+  const [sD, sH, sW] = g.stride
+  const [dD, dH, dW] = g.dilation
+  const [pD, pH, pW] = g.padLo
+  const plane = inD * inH * inW
+  let o = 0
+  for (let c = 0; c < channels; c++) {
+    const xc = xOff + c * plane
+    for (let kd = 0; kd < kD; kd++) {
+      const [d0, d1] = validRange(outD, sD, kd * dD - pD, inD)
+      for (let kh = 0; kh < kH; kh++) {
+        const [h0, h1] = validRange(outH, sH, kh * dH - pH, inH)
+        for (let kw = 0; kw < kW; kw++) {
+          const offW = kw * dW - pW
+          const [w0, w1] = validRange(outW, sW, offW, inW)
+          for (let od = 0; od < outD; od++) {
+            if (od < d0 || od >= d1) {
+              o += outH * outW
+              continue
+            }
+            const id = od * sD + kd * dD - pD
+            for (let oh = 0; oh < outH; oh++) {
+              if (oh < h0 || oh >= h1) {
+                o += outW
+                continue
+              }
+              const dst = xc + (id * inH + oh * sH + kh * dH - pH) * inW + offW
+              for (let ow = w0; ow < w1; ow++) x[dst + ow * sW] += col[o + ow]
+              o += outW
+            }
+          }
+        }
+      }
+    }
+  }
+}
