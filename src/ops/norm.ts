@@ -1,10 +1,14 @@
 import { AttrError, ShapeError, showShape } from "../errors.ts"
-import type { Value } from "../graph/builder.ts"
+import type { GraphBuilder, Value } from "../graph/builder.ts"
 import type { TensorSpec } from "../graph/types.ts"
 import { sameShape } from "../tensor/shape.ts"
 import { defineOp } from "./define.ts"
-import { mul, requireFloat, requireNumber } from "./elementwise.ts"
-import { Random } from "../tensor/random.ts"
+import { add, mul, neg, requireFloat, requireNumber, scale, sub } from "./elementwise.ts"
+import { expand, mean, sum } from "./reduce.ts"
+import { reshape } from "./shape.ts"
+import { dropoutOp } from "./dropout.ts"
+
+export { dropoutOp, dropout, type DropoutOptions } from "./dropout.ts"
 
 /*
  * batch_norm2d over x [N, C, H, W], per channel c with M = N*H*W elements:
@@ -136,20 +140,38 @@ export const batchNorm2dOp = defineOp({
       }
     }
   },
-  grad: ({ inputs: { x, weight }, outputs: { save_mean, save_invstd }, grads: { y: gy }, attrs, needsGrad, builder }) => {
-    if (gy === undefined) return {}
-    const wantW = needsGrad("weight")
-    const wantB = needsGrad("bias")
-    const r = builder.apply(
-      batchNorm2dBackwardOp,
-      { gy, x, save_mean, save_invstd, weight: weight },
-      { training: attrs.training },
-    )
-    return { x: needsGrad("x") ? r.gx : undefined, weight: wantW ? r.gweight : undefined, bias: wantB ? r.gbias : undefined }
+  grad: ({ inputs: { x, weight }, outputs: { save_mean, save_invstd }, grads, attrs, needsGrad, builder }) => {
+    const gy = grads.y
+    let gx: Value | undefined
+    let gw: Value | undefined
+    let gb: Value | undefined
+    if (gy !== undefined) {
+      const r = builder.apply(batchNorm2dBackwardOp, { gy, x, save_mean, save_invstd, weight }, { training: attrs.training })
+      gx = needsGrad("x") ? r.gx : undefined
+      gw = needsGrad("weight") ? r.gweight : undefined
+      gb = needsGrad("bias") ? r.gbias : undefined
+    }
+    // Gradients reaching the saved batch statistics (only double backward produces them):
+    // d mean/dx_i = 1/M, d invstd/dx_i = -invstd^3 (x_i - mean)/M. In eval mode they are
+    // running statistics, which get no gradient; neither do running_mean / running_var.
+    if (attrs.training && needsGrad("x") && (grads.save_mean !== undefined || grads.save_invstd !== undefined)) {
+      const [n, c, h, w] = x.shape
+      const count = n * h * w
+      const perChannel = (v: Value): Value => reshape(v, [1, c, 1, 1])
+      let extra: Value | undefined
+      if (grads.save_mean !== undefined) extra = expand(scale(perChannel(grads.save_mean), 1 / count), x.shape)
+      if (grads.save_invstd !== undefined) {
+        const inv = perChannel(save_invstd)
+        const term = mul(sub(x, perChannel(save_mean)), scale(mul(perChannel(grads.save_invstd), mul(inv, mul(inv, inv))), -1 / count))
+        extra = extra === undefined ? term : add(extra, term)
+      }
+      gx = gx === undefined ? extra : add(gx, extra!)
+    }
+    return { x: gx, weight: gw, bias: gb }
   },
 })
 
-/** The gradients of batch_norm2d for x (always), weight and bias (optional outputs). No double backward. */
+/** The gradients of batch_norm2d for x (always), weight and bias (optional outputs). */
 export const batchNorm2dBackwardOp = defineOp({
   name: "batch_norm2d_backward",
   doc: "d batch_norm2d / d (x, weight, bias) from the saved mean and invstd",
@@ -209,7 +231,81 @@ export const batchNorm2dBackwardOp = defineOp({
       }
     }
   },
+  grad: (args) => batchNormDoubleBackward(args),
 })
+
+/**
+ * Double backward of batch_norm2d_backward with the saved mean m and invstd r as inputs of
+ * their own (their dependence on x is the forward op's rule above). Per channel, with
+ * xhat = (x - m) r, means over (N, H, W), c = mean(g xhat), and incoming ggx, ggw, ggb:
+ *   training: gx = w r (g - mean(g) - xhat c), gw = sum(g xhat), gb = sum(g)
+ *     d/dg = bn_backward(ggx) + ggw xhat + ggb
+ *     d/dx = -w r^2 (ggx c + g mean(ggx xhat)) + ggw r g,      d/dm = -sum(d/dx)
+ *     d/dr = w (sum(ggx (g - mean(g))) - 3 c sum(ggx xhat)) + ggw sum(g (x - m))
+ *     d/dw = sum(ggx r (g - mean(g) - xhat c))
+ *   eval: gx = w r g
+ *     d/dg = w r ggx + ggw xhat + ggb,   d/dx = ggw r g,   d/dm = -sum(d/dx)
+ *     d/dr = w sum(ggx g) + ggw sum(g (x - m)),   d/dw = sum(ggx r g)
+ */
+function batchNormDoubleBackward({
+  inputs: { gy, x, save_mean: saveMean, save_invstd: saveInvstd, weight },
+  grads: { gx: ggx, gweight: ggw, gbias: ggb },
+  attrs: { training },
+  needsGrad,
+  builder,
+}: {
+  inputs: { gy: Value; x: Value; save_mean: Value; save_invstd: Value; weight?: Value }
+  grads: { gx?: Value; gweight?: Value; gbias?: Value }
+  attrs: { training: boolean }
+  needsGrad: (name: "gy" | "x" | "save_mean" | "save_invstd" | "weight") => boolean
+  builder: GraphBuilder
+}): { gy?: Value; x?: Value; save_mean?: Value; save_invstd?: Value; weight?: Value } {
+  const c = x.shape[1]
+  const axes = [0, 2, 3]
+  const bc = (v: Value): Value => reshape(v, [1, c, 1, 1])
+  const chanSum = (v: Value): Value => sum(v, axes)
+  const chanMean = (v: Value): Value => mean(v, axes, true)
+  const plus = (a: Value | undefined, b: Value | undefined): Value | undefined => (a === undefined ? b : b === undefined ? a : add(a, b))
+  const r = bc(saveInvstd)
+  const w = weight === undefined ? undefined : bc(weight)
+  const withW = (v: Value): Value => (w === undefined ? v : mul(v, w))
+  const xc = sub(x, bc(saveMean))
+  const xhat = mul(xc, r)
+  const gbar = training ? chanMean(gy) : undefined
+  const cBar = training ? chanMean(mul(gy, xhat)) : undefined
+  const ggxXhat = ggx !== undefined && training ? chanMean(mul(ggx, xhat)) : undefined
+
+  let dg: Value | undefined
+  if (needsGrad("gy")) {
+    if (ggx !== undefined) {
+      dg = training ? builder.apply(batchNorm2dBackwardOp, { gy: ggx, x, save_mean: saveMean, save_invstd: saveInvstd, weight }, { training }).gx : withW(mul(ggx, r))
+    }
+    if (ggw !== undefined) dg = plus(dg, mul(bc(ggw), xhat))
+    if (ggb !== undefined) dg = plus(dg, expand(bc(ggb), x.shape))
+  }
+  let dx: Value | undefined
+  if (ggx !== undefined && training) dx = neg(withW(mul(mul(r, r), add(mul(ggx, cBar!), mul(gy, ggxXhat!)))))
+  if (ggw !== undefined) dx = plus(dx, mul(mul(bc(ggw), r), gy))
+  let dr: Value | undefined
+  if (needsGrad("save_invstd")) {
+    if (ggx !== undefined) {
+      const term = training ? sub(chanSum(mul(ggx, sub(gy, gbar!))), scale(mul(reshape(cBar!, [c]), chanSum(mul(ggx, xhat))), 3)) : chanSum(mul(ggx, gy))
+      dr = weight === undefined ? term : mul(term, weight)
+    }
+    if (ggw !== undefined) dr = plus(dr, mul(ggw, chanSum(mul(gy, xc))))
+  }
+  let dw: Value | undefined
+  if (needsGrad("weight") && ggx !== undefined) {
+    dw = chanSum(mul(mul(ggx, r), training ? sub(sub(gy, gbar!), mul(xhat, cBar!)) : gy))
+  }
+  return {
+    gy: dg,
+    x: needsGrad("x") ? dx : undefined,
+    save_mean: needsGrad("save_mean") && dx !== undefined ? neg(chanSum(dx)) : undefined,
+    save_invstd: dr,
+    weight: dw,
+  }
+}
 
 // ---------------------------------------------------------------- functional API
 
@@ -237,89 +333,6 @@ export function batchNorm2d(x: Value, options: BatchNorm2dOptions = {}): { y: Va
   const out = x.builder.apply(batchNorm2dOp, { x, weight, bias, running_mean, running_var }, attrs)
   if (attrs.training === true && running_mean !== undefined) return { y: out.y, running_mean: out.running_mean, running_var: out.running_var }
   return { y: out.y }
-}
-
-// ---------------------------------------------------------------- dropout
-
-/*
- * dropout, reproducible: the op takes an int32 scalar `seed` input that the training loop
- * feeds each step (e.g. a step counter mixed with a run seed), so every step draws a fresh
- * mask and any step can be replayed exactly. The mask comes from the seeded xoshiro128**
- * PRNG (src/tensor/random.ts), one uint32 per element in row-major order: element i is
- * kept when u_i >= p * 2^32 (probability 1 - p). The `mask` output holds the scale each
- * element was multiplied by, 0 or 1/(1 - p), so y = x * mask and the gradient is
- * gy * mask: the backward reads the saved mask, nothing is redrawn. Eval mode (training =
- * false) and p = 0 are the identity (mask all ones); p = 1 zeroes everything.
- */
-
-type DropoutAttrs = { p: number; training: boolean }
-
-/** dropout(x, seed): zero each element with probability p, scale the rest by 1/(1-p). */
-export const dropoutOp = defineOp({
-  name: "dropout",
-  doc: "x * mask, mask = bernoulli(1 - p) / (1 - p) from the seed",
-  inputs: ["x"],
-  optionalInputs: ["seed"],
-  outputs: ["y"],
-  optionalOutputs: ["mask"],
-  attrs: (raw: { p?: number; training?: boolean; inplace?: boolean }): DropoutAttrs => ({
-    p: requireNumber(raw.p ?? 0.5, "p", (v) => v >= 0 && v <= 1, "a probability in [0, 1]"),
-    training: boolAttr(raw.training, "training", true),
-  }),
-  infer: ({ x, seed }, { p, training }) => {
-    requireFloat(x, "x")
-    if (seed !== undefined && (seed.dtype !== "int32" || seed.shape.reduce((a, d) => a * d, 1) !== 1)) {
-      throw new ShapeError(`seed is ${showShape(seed.shape)} ${seed.dtype} (expected an int32 scalar [])`)
-    }
-    if (training && p > 0 && p < 1 && seed === undefined) {
-      throw new ShapeError(`dropout in training mode with p = ${p} needs a seed input (expected an int32 scalar fed per step)`)
-    }
-    return { y: x, mask: x }
-  },
-  kernel: ({ inputs: { x, seed }, outputs: { y, mask }, attrs: { p, training } }) => {
-    const xs = x.data
-    const ys = y.data
-    const n = ys.length
-    if (!training || p === 0) {
-      ys.set(xs)
-      mask?.data.fill(1)
-      return
-    }
-    if (p === 1) return // outputs are zero-filled: everything dropped, mask 0
-    const rng = new Random(seed!.data[0])
-    const threshold = p * 4294967296
-    const keep = 1 / (1 - p)
-    const m = mask?.data
-    for (let i = 0; i < n; i++) {
-      if (rng.nextUint32() >= threshold) {
-        ys[i] = xs[i] * keep
-        if (m !== undefined) m[i] = keep
-      }
-    }
-  },
-  grad: ({ outputs: { mask }, grads: { y: gy }, attrs: { p, training } }) => ({
-    x: !training || p === 0 ? gy! : mul(gy!, mask),
-  }),
-})
-
-export interface DropoutOptions {
-  /** Drop probability, default 0.5. */
-  readonly p?: number
-  /** Default true (as F.dropout); false makes the op the identity. */
-  readonly training?: boolean
-  /** int32 scalar graph input, fed a fresh value per step; required when training with 0 < p < 1. */
-  readonly seed?: Value
-}
-
-/**
- * Reproducible dropout: the mask is a function of the fed seed.
- * @example
- * const step = g.input("dropout_seed", [], "int32")
- * const h = dropout(relu(z), { p: 0.5, training: true, seed: step })
- */
-export const dropout = (x: Value, options: DropoutOptions = {}): Value => {
-  const { seed, ...attrs } = options
-  return x.builder.apply(dropoutOp, { x, seed }, attrs).y
 }
 
 export const normOps = [batchNorm2dOp, batchNorm2dBackwardOp, dropoutOp] as const

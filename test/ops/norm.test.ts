@@ -74,6 +74,33 @@ describe("batch_norm2d", () => {
     expect(noAffine.ok, noAffine.summary).toBe(true)
   })
 
+  it("double backward (gradients of gx, gweight, gbias) matches finite differences", () => {
+    const x = randomTensor([2, 2, 2, 3], 11)
+    const weight = randomTensor([2], 12, 0.5, 2)
+    const bias = randomTensor([2], 13)
+    const running_mean = randomTensor([2], 14)
+    const running_var = randomTensor([2], 15, 0.5, 2)
+    const u = randomTensor([2, 2, 2, 3], 16)
+    for (const training of [true, false]) {
+      for (const which of [0, 1, 2]) {
+        const r = checkGradients(
+          (v, b) => {
+            const y = batchNorm2d(v.x, { weight: v.weight, bias: v.bias, running_mean: v.running_mean, running_var: v.running_var, training, eps: 1e-3 }).y
+            return gradValues(b, sum(mul(y, v.u)), [v.x, v.weight, v.bias])[which]
+          },
+          { x, weight, bias, running_mean, running_var, u },
+          { wrt: ["x", "weight", "u"] },
+        )
+        expect(r.ok, `training=${training}, grad #${which}\n${r.summary}`).toBe(true)
+      }
+    }
+    const noAffine = checkGradients(
+      (v, b) => gradValues(b, sum(mul(batchNorm2d(v.x, { training: true }).y, v.u)), [v.x])[0],
+      { x, u },
+    )
+    expect(noAffine.ok, noAffine.summary).toBe(true)
+  })
+
   it("a constant channel (variance 0) gets a finite gradient scaled by 1/sqrt(eps)", () => {
     const b = new GraphBuilder({ dtype: "float64" })
     const x = b.input("x", [2, 1, 1, 2])
