@@ -286,6 +286,7 @@ export const softplusBackwardOp = defineOp({
  * @example const y = leakyRelu(x, 0.2)
  */
 export const leakyRelu = (x: Value, negativeSlope = 0.01): Value => x.builder.apply(leakyReluOp, { x }, { negative_slope: negativeSlope }).y
+/** gy * leaky_relu'(x) (negative_slope at 0 and NaN); the gradient node of leaky_relu. */
 export const leakyReluBackward = (gy: Value, x: Value, negativeSlope = 0.01): Value =>
   gy.builder.apply(leakyReluBackwardOp, { gy, x }, { negative_slope: negativeSlope }).y
 
@@ -294,6 +295,7 @@ export const leakyReluBackward = (gy: Value, x: Value, negativeSlope = 0.01): Va
  * @example const y = elu(x, 1.0)
  */
 export const elu = (x: Value, alpha = 1): Value => x.builder.apply(eluOp, { x }, { alpha }).y
+/** gy * elu'(x) (alpha at 0); the gradient node of elu. */
 export const eluBackward = (gy: Value, x: Value, alpha = 1): Value => gy.builder.apply(eluBackwardOp, { gy, x }, { alpha }).y
 
 /**
@@ -301,6 +303,7 @@ export const eluBackward = (gy: Value, x: Value, alpha = 1): Value => gy.builder
  * @example const y = gelu(x, "tanh")
  */
 export const gelu = (x: Value, approximate: "none" | "tanh" = "none"): Value => x.builder.apply(geluOp, { x }, { approximate }).y
+/** gy * gelu'(x) (0.5 at 0); the gradient node of gelu. */
 export const geluBackward = (gy: Value, x: Value, approximate: "none" | "tanh" = "none"): Value =>
   gy.builder.apply(geluBackwardOp, { gy, x }, { approximate }).y
 
@@ -309,6 +312,7 @@ export const geluBackward = (gy: Value, x: Value, approximate: "none" | "tanh" =
  * @example const y = softplus(x, 1, 20)
  */
 export const softplus = (x: Value, beta = 1, threshold = 20): Value => x.builder.apply(softplusOp, { x }, { beta, threshold }).y
+/** gy * softplus'(x) (1 strictly above the threshold); the gradient node of softplus. */
 export const softplusBackward = (gy: Value, x: Value, attrs: { beta?: number; threshold?: number } = {}): Value =>
   gy.builder.apply(softplusBackwardOp, { gy, x }, attrs).y
 

@@ -313,6 +313,7 @@ export const crossEntropy = (x: Value, target: Value, options: CrossEntropyOptio
   const { weight, ...attrs } = options
   return x.builder.apply(crossEntropyOp, { x, target, weight }, attrs).y
 }
+/** d cross_entropy / d x from its saved log_probs output (softmax - onehot, generalised). */
 export const crossEntropyBackward = (gy: Value, logProbs: Value, target: Value, weight: Value | undefined, attrs: RawCrossEntropyAttrs): Value =>
   gy.builder.apply(crossEntropyBackwardOp, { gy, log_probs: logProbs, target, weight }, attrs).y
 

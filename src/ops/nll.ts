@@ -202,6 +202,7 @@ export const nllLoss = (x: Value, target: Value, options: NllLossOptions = {}): 
   const { weight, ...attrs } = options
   return x.builder.apply(nllLossOp, { x, target, weight }, attrs).y
 }
+/** d nll_loss / d x: -gy * w_t (scaled for mean) at each target, an x-shaped (input_shape) tensor. */
 export const nllLossBackward = (gy: Value, target: Value, weight: Value | undefined, attrs: RawNllAttrs & { input_shape: readonly number[] }): Value =>
   gy.builder.apply(nllLossBackwardOp, { gy, target, weight }, attrs).y
 

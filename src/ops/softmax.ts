@@ -184,7 +184,9 @@ export const softmax = (x: Value, dim: number): Value => x.builder.apply(softmax
  * @example const logp = logSoftmax(logits, -1)
  */
 export const logSoftmax = (x: Value, dim: number): Value => x.builder.apply(logSoftmaxOp, { x }, { dim }).y
+/** output * (gy - sum(gy * output, dim)) for output = softmax(x, dim): softmax's gradient node. */
 export const softmaxBackward = (gy: Value, output: Value, dim: number): Value => gy.builder.apply(softmaxBackwardOp, { gy, output }, { dim }).y
+/** gy - exp(output) * sum(gy, dim) for output = log_softmax(x, dim): log_softmax's gradient node. */
 export const logSoftmaxBackward = (gy: Value, output: Value, dim: number): Value =>
   gy.builder.apply(logSoftmaxBackwardOp, { gy, output }, { dim }).y
 
