@@ -1,6 +1,7 @@
 import { AttrError } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
-import { batchNorm2d, dropout } from "../ops/norm.ts"
+import { batchNorm2d } from "../ops/norm.ts"
+import { dropout } from "../ops/dropout.ts"
 import type { ForwardContext, Module, ParamSpec } from "./module.ts"
 
 export interface BatchNormOptions {
