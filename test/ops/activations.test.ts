@@ -1,3 +1,4 @@
+import fc from "fast-check"
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import {
@@ -18,6 +19,7 @@ import {
 } from "../../src/index.ts"
 import { erf } from "../../src/ops/erf.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
+import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
 import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
 import { Random } from "../../src/tensor/random.ts"
 
@@ -209,6 +211,41 @@ describe("softmax / log_softmax", () => {
   const x = tensor(awayFromZero(24, 3).data, [2, 3, 4], "float64")
   it("softmax gradient and double backward (dim 1 of [2, 3, 4])", () => checkTwice((v) => softmax(v, 1), x))
   it("log_softmax gradient and double backward (dim -1)", () => checkTwice((v) => logSoftmax(v, -1), x))
+})
+
+describe("op laws (shape, determinism, inputs untouched, FD gradient) on random shapes", () => {
+  const unary: [string, (x: Value) => Value][] = [
+    ["leaky_relu", (x) => leakyRelu(x, 0.3)],
+    ["elu", (x) => elu(x, 1.3)],
+    ["gelu", (x) => gelu(x)],
+    ["gelu tanh", (x) => gelu(x, "tanh")],
+    ["softplus", (x) => softplus(x, 1.5, 2)],
+  ]
+  for (const [name, f] of unary) {
+    it(name, () => {
+      // distinct values on a 0.01 grid offset by 0.005: never at a kink (0, or beta x = threshold)
+      fc.assert(
+        fc.property(
+          shapeArb({ maxRank: 3 }).chain((s) => distinctTensorArb(s, { offset: 0.005 })),
+          (x) => {
+            expect(checkOpLaws(({ x }) => f(x), { x }).violations).toEqual([])
+          },
+        ),
+        { numRuns: 15 },
+      )
+    })
+  }
+  it("softmax and log_softmax over a random dim", () => {
+    fc.assert(
+      fc.property(
+        shapeArb({ maxRank: 4, maxDim: 3 }).chain((s) => fc.tuple(distinctTensorArb(s), fc.integer({ min: -s.length, max: s.length - 1 }), fc.boolean())),
+        ([x, dim, log]) => {
+          expect(checkOpLaws(({ x }) => (log ? logSoftmax(x, dim) : softmax(x, dim)), { x }).violations).toEqual([])
+        },
+      ),
+      { numRuns: 20 },
+    )
+  })
 })
 
 describe("golden files (PyTorch)", () => {

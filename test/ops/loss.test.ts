@@ -1,3 +1,4 @@
+import fc from "fast-check"
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import {
@@ -18,6 +19,7 @@ import {
   type Value,
 } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
+import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
 import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
 import { Random } from "../../src/tensor/random.ts"
 
@@ -301,6 +303,49 @@ describe("mse_loss and binary_cross_entropy_with_logits", () => {
     expect(() => mseLoss(x, b.input("a", [3]))).toThrow(/target \[3\] differs from x \[2, 3\]/)
     expect(() => binaryCrossEntropyWithLogits(x, b.input("b", [2, 3], "int32"))).toThrow(ShapeError)
     expect(() => mseLoss(x, b.input("c", [2, 3]), { reduction: "avg" as "mean" })).toThrow(/expected "mean", "sum" or "none"/)
+  })
+})
+
+describe("op laws on random shapes", () => {
+  it("cross_entropy and nll_loss with class indices over [N, C, d...]", () => {
+    fc.assert(
+      fc.property(
+        shapeArb({ minRank: 2, maxRank: 4, maxDim: 3 }).chain((s) =>
+          fc.tuple(
+            distinctTensorArb(s),
+            fc.array(fc.integer({ min: 0, max: s[1] - 1 }), { minLength: s[0] * s.slice(2).reduce((a, d) => a * d, 1), maxLength: s[0] * s.slice(2).reduce((a, d) => a * d, 1) }),
+            fc.constantFrom("mean" as const, "sum" as const, "none" as const),
+            fc.constantFrom(0, 0.15),
+          ),
+        ),
+        ([x, t, reduction, e]) => {
+          const target = labels(t, [x.shape[0], ...x.shape.slice(2)])
+          const ce = checkOpLaws(({ x, t }) => crossEntropy(x, t, { reduction, label_smoothing: e }), { x, t: target })
+          expect(ce.violations).toEqual([])
+          const nll = checkOpLaws(({ x, t }) => nllLoss(x, t, { reduction }), { x, t: target })
+          expect(nll.violations).toEqual([])
+        },
+      ),
+      { numRuns: 15 },
+    )
+  })
+
+  it("cross_entropy with probabilities, mse_loss, bce with logits", () => {
+    fc.assert(
+      fc.property(
+        shapeArb({ minRank: 2, maxRank: 3, maxDim: 3 }).chain((s) => fc.tuple(distinctTensorArb(s), distinctTensorArb(s, { offset: 0.5, margin: 0.002 }))),
+        ([x, t]) => {
+          for (const f of [
+            (v: { [n: string]: Value }) => crossEntropy(v.x, v.t, { label_smoothing: 0.1 }),
+            (v: { [n: string]: Value }) => mseLoss(v.x, v.t, { reduction: "sum" }),
+            (v: { [n: string]: Value }) => binaryCrossEntropyWithLogits(v.x, v.t, { reduction: "none" }),
+          ]) {
+            expect(checkOpLaws(f, { x, t }).violations).toEqual([])
+          }
+        },
+      ),
+      { numRuns: 15 },
+    )
   })
 })
 

@@ -1,7 +1,9 @@
+import fc from "fast-check"
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, ShapeError, batchNorm2d, batchNorm2dOp, compile, dropout, dropoutOp, gradValues, mul, sum, tensor, type Tensor } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
+import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
 import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
 import { Random } from "../../src/tensor/random.ts"
 
@@ -144,6 +146,29 @@ describe("batch_norm2d", () => {
     expect(() => batchNorm2d(b.input("one", [1, 3, 1, 1]), { training: true })).toThrow(/more than one value per channel/)
     expect(() => b.apply(batchNorm2dOp, { x }, { training: true, affine: true })).toThrow(ShapeError)
     expect(() => b.apply(batchNorm2dOp, { x }, { training: true, momentum: 2 })).toThrow(/momentum/)
+  })
+})
+
+describe("batch_norm2d op laws on random shapes", () => {
+  it("training and eval, with and without affine", () => {
+    fc.assert(
+      fc.property(
+        shapeArb({ minRank: 4, maxRank: 4, maxDim: 3 })
+          .filter((s) => s[0] * s[2] * s[3] > 1)
+          .chain((s) => fc.tuple(distinctTensorArb(s), distinctTensorArb([s[1]], { offset: 1.5, margin: 0.05 }), fc.boolean(), fc.boolean())),
+        ([x, w, training, affine]) => {
+          const c = x.shape[1]
+          const feeds = { x, w, b: tensor(w.data.map((v) => v - 1), [c], "float64"), rm: tensor(w.data.map((v) => v / 3), [c], "float64"), rv: tensor(w.data.map((v) => Math.abs(v) + 0.5), [c], "float64") }
+          const r = checkOpLaws(
+            ({ x, w, b, rm, rv }) => batchNorm2d(x, { weight: affine ? w : undefined, bias: affine ? b : undefined, running_mean: rm, running_var: rv, training, eps: 1e-3 }).y,
+            feeds,
+            { wrt: affine ? ["x", "w", "b"] : ["x"] },
+          )
+          expect(r.violations).toEqual([])
+        },
+      ),
+      { numRuns: 15 },
+    )
   })
 })
 
