@@ -242,7 +242,7 @@ export const softplusOp = defineOp({
       o[i] = bx > threshold ? v : Math.log1p(Math.exp(bx)) / beta
     }
   },
-  grad: ({ inputs: { x }, grads: { y: gy }, attrs }) => ({ x: softplusBackward(gy!, x, attrs) }),
+  grad: ({ inputs: { x }, grads: { y: gy }, attrs }) => ({ x: softplusBackward(gy!, x, attrs.beta, attrs.threshold) }),
 })
 
 /** gy * (beta x > threshold ? 1 : sigmoid(beta x)), with sigmoid as PyTorch writes it: z / (z + 1), z = e^(beta x). */
@@ -272,10 +272,10 @@ export const softplusBackwardOp = defineOp({
     const gg = ggx!
     let gx: Value | undefined
     if (needsGrad("x")) {
-      const s = softplusBackward(full(x.builder, x.shape, 1), x, attrs)
+      const s = softplusBackward(full(x.builder, x.shape, 1), x, attrs.beta, attrs.threshold)
       gx = mul(mul(gg, gy), scale(mul(s, addScalar(neg(s), 1)), attrs.beta))
     }
-    return { gy: softplusBackward(gg, x, attrs), x: gx }
+    return { gy: softplusBackward(gg, x, attrs.beta, attrs.threshold), x: gx }
   },
 })
 
@@ -313,8 +313,8 @@ export const geluBackward = (gy: Value, x: Value, approximate: "none" | "tanh" =
  */
 export const softplus = (x: Value, beta = 1, threshold = 20): Value => x.builder.apply(softplusOp, { x }, { beta, threshold }).y
 /** gy * softplus'(x) (1 strictly above the threshold); the gradient node of softplus. */
-export const softplusBackward = (gy: Value, x: Value, attrs: { beta?: number; threshold?: number } = {}): Value =>
-  gy.builder.apply(softplusBackwardOp, { gy, x }, attrs).y
+export const softplusBackward = (gy: Value, x: Value, beta = 1, threshold = 20): Value =>
+  gy.builder.apply(softplusBackwardOp, { gy, x }, { beta, threshold }).y
 
 export { softmax, logSoftmax, softmaxBackward, logSoftmaxBackward, softmaxOp, logSoftmaxOp, softmaxBackwardOp, logSoftmaxBackwardOp } from "./softmax.ts"
 
