@@ -28,6 +28,8 @@ export { dropoutOp, dropout, type DropoutOptions } from "./dropout.ts"
  *             var 0, invstd = 1/sqrt(eps) and xhat = 0: a finite gradient)
  *   eval:     gx = g invstd
  *   gweight = sum(gy xhat), gbias = sum(gy)
+ * in one fused op, batch_norm2d_backward, whose own rule (batchNormDoubleBackward) gives
+ * double backward. Dropout lives in dropout.ts and is re-exported here.
  */
 
 type BatchNormAttrs = { training: boolean; momentum: number; eps: number; affine: boolean | null; num_features: number | null }
