@@ -26,6 +26,8 @@
  */
 import type { FloatArray } from "../tensor/dtype.ts"
 
+// The micro-kernel and the packers are written out for MR = 4, NR = 3 (literals keep V8's
+// index arithmetic cheap); change them together.
 /** Rows of the register tile. */
 const MR = 4
 /** Columns of the register tile. */
@@ -225,49 +227,76 @@ function storeTile32(t: Float64Array, mr: number, nr: number, C: Float32Array, c
 }
 
 // Packing: A block (mc x kc, element (i, p) at off + i*rs + p*cs) into MR-tall panels,
-// panel q holding rows q*MR.. as [p][r]; rows past mc are zero. Two copies so each stays
-// monomorphic in its source array type.
+// panel q holding rows q*MR.. as [p][r]; rows past mc are zero. B block (kc x nc, element
+// (p, j) at off + p*rs + j*cs) into NR-wide panels [p][c]; columns past nc are zero.
+// Full panels take an unrolled path with literal MR = 4 / NR = 3 (no per-element edge
+// test); each packer exists per source array type so every loop stays monomorphic.
 function packA64(A: Float64Array, off: number, rs: number, cs: number, mc: number, kc: number, out: Float64Array): void {
   let o = 0
-  for (let i0 = 0; i0 < mc; i0 += MR) {
-    const rows = Math.min(MR, mc - i0)
-    for (let p = 0; p < kc; p++) {
-      const src = off + i0 * rs + p * cs
-      for (let r = 0; r < MR; r++) out[o++] = r < rows ? A[src + r * rs] : 0
+  for (let i0 = 0; i0 < mc; i0 += 4) {
+    const rows = mc - i0
+    let src = off + i0 * rs
+    if (rows >= 4) {
+      for (let p = 0; p < kc; p++, src += cs, o += 4) {
+        out[o] = A[src]
+        out[o + 1] = A[src + rs]
+        out[o + 2] = A[src + 2 * rs]
+        out[o + 3] = A[src + 3 * rs]
+      }
+    } else {
+      for (let p = 0; p < kc; p++, src += cs) for (let r = 0; r < 4; r++) out[o++] = r < rows ? A[src + r * rs] : 0
     }
   }
 }
 
 function packA32(A: Float32Array, off: number, rs: number, cs: number, mc: number, kc: number, out: Float64Array): void {
   let o = 0
-  for (let i0 = 0; i0 < mc; i0 += MR) {
-    const rows = Math.min(MR, mc - i0)
-    for (let p = 0; p < kc; p++) {
-      const src = off + i0 * rs + p * cs
-      for (let r = 0; r < MR; r++) out[o++] = r < rows ? A[src + r * rs] : 0
+  for (let i0 = 0; i0 < mc; i0 += 4) {
+    const rows = mc - i0
+    let src = off + i0 * rs
+    if (rows >= 4) {
+      for (let p = 0; p < kc; p++, src += cs, o += 4) {
+        out[o] = A[src]
+        out[o + 1] = A[src + rs]
+        out[o + 2] = A[src + 2 * rs]
+        out[o + 3] = A[src + 3 * rs]
+      }
+    } else {
+      for (let p = 0; p < kc; p++, src += cs) for (let r = 0; r < 4; r++) out[o++] = r < rows ? A[src + r * rs] : 0
     }
   }
 }
 
-// B block (kc x nc, element (p, j) at off + p*rs + j*cs) into NR-wide panels [p][c].
 function packB64(B: Float64Array, off: number, rs: number, cs: number, kc: number, nc: number, out: Float64Array): void {
   let o = 0
-  for (let j0 = 0; j0 < nc; j0 += NR) {
-    const cols = Math.min(NR, nc - j0)
-    for (let p = 0; p < kc; p++) {
-      const src = off + p * rs + j0 * cs
-      for (let c = 0; c < NR; c++) out[o++] = c < cols ? B[src + c * cs] : 0
+  for (let j0 = 0; j0 < nc; j0 += 3) {
+    const cols = nc - j0
+    let src = off + j0 * cs
+    if (cols >= 3) {
+      for (let p = 0; p < kc; p++, src += rs, o += 3) {
+        out[o] = B[src]
+        out[o + 1] = B[src + cs]
+        out[o + 2] = B[src + 2 * cs]
+      }
+    } else {
+      for (let p = 0; p < kc; p++, src += rs) for (let c = 0; c < 3; c++) out[o++] = c < cols ? B[src + c * cs] : 0
     }
   }
 }
 
 function packB32(B: Float32Array, off: number, rs: number, cs: number, kc: number, nc: number, out: Float64Array): void {
   let o = 0
-  for (let j0 = 0; j0 < nc; j0 += NR) {
-    const cols = Math.min(NR, nc - j0)
-    for (let p = 0; p < kc; p++) {
-      const src = off + p * rs + j0 * cs
-      for (let c = 0; c < NR; c++) out[o++] = c < cols ? B[src + c * cs] : 0
+  for (let j0 = 0; j0 < nc; j0 += 3) {
+    const cols = nc - j0
+    let src = off + j0 * cs
+    if (cols >= 3) {
+      for (let p = 0; p < kc; p++, src += rs, o += 3) {
+        out[o] = B[src]
+        out[o + 1] = B[src + cs]
+        out[o + 2] = B[src + 2 * cs]
+      }
+    } else {
+      for (let p = 0; p < kc; p++, src += rs) for (let c = 0; c < 3; c++) out[o++] = c < cols ? B[src + c * cs] : 0
     }
   }
 }
