@@ -110,95 +110,81 @@ export function gemm(
         scalars[0] = alpha
         scalars[1] = first ? beta : 1
         const cOff = ic * ldc + jc
-        if (C instanceof Float64Array) macroKernel64(mc, nc, kc, C, cOff, ldc)
-        else macroKernel32(mc, nc, kc, C, cOff, ldc)
+        macroKernel(mc, nc, kc, C, cOff, ldc)
       }
     }
   }
 }
 
-// The macro-kernels walk the packed block tile by tile. They are small functions on
-// purpose: with the micro-kernel inlined into the big driver above, V8 runs out of
-// registers and spills the accumulators (measured: 2.4 vs 4 GFLOP/s). For the same reason
-// alpha and beta travel in `scalars` rather than as arguments: a double live across the
-// inlined k-loop takes one of the 16 float registers the 12 accumulators need. Offsets
-// advance by whole panels, never by division, so index arithmetic stays on small integers.
-function macroKernel64(mc: number, nc: number, kc: number, C: Float64Array, cOff: number, ldc: number): void {
-  for (let jr = 0, bOff = 0; jr < nc; jr += NR, bOff += NR * kc) {
-    const nr = Math.min(NR, nc - jr)
-    for (let ir = 0, aOff = 0; ir < mc; ir += MR, aOff += MR * kc) {
-      microKernel(kc, aOff, bOff)
-      storeTile64(tile, Math.min(MR, mc - ir), nr, C, cOff + ir * ldc + jr, ldc)
-    }
-  }
-}
-
-function macroKernel32(mc: number, nc: number, kc: number, C: Float32Array, cOff: number, ldc: number): void {
-  for (let jr = 0, bOff = 0; jr < nc; jr += NR, bOff += NR * kc) {
-    const nr = Math.min(NR, nc - jr)
-    for (let ir = 0, aOff = 0; ir < mc; ir += MR, aOff += MR * kc) {
-      microKernel(kc, aOff, bOff)
-      storeTile32(tile, Math.min(MR, mc - ir), nr, C, cOff + ir * ldc + jr, ldc)
-    }
-  }
-}
-
 /**
- * The 4x3 register tile: per step p, 3 values of B's panel and 4 of A's, 12 multiply-adds
- * into 12 locals. Panels are unit-stride: a[aOff + p*MR + r], b[bOff + p*NR + c].
+ * Walks one packed block tile by tile; the 4x3 register tile (the micro-kernel) is written
+ * out inline: per step p, 3 values of B's panel and 4 of A's, 12 multiply-adds into 12
+ * locals, reading a[aOff + 4p + r] and b[bOff + 3p + c].
  *
- * Why 4x3: x86-64 has 16 float registers; 12 accumulators + 3 B values + 1 A value fit
- * exactly, so nothing spills. Measured in V8 (Node 20), 4x3/3x4 tiles run ~4 GFLOP/s while
- * 4x4 and larger tiles spill and drop to ~2.5 GFLOP/s; unrolling p only adds pressure.
+ * What V8 (Node 20) needs to run this at ~4 GFLOP/s rather than ~2.5 (all measured):
+ * - 4x3: x86-64 has 16 float registers; 12 accumulators + 3 B + 1 A value fit. 4x4 and
+ *   larger tiles spill; unrolling p only adds pressure.
+ * - This function must not be inlined into the driver (whose live values would make the
+ *   accumulators spill): inlining the k-loop here makes it too big for V8 to inline.
+ * - No double may be live across the k-loop: alpha and beta travel in `scalars`.
+ * - packedA/packedB are module constants, so their length and data pointer are folded.
+ * - Literals 4 and 3 in the loop (a module const can be a context load per iteration),
+ *   and offsets advanced by whole panels (no division, so indices stay small integers).
  */
-function microKernel(kc: number, aOff: number, bOff: number): void {
+function macroKernel(mc: number, nc: number, kc: number, C: FloatArray, cOff: number, ldc: number): void {
   const a = packedA
   const b = packedB
   const out = tile
-  let c00 = 0, c01 = 0, c02 = 0
-  let c10 = 0, c11 = 0, c12 = 0
-  let c20 = 0, c21 = 0, c22 = 0
-  let c30 = 0, c31 = 0, c32 = 0
-  let ia = aOff
-  let ib = bOff
-  // Literal 4 and 3, not MR and NR: a module-level const is a context load inside the
-  // loop for V8 (measured: 2.5 vs 4 GFLOP/s).
-  const end = aOff + kc * 4
-  while (ia < end) {
-    const b0 = b[ib]
-    const b1 = b[ib + 1]
-    const b2 = b[ib + 2]
-    let av = a[ia]
-    c00 += av * b0
-    c01 += av * b1
-    c02 += av * b2
-    av = a[ia + 1]
-    c10 += av * b0
-    c11 += av * b1
-    c12 += av * b2
-    av = a[ia + 2]
-    c20 += av * b0
-    c21 += av * b1
-    c22 += av * b2
-    av = a[ia + 3]
-    c30 += av * b0
-    c31 += av * b1
-    c32 += av * b2
-    ia += 4
-    ib += 3
+  for (let jr = 0, bOff = 0; jr < nc; jr += 3, bOff += 3 * kc) {
+    const nr = Math.min(3, nc - jr)
+    for (let ir = 0, aOff = 0; ir < mc; ir += 4, aOff += 4 * kc) {
+      let c00 = 0, c01 = 0, c02 = 0
+      let c10 = 0, c11 = 0, c12 = 0
+      let c20 = 0, c21 = 0, c22 = 0
+      let c30 = 0, c31 = 0, c32 = 0
+      let ia = aOff
+      let ib = bOff
+      const end = aOff + kc * 4
+      while (ia < end) {
+        const b0 = b[ib]
+        const b1 = b[ib + 1]
+        const b2 = b[ib + 2]
+        let av = a[ia]
+        c00 += av * b0
+        c01 += av * b1
+        c02 += av * b2
+        av = a[ia + 1]
+        c10 += av * b0
+        c11 += av * b1
+        c12 += av * b2
+        av = a[ia + 2]
+        c20 += av * b0
+        c21 += av * b1
+        c22 += av * b2
+        av = a[ia + 3]
+        c30 += av * b0
+        c31 += av * b1
+        c32 += av * b2
+        ia += 4
+        ib += 3
+      }
+      out[0] = c00
+      out[1] = c01
+      out[2] = c02
+      out[3] = c10
+      out[4] = c11
+      out[5] = c12
+      out[6] = c20
+      out[7] = c21
+      out[8] = c22
+      out[9] = c30
+      out[10] = c31
+      out[11] = c32
+      const mr = Math.min(4, mc - ir)
+      if (C instanceof Float64Array) storeTile64(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
+      else storeTile32(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
+    }
   }
-  out[0] = c00
-  out[1] = c01
-  out[2] = c02
-  out[3] = c10
-  out[4] = c11
-  out[5] = c12
-  out[6] = c20
-  out[7] = c21
-  out[8] = c22
-  out[9] = c30
-  out[10] = c31
-  out[11] = c32
 }
 
 /** C tile = beta * C + alpha * tile (beta = 0: overwrite), clipped to mr x nr; alpha, beta from `scalars`. */
