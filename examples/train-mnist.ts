@@ -6,10 +6,8 @@
  * The pieces: IDX files -> seeded, normalised NCHW batches -> a Trainer (one compiled
  * forward+backward plan per batch size, SGD in place) -> evaluation.
  */
-import { batches, epochOrder, takeExamples } from "../src/data/batches.ts"
+import { batches, epochOrder, evaluateDataset, formatConfusion, loadMnist, takeExamples } from "../src/node/index.ts"
 import { initParameters, lenet5, summary, Trainer } from "../src/nn/index.ts"
-import { evaluateDataset, formatConfusion } from "../src/node/evaluate.ts"
-import { loadMnist } from "../src/node/mnist.ts"
 import { SGD } from "../src/optim/index.ts"
 
 const seed = 1

@@ -4,6 +4,7 @@
  * The CLI (`npm run train`) is a thin layer of flags over {@link trainRun}.
  */
 import { mkdirSync, readFileSync } from "node:fs"
+import "../ops/builtins.ts" // the built-in op registry (the package index loads it too)
 import { join } from "node:path"
 import { epochOrder, batches, batchCount, takeExamples, type ImageDataset } from "../data/batches.ts"
 import { initParameters, type Module } from "../nn/module.ts"
