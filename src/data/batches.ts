@@ -79,7 +79,12 @@ export interface BatchOptions {
   readonly table?: Float64Array
   /** Skip the last batch when it is smaller than `batchSize`. Default false: it is yielded, smaller. */
   readonly dropLast?: boolean
+  /** Allocates the image buffers (e.g. in shared memory for a worker pool); default a plain typed array. */
+  readonly allocate?: BatchAllocator
 }
+
+/** Makes a zero-filled float array of `size` elements for a batch. */
+export type BatchAllocator = (dtype: FloatDType, size: number) => Float32Array | Float64Array
 
 /** How many batches {@link batches} yields. */
 export function batchCount(count: number, batchSize: number, dropLast = false): number {
@@ -89,10 +94,18 @@ export function batchCount(count: number, batchSize: number, dropLast = false): 
 /**
  * Builds the batch of the examples `order[start..end)`.
  */
-export function makeBatch(ds: ImageDataset, order: ArrayLike<number>, start: number, end: number, dtype: FloatDType = "float32", table = normalizationTable()): Batch {
+export function makeBatch(
+  ds: ImageDataset,
+  order: ArrayLike<number>,
+  start: number,
+  end: number,
+  dtype: FloatDType = "float32",
+  table = normalizationTable(),
+  allocate?: BatchAllocator,
+): Batch {
   const b = end - start
   const size = ds.channels * ds.height * ds.width
-  const x = dtype === "float32" ? new Float32Array(b * size) : new Float64Array(b * size)
+  const x = allocate !== undefined ? allocate(dtype, b * size) : dtype === "float32" ? new Float32Array(b * size) : new Float64Array(b * size)
   const labels = new Int32Array(b)
   const indices = new Int32Array(b)
   const images = ds.images
@@ -128,6 +141,6 @@ export function* batches(ds: ImageDataset, options: BatchOptions): Generator<Bat
   const n = batchCount(ds.count, batchSize, dropLast)
   for (let i = 0; i < n; i++) {
     const start = i * batchSize
-    yield makeBatch(ds, order, start, Math.min(start + batchSize, ds.count), dtype, table)
+    yield makeBatch(ds, order, start, Math.min(start + batchSize, ds.count), dtype, table, options.allocate)
   }
 }

@@ -2,7 +2,7 @@
  * Evaluating a classifier on a dataset (loss, accuracy, confusion matrix) and the text
  * renderings the CLI prints: confusion matrices, class probabilities, ASCII digits.
  */
-import { batches, type ImageDataset } from "../data/batches.ts"
+import { batches, type BatchAllocator, type ImageDataset } from "../data/batches.ts"
 import type { Trainer } from "../nn/trainer.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 
@@ -20,12 +20,12 @@ export interface Evaluation {
  * Runs the model in inference mode over the whole dataset (in order, batches of
  * `batchSize`, the last one smaller) and scores it.
  */
-export function evaluateDataset(trainer: Trainer, ds: ImageDataset, batchSize = 500): Evaluation {
+export function evaluateDataset(trainer: Trainer, ds: ImageDataset, batchSize = 500, allocate?: BatchAllocator): Evaluation {
   const k = ds.numClasses
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0))
   let lossSum = 0
   let correct = 0
-  for (const batch of batches(ds, { batchSize, dtype: trainer.dtype })) {
+  for (const batch of batches(ds, { batchSize, dtype: trainer.dtype, allocate })) {
     const logits = trainer.predict(batch.x)
     const n = batch.labels.shape[0]
     for (let i = 0; i < n; i++) {

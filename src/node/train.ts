@@ -11,6 +11,8 @@ import { initParameters, type Module } from "../nn/module.ts"
 import { lenet5, mlp } from "../nn/models.ts"
 import { Trainer, countCorrect } from "../nn/trainer.ts"
 import { SGD } from "../optim/sgd.ts"
+import { parallelBackend } from "../kernels/parallel.ts"
+import type { FloatDType } from "../tensor/dtype.ts"
 import { Random } from "../tensor/random.ts"
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, type EpochMetrics } from "./training-checkpoint.ts"
 import { loadMnist } from "./mnist.ts"
@@ -146,6 +148,17 @@ export function trainRun(configIn: TrainConfig, options: TrainRunOptions): Train
   const model = buildModel(config.model, inputShape, data.train.numClasses)
   const random = new Random(config.seed)
   const params = initParameters(model, { random })
+  // With a worker pool, kernels split work only over shared memory: put the parameters
+  // and every batch there (same values, so results are unchanged).
+  const backend = parallelBackend()
+  const allocate = backend === undefined ? undefined : (dtype: FloatDType, size: number) => backend.allocShared(dtype, size) as Float32Array | Float64Array
+  if (allocate !== undefined) {
+    for (const [name, t] of params) {
+      const data = allocate(t.dtype === "float64" ? "float64" : "float32", t.data.length)
+      data.set(t.data)
+      params.set(name, { ...t, data })
+    }
+  }
   const optimizer = new SGD({ lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay })
   const trainer = new Trainer({ model, params, optimizer, fetchLogits: true, seed: config.seed })
   let metrics: EpochMetrics[] = []
@@ -178,7 +191,7 @@ export function trainRun(configIn: TrainConfig, options: TrainRunOptions): Train
     let windowCount = 0
     const curveEvery = Math.max(1, Math.floor(stepsPerEpoch / 20))
     let step = 0
-    for (const batch of batches(data.train, { batchSize: config.batchSize, order })) {
+    for (const batch of batches(data.train, { batchSize: config.batchSize, order, allocate })) {
       optimizer.lr = learningRate(config, epoch, step, stepsPerEpoch)
       const loss = trainer.step(batch.x, batch.labels)
       const n = batch.labels.shape[0]
@@ -200,7 +213,7 @@ export function trainRun(configIn: TrainConfig, options: TrainRunOptions): Train
     const seconds = (performance.now() - started) / 1000
     trainSeconds += seconds
     imagesSeen += seen
-    const test = evaluateDataset(trainer, data.test, config.evalBatchSize)
+    const test = evaluateDataset(trainer, data.test, config.evalBatchSize, allocate)
     const m: EpochMetrics = {
       epoch: epoch + 1,
       trainLoss: lossSum / seen,
@@ -223,7 +236,7 @@ export function trainRun(configIn: TrainConfig, options: TrainRunOptions): Train
     writeFileAtomic(join(options.out, "metrics.jsonl"), new TextEncoder().encode(metrics.map((x) => JSON.stringify(x)).join("\n") + "\n"))
     writeFileAtomic(join(options.out, "curves.svg"), new TextEncoder().encode(curvesSvg(config, metrics, lossCurve)))
   }
-  const final = evaluateDataset(trainer, data.test, config.evalBatchSize)
+  const final = evaluateDataset(trainer, data.test, config.evalBatchSize, allocate)
   return { config, trainer, metrics, final, checkpointPath, trainSeconds, imagesPerSecond: imagesSeen / Math.max(trainSeconds, 1e-9) }
 }
 
