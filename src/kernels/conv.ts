@@ -10,8 +10,10 @@
  *   backward weight  gWg     += gy[n, g] col^T          (summed over n in order)
  *
  * A 1x1 kernel with stride 1 and no padding has col = x itself, so im2col is skipped.
+ * Depthwise problems (one input channel per group) take direct loops (conv-depthwise.ts).
  */
 import type { FloatArray } from "../tensor/dtype.ts"
+import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
 import { gemm } from "./gemm.ts"
 import { col2im, im2col, inputVolume, kernelVolume, outputVolume, type ConvGeometry } from "./im2col.ts"
 
@@ -47,6 +49,7 @@ function isPointwise(g: ConvGeometry): boolean {
 
 /** y = conv(x, weight) + bias. y must be zero-filled or will be overwritten. */
 export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem): void {
+  if (isDepthwise(p)) return depthwiseForward(x, weight, bias, y, p)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups
@@ -78,6 +81,7 @@ export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray 
 
 /** gx = the input gradient of conv for upstream gy (the transposed convolution of gy). */
 export function convBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, p: ConvProblem): void {
+  if (isDepthwise(p)) return depthwiseBackwardInput(gy, weight, gx, p)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups
@@ -103,6 +107,7 @@ export function convBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatA
 
 /** gw = the weight gradient of conv for input x and upstream gy (summed over the batch). */
 export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
+  if (isDepthwise(p)) return depthwiseBackwardWeight(gy, x, gw, p)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups
