@@ -1,7 +1,25 @@
-/** Prints GEMM GFLOP/s for square float32/float64 products: `npx tsx bench/gemm-quick.ts [sizes...]`. */
+/**
+ * Prints GEMM GFLOP/s for square float32/float64 products, and a naive triple loop for
+ * reference. Usage: `npx tsx bench/gemm-quick.ts [sizes...]` (default 256 512).
+ * Numbers only; nothing is asserted (the machine may be shared).
+ */
 import { gemm } from "../src/kernels/gemm.ts"
+import type { FloatArray } from "../src/tensor/dtype.ts"
 
-function measure(n: number, dtype: "float32" | "float64"): number {
+type Gemm = typeof gemm
+
+/** The usual naive loop (i, k, j order: unit stride in B and C), no transposes. */
+const naive: Gemm = (_ta, _tb, M, N, K, _alpha, A, lda, B, ldb, _beta, C: FloatArray, ldc) => {
+  C.fill(0)
+  for (let i = 0; i < M; i++) {
+    for (let p = 0; p < K; p++) {
+      const a = A[i * lda + p]
+      for (let j = 0; j < N; j++) C[i * ldc + j] += a * B[p * ldb + j]
+    }
+  }
+}
+
+function measure(n: number, dtype: "float32" | "float64", f: Gemm, minMs: number): number {
   const make = (len: number) => (dtype === "float32" ? new Float32Array(len) : new Float64Array(len))
   const a = make(n * n)
   const b = make(n * n)
@@ -10,19 +28,20 @@ function measure(n: number, dtype: "float32" | "float64"): number {
     a[i] = Math.sin(i)
     b[i] = Math.cos(i)
   }
-  gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n) // warm up
+  f(false, false, n, n, n, 1, a, n, b, n, 0, c, n) // warm up (JIT)
   let reps = 0
   const start = performance.now()
   let elapsed = 0
   do {
-    gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+    f(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
     reps++
     elapsed = performance.now() - start
-  } while (elapsed < 1000)
+  } while (elapsed < minMs)
   return (2 * n * n * n * reps) / (elapsed * 1e6)
 }
 
 const sizes = process.argv.slice(2).map(Number)
 for (const n of sizes.length > 0 ? sizes : [256, 512]) {
-  for (const dtype of ["float32", "float64"] as const) console.log(`gemm ${n}^3 ${dtype}: ${measure(n, dtype).toFixed(2)} GFLOP/s`)
+  for (const dtype of ["float32", "float64"] as const) console.log(`gemm ${n}^3 ${dtype}: ${measure(n, dtype, gemm, 1500).toFixed(2)} GFLOP/s`)
 }
+console.log(`naive i-k-j loop 256^3 float32: ${measure(256, "float32", naive, 1000).toFixed(2)} GFLOP/s`)
