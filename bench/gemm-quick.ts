@@ -1,9 +1,11 @@
 /**
  * Prints GEMM GFLOP/s for square float32/float64 products, and a naive triple loop for
- * reference. Usage: `npx tsx bench/gemm-quick.ts [sizes...]` (default 256 512).
- * Numbers only; nothing is asserted (the machine may be shared).
+ * reference. Usage: `npx tsx bench/gemm-quick.ts [--threads N] [sizes...]` (default 256
+ * 512, one thread). Numbers only; nothing is asserted (the machine may be shared).
  */
+import "../src/index.ts"
 import { gemm } from "../src/kernels/gemm.ts"
+import { startThreadPool } from "../src/node/threads.ts"
 import type { FloatArray } from "../src/tensor/dtype.ts"
 
 type Gemm = typeof gemm
@@ -40,8 +42,14 @@ function measure(n: number, dtype: "float32" | "float64", f: Gemm, minMs: number
   return (2 * n * n * n * reps) / (elapsed * 1e6)
 }
 
-const sizes = process.argv.slice(2).map(Number)
+const args = process.argv.slice(2)
+const t = args.indexOf("--threads")
+const threads = t >= 0 ? Number(args.splice(t, 2)[1]) : 1
+const pool = await startThreadPool(threads)
+console.log(`threads: ${threads}`)
+const sizes = args.map(Number)
 for (const n of sizes.length > 0 ? sizes : [256, 512]) {
   for (const dtype of ["float32", "float64"] as const) console.log(`gemm ${n}^3 ${dtype}: ${measure(n, dtype, gemm, 1500).toFixed(2)} GFLOP/s`)
 }
 console.log(`naive i-k-j loop 256^3 float32: ${measure(256, "float32", naive, 1000).toFixed(2)} GFLOP/s`)
+await pool.close()

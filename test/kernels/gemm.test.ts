@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest"
-import { gemm, gemmReference } from "../../src/kernels/gemm.ts"
+import { gemm, gemmReference, gemmSerial } from "../../src/kernels/gemm.ts"
+import { parallelTasks, setParallelBackend, type ParallelBackend } from "../../src/kernels/parallel.ts"
+import type { DataArray } from "../../src/tensor/dtype.ts"
 import { Random } from "../../src/tensor/random.ts"
 
 function randomArray(rng: Random, n: number, dtype: "float32" | "float64"): Float32Array | Float64Array {
@@ -90,5 +92,48 @@ describe("gemm", () => {
       }
       expect(Array.from(parts)).toEqual(Array.from(whole))
     }
+  })
+
+  it("splits large products by rows on a parallel backend with the same bits (staging unshared operands)", () => {
+    // A stand-in backend: 3 "threads", runs the parts in reverse order on this thread, and
+    // treats only its own allocations as shared, so non-shared operands get staged.
+    const shared = new WeakSet<ArrayBufferLike>()
+    const parts: number[][] = []
+    const backend: ParallelBackend = {
+      threads: 3,
+      allocShared(dtype, size): DataArray {
+        const a = dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)
+        shared.add(a.buffer)
+        return a
+      },
+      isShared: (a) => shared.has(a.buffer),
+      run(task, ps) {
+        for (const p of [...ps].reverse()) {
+          parts.push([p.numbers[2], p.numbers[3]])
+          parallelTasks.get(task)!(p)
+        }
+      },
+    }
+    for (const dtype of ["float32", "float64"] as const) {
+      const rng = new Random(11)
+      const [M, N, K] = [101, 130, 300]
+      const A = randomArray(rng, K * M, dtype) // stored K x M (transA)
+      const B = randomArray(rng, K * N, dtype)
+      const want = randomArray(rng, M * (N + 2), dtype)
+      const got = want.slice()
+      gemmSerial(true, false, M, N, K, 0.5, A, M, B, N, 0.25, want, N + 2)
+      setParallelBackend(backend)
+      try {
+        gemm(true, false, M, N, K, 0.5, A, M, B, N, 0.25, got, N + 2)
+      } finally {
+        setParallelBackend(undefined)
+      }
+      expect(Array.from(got)).toEqual(Array.from(want))
+    }
+    expect(parts.slice(0, 3).sort((a, b) => a[0] - b[0])).toEqual([
+      [0, 32],
+      [32, 68],
+      [68, 101],
+    ])
   })
 })
