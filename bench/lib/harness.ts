@@ -1,0 +1,151 @@
+/** Timing, statistics and output formatting for the benchmark runner. */
+import { cpus, loadavg, availableParallelism } from "node:os"
+import { WORKLOAD_INFO, type BenchCase, type SystemName, type WorkloadId } from "./workloads.ts"
+
+export interface MeasureOptions {
+  /** Untimed iterations before measuring (JIT, buffer pools, TF.js kernels). */
+  readonly warmup: number
+  /** Target number of timed iterations. */
+  readonly iterations: number
+  /** Time budget per case (ms): slower cases run fewer iterations, never fewer than `minIterations`. */
+  readonly budgetMs: number
+  readonly minIterations: number
+}
+
+export interface Measurement {
+  readonly system: SystemName
+  readonly workload: WorkloadId
+  readonly threads: number
+  readonly iterations: number
+  readonly medianMs: number
+  readonly minMs: number
+  readonly maxMs: number
+  /** images/s (W1, W4), batch items/s (W2, W3), GFLOP/s (GEMM). */
+  readonly itemsPerS: number
+  readonly note?: string
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/**
+ * Times `c.step()`: `warmup` untimed runs (stopping early when one run alone takes over a
+ * tenth of the budget), then as many timed runs as fit the budget, between
+ * `minIterations` and `iterations`.
+ */
+export function measure(c: BenchCase, o: MeasureOptions): Measurement {
+  let last = Number.NaN
+  for (let i = 0; i < o.warmup; i++) {
+    const t0 = performance.now()
+    c.step()
+    last = performance.now() - t0
+    if (last > o.budgetMs / 10) break
+  }
+  let iterations = o.iterations
+  if (Number.isFinite(last) && last * iterations > o.budgetMs) {
+    iterations = Math.max(o.minIterations, Math.min(iterations, Math.floor(o.budgetMs / last)))
+  }
+  const times: number[] = []
+  for (let i = 0; i < iterations; i++) {
+    const t0 = performance.now()
+    c.step()
+    times.push(performance.now() - t0)
+  }
+  const medianMs = median(times)
+  return {
+    system: c.system,
+    workload: c.workload,
+    threads: c.threads,
+    iterations,
+    medianMs,
+    minMs: Math.min(...times),
+    maxMs: Math.max(...times),
+    itemsPerS: WORKLOAD_INFO[c.workload].items / (medianMs / 1000),
+    note: c.note,
+  }
+}
+
+/** The JSON line of `--json`: exactly these keys. */
+export function jsonLine(m: Measurement): string {
+  const round = (x: number, digits: number): number => Number(x.toFixed(digits))
+  return JSON.stringify({
+    system: m.system,
+    workload: m.workload,
+    threads: m.threads,
+    median_ms: round(m.medianMs, 4),
+    min_ms: round(m.minMs, 4),
+    max_ms: round(m.maxMs, 4),
+    items_per_s: round(m.itemsPerS, 3),
+  })
+}
+
+export interface MachineInfo {
+  readonly nproc: number
+  readonly cpuModel: string
+  readonly node: string
+  readonly load: string
+}
+
+export function machineInfo(): MachineInfo {
+  const list = cpus()
+  return {
+    nproc: availableParallelism(),
+    cpuModel: list[0]?.model ?? "unknown",
+    node: process.version,
+    load: loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" "),
+  }
+}
+
+/** Formats a number with about 3-4 significant digits. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x)
+  const a = Math.abs(x)
+  if (a >= 1000) return x.toFixed(0)
+  if (a >= 100) return x.toFixed(1)
+  if (a >= 10) return x.toFixed(2)
+  if (a >= 1) return x.toFixed(3)
+  return x.toPrecision(3)
+}
+
+/** A plain-text table: first row is the header; numbers right-aligned. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? "").length)))
+  const isNum = (s: string): boolean => /^[-+]?[\d.]+(x|e[-+]?\d+)?$/.test(s)
+  const line = (r: readonly string[]): string =>
+    r
+      .map((cell, j) => (isNum(cell) ? cell.padStart(widths[j]) : cell.padEnd(widths[j])))
+      .join("  ")
+      .trimEnd()
+  const [head, ...body] = rows
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n")
+}
+
+/** The results table: one row per measured case. */
+export function resultsTable(ms: readonly Measurement[]): string {
+  const rows: string[][] = [["system", "workload", "threads", "iters", "median ms", "min ms", "max ms", "items/s"]]
+  for (const m of ms) {
+    rows.push([m.system, m.workload, String(m.threads), String(m.iterations), fmt(m.medianMs), fmt(m.minMs), fmt(m.maxMs), fmt(m.itemsPerS)])
+  }
+  return table(rows)
+}
+
+/** Speed-up of each dagrad row over every other system on the same workload (their median / dagrad's). */
+export function speedupTable(ms: readonly Measurement[]): string | undefined {
+  const others = [...new Set(ms.filter((m) => m.system !== "dagrad").map((m) => m.system))]
+  const mine = ms.filter((m) => m.system === "dagrad")
+  if (others.length === 0 || mine.length === 0) return undefined
+  const rows: string[][] = [["workload", "dagrad threads", "dagrad median ms", ...others.map((s) => `vs ${s}`)]]
+  for (const d of mine) {
+    const cells = others.map((s) => {
+      const o = ms.find((m) => m.system === s && m.workload === d.workload)
+      return o === undefined ? "-" : `${fmt(o.medianMs / d.medianMs)}x`
+    })
+    rows.push([d.workload, String(d.threads), fmt(d.medianMs), ...cells])
+  }
+  return table(rows)
+}

@@ -1,0 +1,62 @@
+/** Workload and system names, and what one timed iteration of each system/workload is. */
+
+export const WORKLOADS = ["W1", "W2", "W3", "W4", "GEMM256", "GEMM512"] as const
+export type WorkloadId = (typeof WORKLOADS)[number]
+
+export const SYSTEMS = ["dagrad", "tfjs-cpu", "convnetjs"] as const
+export type SystemName = (typeof SYSTEMS)[number]
+
+export interface WorkloadInfo {
+  readonly id: WorkloadId
+  readonly title: string
+  /** Items per iteration: images (W1, W4), batch items (W2, W3), GFLOP (GEMM). */
+  readonly items: number
+  readonly unit: string
+}
+
+const gemmGflop = (n: number): number => (2 * n * n * n) / 1e9
+
+export const WORKLOAD_INFO: { readonly [K in WorkloadId]: WorkloadInfo } = {
+  W1: { id: "W1", title: "LeNet-5 training step, batch 64 (fwd + bwd + SGD + read loss)", items: 64, unit: "images/s" },
+  W2: { id: "W2", title: "max_pool2d 2x2/2 fwd + bwd on [32, 64, 56, 56]", items: 32, unit: "items/s" },
+  W3: { id: "W3", title: "conv2d 3x3 pad 1, [32, 32, 28, 28] -> 64 ch: fwd + dx + dw", items: 32, unit: "items/s" },
+  W4: { id: "W4", title: "LeNet-5 inference, batch 256", items: 256, unit: "images/s" },
+  GEMM256: { id: "GEMM256", title: "256^3 float32 matmul", items: gemmGflop(256), unit: "GFLOP/s" },
+  GEMM512: { id: "GEMM512", title: "512^3 float32 matmul", items: gemmGflop(512), unit: "GFLOP/s" },
+}
+
+/**
+ * One runnable system/workload pair. `step` is the timed unit; for W1 it returns the
+ * loss it read (the value is used by `--check`). Everything in the factory that creates
+ * a case (graph building, layout conversion, weight upload) is untimed.
+ */
+export interface BenchCase {
+  readonly system: SystemName
+  readonly workload: WorkloadId
+  /** Threads the system computes with (1 for the single-threaded anchors). */
+  readonly threads: number
+  step(): number | void
+  /** Releases what the case holds (TF.js tensors, plan buffers). */
+  dispose?(): void
+  /** Free-text caveat printed with the results. */
+  readonly note?: string
+}
+
+/** A pair that does not apply or cannot run, with the reason. */
+export interface SkippedCase {
+  readonly skip: string
+}
+
+export type CaseResult = BenchCase | SkippedCase
+
+export const isSkipped = (c: CaseResult): c is SkippedCase => "skip" in c
+
+/** A system adapter: builds cases for a workload (async so modules can load lazily). */
+export interface SystemAdapter {
+  readonly name: SystemName
+  /** Version string shown in the header. */
+  readonly version: string
+  /** Layout / precision caveats shown in the header. */
+  readonly notes: readonly string[]
+  createCase(workload: WorkloadId, threads: number): CaseResult | Promise<CaseResult>
+}

@@ -1,0 +1,298 @@
+/**
+ * dagrad benchmark suite: `npm run bench -- [options]` (see bench/README.md).
+ *
+ *   --only W1,W3      workloads (repeatable; W1 W2 W3 W4 GEMM256 GEMM512; default all)
+ *   --system dagrad   systems (repeatable; dagrad tfjs-cpu convnetjs; default all)
+ *   --threads 1,2     dagrad thread counts (default 1,2; >1 needs the worker pool)
+ *   --quick           smoke run: 1 warm-up, <= 3 timed iterations, short budget per case
+ *   --json            one JSON object per measured case on stdout (progress on stderr)
+ *   --check           no timing: W1 loss over a few steps per system (must decrease),
+ *                     and the first-step losses side by side (same data, same weights)
+ *   --iterations N --warmup N --budget SECONDS   override the measuring defaults
+ */
+import { machineInfo, measure, jsonLine, resultsTable, speedupTable, fmt, type Measurement, type MeasureOptions } from "./lib/harness.ts"
+import { SYSTEMS, WORKLOADS, WORKLOAD_INFO, isSkipped, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
+
+interface Options {
+  workloads: WorkloadId[]
+  systems: SystemName[]
+  threads: number[]
+  quick: boolean
+  json: boolean
+  check: boolean
+  measure: MeasureOptions
+}
+
+function usage(error?: string): never {
+  const text = [
+    "usage: npm run bench -- [--only W1,W2,...] [--system dagrad,tfjs-cpu,convnetjs] [--threads 1,2]",
+    "                        [--quick] [--json] [--check] [--iterations N] [--warmup N] [--budget SECONDS]",
+    `workloads: ${WORKLOADS.join(" ")}    systems: ${SYSTEMS.join(" ")}`,
+  ].join("\n")
+  if (error !== undefined) {
+    process.stderr.write(`bench: ${error}\n${text}\n`)
+    process.exit(2)
+  }
+  process.stdout.write(text + "\n")
+  process.exit(0)
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const workloads = new Set<WorkloadId>()
+  const systems = new Set<SystemName>()
+  let threads = [1, 2]
+  let quick = false
+  let json = false
+  let check = false
+  let iterations: number | undefined
+  let warmup: number | undefined
+  let budget: number | undefined
+  const list = (v: string | undefined, flag: string): string[] => {
+    if (v === undefined || v.startsWith("--")) usage(`${flag} needs a value`)
+    return v.split(",").filter((s) => s !== "")
+  }
+  const positive = (v: string | undefined, flag: string, min: number): number => {
+    const n = Number(v)
+    if (v === undefined || !Number.isFinite(n) || n < min) usage(`${flag} ${v ?? ""} (expected a number >= ${min})`)
+    return n
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined]
+    const value = (): string | undefined => inline ?? argv[++i]
+    switch (flag) {
+      case "--only":
+        for (const w of list(value(), flag)) {
+          const id = WORKLOADS.find((x) => x.toLowerCase() === w.toLowerCase())
+          if (id === undefined) usage(`unknown workload '${w}'`)
+          workloads.add(id)
+        }
+        break
+      case "--system":
+        for (const s of list(value(), flag)) {
+          const name = SYSTEMS.find((x) => x === s.toLowerCase() || (s.toLowerCase() === "tfjs" && x === "tfjs-cpu"))
+          if (name === undefined) usage(`unknown system '${s}'`)
+          systems.add(name)
+        }
+        break
+      case "--threads":
+        threads = list(value(), flag).map((t) => positive(t, flag, 1))
+        if (threads.some((t) => !Number.isInteger(t))) usage("--threads takes integers")
+        break
+      case "--quick":
+        quick = true
+        break
+      case "--json":
+        json = true
+        break
+      case "--check":
+        check = true
+        break
+      case "--iterations":
+        iterations = Math.floor(positive(value(), flag, 1))
+        break
+      case "--warmup":
+        warmup = Math.floor(positive(value(), flag, 0))
+        break
+      case "--budget":
+        budget = positive(value(), flag, 0.001)
+        break
+      case "--help":
+      case "-h":
+        usage()
+        break
+      default:
+        usage(`unknown option '${a}'`)
+    }
+  }
+  const measureOptions: MeasureOptions = quick
+    ? { warmup: warmup ?? 1, iterations: iterations ?? 3, budgetMs: (budget ?? 6) * 1000, minIterations: 1 }
+    : { warmup: warmup ?? 3, iterations: iterations ?? 20, budgetMs: (budget ?? 60) * 1000, minIterations: Math.min(5, iterations ?? 20) }
+  return {
+    workloads: workloads.size > 0 ? WORKLOADS.filter((w) => workloads.has(w)) : [...WORKLOADS],
+    systems: systems.size > 0 ? SYSTEMS.filter((s) => systems.has(s)) : [...SYSTEMS],
+    threads: [...new Set(threads)].sort((a, b) => a - b),
+    quick,
+    json,
+    check,
+    measure: measureOptions,
+  }
+}
+
+async function loadAdapter(name: SystemName): Promise<SystemAdapter> {
+  switch (name) {
+    case "dagrad":
+      return (await import("./systems/dagrad.ts")).dagradAdapter
+    case "tfjs-cpu":
+      return (await import("./systems/tfjs.ts")).tfjsAdapter
+    case "convnetjs":
+      return (await import("./systems/convnetjs.ts")).convnetjsAdapter
+  }
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]
+
+/** Installs a dagrad worker pool of `threads` (none for 1) for the duration of `body`. */
+async function withThreads<T>(threads: number, body: () => Promise<T>): Promise<T | { unavailable: string }> {
+  if (threads === 1) return body()
+  let pool: { close(): Promise<void> }
+  try {
+    const { startThreadPool } = await import("../src/node/threads.ts")
+    pool = await startThreadPool(threads)
+  } catch (e) {
+    return { unavailable: `no ${threads}-thread pool (${message(e)})` }
+  }
+  try {
+    return await body()
+  } finally {
+    await pool.close()
+  }
+}
+
+function header(o: Options, adapters: readonly SystemAdapter[]): string {
+  const m = machineInfo()
+  const lines = [
+    "dagrad benchmark" + (o.quick ? " (--quick smoke run: few iterations, numbers are indicative only)" : ""),
+    `machine: ${m.nproc} cores, ${m.cpuModel}, node ${m.node}, load average ${m.load}`,
+    `measuring: ${o.measure.warmup} warm-up, median/min/max over up to ${o.measure.iterations} iterations ` +
+      `(fewer, >= ${o.measure.minIterations}, when a case would exceed ${o.measure.budgetMs / 1000} s; see 'iters')`,
+    "items/s: images/s for W1 and W4, batch items/s for W2 and W3, GFLOP/s for GEMM256/GEMM512. All data float32, identical for every system.",
+  ]
+  for (const w of o.workloads) lines.push(`  ${w.padEnd(8)} ${WORKLOAD_INFO[w].title}`)
+  for (const a of adapters) {
+    lines.push(`${a.name}: ${a.version}`)
+    for (const n of a.notes) lines.push(`  note: ${n}`)
+  }
+  return lines.join("\n")
+}
+
+async function runBench(o: Options, adapters: readonly SystemAdapter[]): Promise<void> {
+  const say = (line: string): void => void (o.json ? process.stderr : process.stdout).write(line + "\n")
+  const progress = (line: string): void => void process.stderr.write(line + "\n")
+  if (!o.json) say(header(o, adapters) + "\n")
+  const results: Measurement[] = []
+  const notes: string[] = []
+  for (const adapter of adapters) {
+    const threadCounts = adapter.name === "dagrad" ? o.threads : [1]
+    for (const t of threadCounts) {
+      const r = await withThreads(t, async () => {
+        for (const w of o.workloads) {
+          let c
+          try {
+            c = await adapter.createCase(w, t)
+          } catch (e) {
+            notes.push(`${adapter.name} ${w} (threads ${t}): FAILED to build: ${message(e)}`)
+            progress(`  ${adapter.name} ${w}: failed to build (${message(e)})`)
+            continue
+          }
+          if (isSkipped(c)) {
+            notes.push(`${adapter.name} ${w}: skipped: ${c.skip}`)
+            progress(`  ${adapter.name} ${w}: skipped`)
+            continue
+          }
+          try {
+            const m = measure(c, o.measure)
+            results.push(m)
+            if (m.note !== undefined && !notes.includes(`${m.system} ${m.workload}: ${m.note}`)) notes.push(`${m.system} ${m.workload}: ${m.note}`)
+            progress(`  ${m.system} ${m.workload} threads ${m.threads}: median ${fmt(m.medianMs)} ms over ${m.iterations} iterations`)
+            if (o.json) process.stdout.write(jsonLine(m) + "\n")
+          } catch (e) {
+            notes.push(`${adapter.name} ${w} (threads ${t}): FAILED while running: ${message(e)}`)
+            progress(`  ${adapter.name} ${w}: failed (${message(e)})`)
+          } finally {
+            c.dispose?.()
+          }
+        }
+      })
+      if (r !== undefined && typeof r === "object" && "unavailable" in r) {
+        notes.push(`${adapter.name} threads ${t}: skipped: ${r.unavailable}`)
+        progress(`  ${adapter.name} threads ${t}: ${r.unavailable}`)
+      }
+    }
+  }
+  if (o.json) return
+  say("")
+  say(resultsTable(results))
+  const speedups = speedupTable(results)
+  if (speedups !== undefined) say("\nspeed-up of dagrad (other system's median / dagrad's median; > 1 means dagrad is faster)\n" + speedups)
+  if (notes.length > 0) say("\nnotes:\n" + notes.map((n) => `  - ${n}`).join("\n"))
+}
+
+/** --check: W1 losses over a few steps per system; they must decrease and start equal. */
+async function runCheck(o: Options, adapters: readonly SystemAdapter[]): Promise<void> {
+  const steps = 5
+  const say = (line: string): void => void process.stdout.write(line + "\n")
+  say(`W1 sanity check: ${steps} SGD steps (lr 0.01) on the same batch of 64, same initial weights`)
+  const first = new Map<string, number>()
+  let ok = true
+  for (const adapter of adapters) {
+    const threadCounts = adapter.name === "dagrad" ? o.threads : [1]
+    for (const t of threadCounts) {
+      await withThreads(t, async () => {
+        const label = `${adapter.name} (threads ${t})`
+        let c
+        try {
+          c = await adapter.createCase("W1", t)
+        } catch (e) {
+          say(`  ${label}: FAILED to build: ${message(e)}`)
+          ok = false
+          return
+        }
+        if (isSkipped(c)) {
+          say(`  ${label}: SKIPPED: ${c.skip}`)
+          ok = false
+          return
+        }
+        try {
+          const tensorsBefore = adapter.name === "tfjs-cpu" ? await (await import("./systems/tfjs.ts")).tfjsTensorCount() : 0
+          const losses: number[] = []
+          for (let i = 0; i < steps; i++) {
+            const l = c.step()
+            if (typeof l !== "number") throw new Error("W1 step returned no loss")
+            losses.push(l)
+          }
+          const decreasing = losses.every((l, i) => Number.isFinite(l) && (i === 0 || l < losses[i - 1]))
+          if (!decreasing) ok = false
+          first.set(label, losses[0])
+          say(`  ${label.padEnd(24)} ${losses.map((l) => l.toFixed(6)).join("  ")}  ${decreasing ? "ok (decreasing)" : "NOT DECREASING"}`)
+          if (adapter.name === "tfjs-cpu") {
+            const leaked = (await (await import("./systems/tfjs.ts")).tfjsTensorCount()) - tensorsBefore
+            say(`  ${"".padEnd(24)} tfjs tensors leaked over ${steps} steps: ${leaked}${leaked === 0 ? "" : " (LEAK)"}`)
+            if (leaked !== 0) ok = false
+          }
+        } catch (e) {
+          say(`  ${label}: FAILED while running: ${message(e)}`)
+          ok = false
+        } finally {
+          c.dispose?.()
+        }
+      })
+    }
+  }
+  if (first.size > 1) {
+    const values = [...first.values()]
+    const spread = Math.max(...values) - Math.min(...values)
+    // float32 systems vs ConvNetJS's float64: the first loss agrees to ~1e-6
+    const agree = spread < 1e-4
+    if (!agree) ok = false
+    say(`first-step loss spread across systems: ${spread.toExponential(2)} ${agree ? "ok (< 1e-4: same data and weights)" : "MISMATCH (> 1e-4)"}`)
+  }
+  say(ok ? "check: ok" : "check: FAILED (or incomplete: see above)")
+  if (!ok) process.exitCode = 1
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2))
+  const adapters: SystemAdapter[] = []
+  for (const s of o.systems) {
+    try {
+      adapters.push(await loadAdapter(s))
+    } catch (e) {
+      process.stderr.write(`bench: system ${s} is unavailable: ${message(e)}\n`)
+    }
+  }
+  if (o.check) await runCheck(o, adapters)
+  else await runBench(o, adapters)
+}
+
+await main()
