@@ -15,6 +15,8 @@
 import type { FloatArray } from "../tensor/dtype.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
 import { gemm } from "./gemm.ts"
+import { convBackwardInputParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
+import { parallelBackend, threadCount } from "./parallel.ts"
 import { col2im, im2col, inputVolume, kernelVolume, outputVolume, type ConvGeometry } from "./im2col.ts"
 
 /** Sizes of one convolution problem. */
@@ -26,17 +28,26 @@ export interface ConvProblem {
   readonly geometry: ConvGeometry
 }
 
-let scratch64 = new Float64Array(0)
-let scratch32 = new Float32Array(0)
+let scratch64: FloatArray = new Float64Array(0)
+let scratch32: FloatArray = new Float32Array(0)
 
-/** A reusable column buffer of the same dtype as `like` (contents undefined). */
+/**
+ * A reusable column buffer of the same dtype as `like` (contents undefined). With a
+ * parallel backend it lives in shared memory, so the threads of a split GEMM read it
+ * directly instead of from a staged copy.
+ */
 function columnBuffer(like: FloatArray, size: number): FloatArray {
-  if (like instanceof Float64Array) {
-    if (scratch64.length < size) scratch64 = new Float64Array(size)
-    return scratch64.subarray(0, size)
+  const backend = parallelBackend()
+  const f64 = like instanceof Float64Array
+  let buf = f64 ? scratch64 : scratch32
+  if (buf.length < size || (backend !== undefined && !backend.isShared(buf))) {
+    const fresh = backend?.allocShared(f64 ? "float64" : "float32", size) ?? (f64 ? new Float64Array(size) : new Float32Array(size))
+    if (!(fresh instanceof Float32Array || fresh instanceof Float64Array)) throw new Error("expected a float buffer")
+    buf = fresh
+    if (f64) scratch64 = buf
+    else scratch32 = buf
   }
-  if (scratch32.length < size) scratch32 = new Float32Array(size)
-  return scratch32.subarray(0, size)
+  return buf.subarray(0, size)
 }
 
 /** True when im2col would copy x unchanged (1x1 kernel, stride 1, no padding, out = in). */
@@ -47,8 +58,20 @@ function isPointwise(g: ConvGeometry): boolean {
   return true
 }
 
-/** y = conv(x, weight) + bias. y must be zero-filled or will be overwritten. */
+/** The GEMM a kernel uses: `gemm` (may split rows across threads) or `gemmSerial`. */
+export type GemmFunction = typeof gemm
+
+/**
+ * y = conv(x, weight) + bias; y zero-filled. With a parallel backend, large batches are
+ * split across threads by samples (each sample's result does not depend on the split).
+ */
 export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem): void {
+  if (threadCount() > 1 && worthSplittingBatch(p)) convForwardParallel(x, weight, bias, y, p)
+  else convForwardSerial(x, weight, bias, y, p, gemm)
+}
+
+/** {@link convForward} on this thread, with the given GEMM. */
+export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, mm: GemmFunction): void {
   if (isDepthwise(p)) return depthwiseForward(x, weight, bias, y, p)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
@@ -74,13 +97,22 @@ export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray 
         B = col
       }
       const yOff = (n * p.outChannels + grp * coutG) * P
-      gemm(false, false, coutG, P, K, 1, weight.subarray(grp * coutG * K), K, B, P, beta, y.subarray(yOff), P)
+      mm(false, false, coutG, P, K, 1, weight.subarray(grp * coutG * K), K, B, P, beta, y.subarray(yOff), P)
     }
   }
 }
 
-/** gx = the input gradient of conv for upstream gy (the transposed convolution of gy). */
+/**
+ * gx = the input gradient of conv for upstream gy (the transposed convolution of gy); gx
+ * zero-filled. Split across threads by samples like {@link convForward}.
+ */
 export function convBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, p: ConvProblem): void {
+  if (threadCount() > 1 && worthSplittingBatch(p)) convBackwardInputParallel(gy, weight, gx, p)
+  else convBackwardInputSerial(gy, weight, gx, p, gemm)
+}
+
+/** {@link convBackwardInput} on this thread, with the given GEMM. */
+export function convBackwardInputSerial(gy: FloatArray, weight: FloatArray, gx: FloatArray, p: ConvProblem, mm: GemmFunction): void {
   if (isDepthwise(p)) return depthwiseBackwardInput(gy, weight, gx, p)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
@@ -96,16 +128,20 @@ export function convBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatA
       const gxOff = (n * p.inChannels + grp * cinG) * inPlane
       const A = weight.subarray(grp * coutG * K)
       const B = gy.subarray(gyOff)
-      if (col === undefined) gemm(true, false, K, P, coutG, 1, A, K, B, P, 0, gx.subarray(gxOff), P)
+      if (col === undefined) mm(true, false, K, P, coutG, 1, A, K, B, P, 0, gx.subarray(gxOff), P)
       else {
-        gemm(true, false, K, P, coutG, 1, A, K, B, P, 0, col, P)
+        mm(true, false, K, P, coutG, 1, A, K, B, P, 0, col, P)
         col2im(col, cinG, g, gx, gxOff)
       }
     }
   }
 }
 
-/** gw = the weight gradient of conv for input x and upstream gy (summed over the batch). */
+/**
+ * gw = the weight gradient of conv for input x and upstream gy (summed over the batch, in
+ * sample order). Its GEMMs split rows (output channels) across threads, never samples, so
+ * the per-element summation order stays fixed.
+ */
 export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
   if (isDepthwise(p)) return depthwiseBackwardWeight(gy, x, gw, p)
   const g = p.geometry

@@ -37,8 +37,13 @@ parallelTasks.set(TASK, ({ arrays, numbers }: TaskArgs) => {
 
 // Shared staging buffers, one per operand slot, grown on demand and reused.
 const staging: (FloatArray | undefined)[] = [undefined, undefined, undefined]
+const stage = (backend: ParallelBackend, slot: number, a: FloatArray, extent: number): FloatArray => stageShared(staging, backend, slot, a, extent)
 
-function stage(backend: ParallelBackend, slot: number, a: FloatArray, extent: number): FloatArray {
+/**
+ * `a` itself when the workers can see it, else its first `extent` elements copied into
+ * the shared buffer `cache[slot]` (grown on demand, reused by later calls).
+ */
+export function stageShared(staging: (FloatArray | undefined)[], backend: ParallelBackend, slot: number, a: FloatArray, extent: number): FloatArray {
   if (backend.isShared(a)) return a
   const dtype = a instanceof Float64Array ? "float64" : "float32"
   let buf = staging[slot]

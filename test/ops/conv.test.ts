@@ -256,3 +256,49 @@ describe("golden files (PyTorch)", () => {
     }
   }
 })
+
+describe("on a parallel backend", () => {
+  it("splitting by samples (and GEMM rows) gives the same bits as one thread", async () => {
+    const { parallelTasks, setParallelBackend } = await import("../../src/kernels/parallel.ts")
+    // A stand-in backend: 3 "threads", parts run in reverse order on this thread, and only
+    // its own allocations count as shared (so feeds and parameters get staged).
+    const shared = new WeakSet<ArrayBufferLike>()
+    const tasks: string[] = []
+    const backend = {
+      threads: 3,
+      allocShared(dtype: "float32" | "float64" | "int32", size: number) {
+        const a = dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)
+        shared.add(a.buffer)
+        return a
+      },
+      isShared: (a: { buffer: ArrayBufferLike }) => shared.has(a.buffer),
+      run(task: string, parts: readonly { arrays: readonly (Float32Array | Float64Array | Int32Array)[]; numbers: readonly number[] }[]) {
+        tasks.push(task)
+        for (const part of [...parts].reverse()) parallelTasks.get(task)!(part)
+      },
+    }
+    // 4 * 16 * 32 * 32 * 36 multiply-adds: above the threshold for splitting the batch
+    const inputs = { x: randomTensor([4, 8, 32, 32], 90), w: randomTensor([16, 4, 3, 3], 91), b: randomTensor([16], 92) }
+    const run = (dtype: "float32" | "float64") => {
+      const g = new GraphBuilder({ dtype })
+      const v = { x: g.input("x", inputs.x.shape), w: g.input("w", inputs.w.shape), b: g.input("b", inputs.b.shape) }
+      const y = conv2d(v.x, v.w, v.b, { groups: 2, padding: 1 })
+      const grads = gradValues(g, sum(mul(y, y)), [v.x, v.w, v.b])
+      const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tensor(t.data, t.shape, dtype)]))
+      return compile(g.graph, [y, ...grads]).run(feeds)
+    }
+    for (const dtype of ["float32", "float64"] as const) {
+      const serial = run(dtype)
+      setParallelBackend(backend)
+      let parallel: Tensor[]
+      try {
+        parallel = run(dtype)
+      } finally {
+        setParallelBackend(undefined)
+      }
+      serial.forEach((t, i) => expect(Array.from(parallel[i].data)).toEqual(Array.from(t.data)))
+    }
+    expect(tasks).toContain("conv.forward")
+    expect(tasks).toContain("conv.backward_input")
+  })
+})

@@ -1,0 +1,87 @@
+/**
+ * Convolution forward and input-gradient across threads, split by samples: sample n's
+ * output depends only on sample n, so each thread runs the serial kernel (with the serial
+ * GEMM) on a contiguous range of samples and the result is the same bits as on one
+ * thread. Operands the workers cannot see are staged into shared memory first.
+ */
+import type { FloatArray } from "../tensor/dtype.ts"
+import { convBackwardInputSerial, convForwardSerial, type ConvProblem } from "./conv.ts"
+import { gemmSerial } from "./gemm.ts"
+import { stageShared } from "./gemm-parallel.ts"
+import { inputVolume, kernelVolume, outputVolume } from "./im2col.ts"
+import { parallelBackend, parallelTasks, runTask, splitRange, threadCount, type TaskArgs } from "./parallel.ts"
+
+/** Below this many multiply-adds, a batch is not worth posting to other threads. */
+const MIN_MULTIPLY_ADDS = 1 << 21
+
+export function worthSplittingBatch(p: ConvProblem): boolean {
+  const macs = p.batch * p.outChannels * outputVolume(p.geometry) * (p.inChannels / p.groups) * kernelVolume(p.geometry)
+  return p.batch >= 2 && macs >= MIN_MULTIPLY_ADDS
+}
+
+/** The problem as numbers for a task (geometry flattened), plus the sample range. */
+function encode(p: ConvProblem, n0: number, n1: number): number[] {
+  const g = p.geometry
+  return [p.inChannels, p.outChannels, p.groups, ...g.inSize, ...g.outSize, ...g.kernel, ...g.stride, ...g.dilation, ...g.padLo, n0, n1]
+}
+
+function decode(v: readonly number[]): { p: ConvProblem; n0: number } {
+  const t = (i: number): [number, number, number] => [v[i], v[i + 1], v[i + 2]]
+  const geometry = { inSize: t(3), outSize: t(6), kernel: t(9), stride: t(12), dilation: t(15), padLo: t(18) }
+  return { p: { batch: v[22] - v[21], inChannels: v[0], outChannels: v[1], groups: v[2], geometry }, n0: v[21] }
+}
+
+function floatArray(a: unknown): FloatArray {
+  if (a instanceof Float32Array || a instanceof Float64Array) return a
+  throw new Error("conv task: expected float arrays")
+}
+
+// arrays: x, weight, y[, bias]
+parallelTasks.set("conv.forward", ({ arrays, numbers }: TaskArgs) => {
+  const { p, n0 } = decode(numbers)
+  const inPlane = inputVolume(p.geometry)
+  const outPlane = outputVolume(p.geometry)
+  const x = floatArray(arrays[0]).subarray(n0 * p.inChannels * inPlane)
+  const y = floatArray(arrays[2]).subarray(n0 * p.outChannels * outPlane)
+  convForwardSerial(x, floatArray(arrays[1]), arrays.length > 3 ? floatArray(arrays[3]) : undefined, y, p, gemmSerial)
+})
+
+// arrays: gy, weight, gx
+parallelTasks.set("conv.backward_input", ({ arrays, numbers }: TaskArgs) => {
+  const { p, n0 } = decode(numbers)
+  const gy = floatArray(arrays[0]).subarray(n0 * p.outChannels * outputVolume(p.geometry))
+  const gx = floatArray(arrays[2]).subarray(n0 * p.inChannels * inputVolume(p.geometry))
+  convBackwardInputSerial(gy, floatArray(arrays[1]), gx, p, gemmSerial)
+})
+
+const staging: (FloatArray | undefined)[] = [undefined, undefined, undefined, undefined]
+
+function parts(p: ConvProblem, arrays: FloatArray[]): TaskArgs[] {
+  return splitRange(p.batch, threadCount()).map(([n0, n1]) => ({ arrays, numbers: encode(p, n0, n1) }))
+}
+
+/** convForward split by samples (see the header); y zero-filled. */
+export function convForwardParallel(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem): void {
+  const backend = parallelBackend()
+  if (backend === undefined) return convForwardSerial(x, weight, bias, y, p, gemmSerial)
+  const sx = stageShared(staging, backend, 0, x, p.batch * p.inChannels * inputVolume(p.geometry))
+  const sw = stageShared(staging, backend, 1, weight, weight.length)
+  const yLength = p.batch * p.outChannels * outputVolume(p.geometry)
+  const sy = stageShared(staging, backend, 2, y, yLength)
+  const arrays = [sx, sw, sy]
+  if (bias !== undefined) arrays.push(stageShared(staging, backend, 3, bias, bias.length))
+  runTask("conv.forward", parts(p, arrays))
+  if (sy !== y) y.set(sy.subarray(0, yLength))
+}
+
+/** convBackwardInput split by samples (see the header); gx zero-filled. */
+export function convBackwardInputParallel(gy: FloatArray, weight: FloatArray, gx: FloatArray, p: ConvProblem): void {
+  const backend = parallelBackend()
+  if (backend === undefined) return convBackwardInputSerial(gy, weight, gx, p, gemmSerial)
+  const sgy = stageShared(staging, backend, 0, gy, p.batch * p.outChannels * outputVolume(p.geometry))
+  const sw = stageShared(staging, backend, 1, weight, weight.length)
+  const gxLength = p.batch * p.inChannels * inputVolume(p.geometry)
+  const sgx = stageShared(staging, backend, 2, gx, gxLength)
+  runTask("conv.backward_input", parts(p, [sgy, sw, sgx]))
+  if (sgx !== gx) gx.set(sgx.subarray(0, gxLength))
+}
