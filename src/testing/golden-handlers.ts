@@ -1,7 +1,10 @@
 import type { CaseHandler } from "./golden.ts"
+import { trainingTrajectoryHandler } from "./training-golden.ts"
 
 /**
- * Runners for golden ops that are not a single graph op. `training_trajectory` (a short
- * SGD run of a small CNN) is registered here once the training runner exists.
+ * Runners for golden ops that are not a single graph op: `training_trajectory` builds the
+ * recorded small CNN, trains it with our SGD and compares every loss and parameter.
  */
-export const goldenHandlers: { readonly [op: string]: CaseHandler } = {}
+export const goldenHandlers: { readonly [op: string]: CaseHandler } = {
+  training_trajectory: trainingTrajectoryHandler,
+}
