@@ -176,6 +176,7 @@ export function trainRun(configIn: TrainConfig, options: TrainRunOptions): Train
   }
 
   const stepsPerEpoch = batchCount(data.train.count, config.batchSize)
+  say(`data: ${data.train.count} training and ${data.test.count} test images of ${inputShape.join("x")}, ${stepsPerEpoch} steps per epoch`)
   const lastEpoch = Math.min(config.epochs, startEpoch + (options.stopAfterEpochs ?? Infinity))
   let trainSeconds = 0
   let imagesSeen = 0
