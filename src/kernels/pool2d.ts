@@ -1,0 +1,111 @@
+/**
+ * Fast paths for 2-d max pooling with PyTorch's default policies (ties: first; NaN:
+ * propagate), the layer every CNN runs. Same results as maxPoolWindows (src/kernels/pool.ts),
+ * bit for bit, which the tests check; these only drop the generality of the 3-d window
+ * tables: contiguous planes, flat row offsets, and for the ubiquitous 2x2 / stride 2 /
+ * no padding case a straight-line four-element window.
+ *
+ * The scan rule is written out at each step: the first element is taken, then a later one
+ * replaces it when `v > best || v !== v` (greater, or NaN: the last NaN wins).
+ */
+import type { FloatArray } from "../tensor/dtype.ts"
+import type { WindowAxis } from "./pool.ts"
+
+/** max_pool2d, kernel 2x2, stride 2, no padding, no dilation; H, W may be odd (floor mode drops the tail). */
+export function maxPool2x2(x: FloatArray, y: FloatArray, indices: Int32Array | undefined, planes: number, H: number, W: number, OH: number, OW: number): void {
+  const inPlane = H * W
+  let o = 0
+  if (indices === undefined) {
+    for (let p = 0; p < planes; p++) {
+      const base = p * inPlane
+      for (let oh = 0; oh < OH; oh++) {
+        let r0 = base + 2 * oh * W
+        let r1 = r0 + W
+        for (let ow = 0; ow < OW; ow++, o++, r0 += 2, r1 += 2) {
+          let best = x[r0]
+          let v = x[r0 + 1]
+          if (v > best || v !== v) best = v
+          v = x[r1]
+          if (v > best || v !== v) best = v
+          v = x[r1 + 1]
+          if (v > best || v !== v) best = v
+          y[o] = best
+        }
+      }
+    }
+    return
+  }
+  for (let p = 0; p < planes; p++) {
+    const base = p * inPlane
+    for (let oh = 0; oh < OH; oh++) {
+      // flat in-plane index of the window's top-left element
+      let i0 = 2 * oh * W
+      for (let ow = 0; ow < OW; ow++, o++, i0 += 2) {
+        const r0 = base + i0
+        let best = x[r0]
+        let arg = i0
+        let v = x[r0 + 1]
+        if (v > best || v !== v) {
+          best = v
+          arg = i0 + 1
+        }
+        v = x[r0 + W]
+        if (v > best || v !== v) {
+          best = v
+          arg = i0 + W
+        }
+        v = x[r0 + W + 1]
+        if (v > best || v !== v) {
+          best = v
+          arg = i0 + W + 1
+        }
+        y[o] = best
+        indices[o] = arg
+      }
+    }
+  }
+}
+
+/**
+ * max_pool2d for any kernel, stride, padding, dilation and ceil_mode, over the two window
+ * axes (H then W) that the geometry module built. Windows with no in-bounds element give
+ * -inf and index -1, like the generic kernel.
+ */
+export function maxPool2dAxes(x: FloatArray, y: FloatArray, indices: Int32Array | undefined, planes: number, Hax: WindowAxis, Wax: WindowAxis): void {
+  const H = Hax.inSize
+  const W = Wax.inSize
+  const OH = Hax.outSize
+  const OW = Wax.outSize
+  const sh = Hax.step * W
+  const sw = Wax.step
+  const inPlane = H * W
+  let o = 0
+  for (let p = 0; p < planes; p++) {
+    const base = p * inPlane
+    for (let oh = 0; oh < OH; oh++) {
+      const nh = Hax.count[oh]
+      const rowStart = Hax.first[oh] * W
+      for (let ow = 0; ow < OW; ow++, o++) {
+        const nw = Wax.count[ow]
+        let best = -Infinity
+        let arg = -1
+        if (nh > 0 && nw > 0) {
+          const start = rowStart + Wax.first[ow]
+          best = x[base + start]
+          arg = start
+          for (let a = 0, row = start; a < nh; a++, row += sh) {
+            for (let c = a === 0 ? 1 : 0, i = row + c * sw; c < nw; c++, i += sw) {
+              const v = x[base + i]
+              if (v > best || v !== v) {
+                best = v
+                arg = i
+              }
+            }
+          }
+        }
+        y[o] = best
+        if (indices !== undefined) indices[o] = arg
+      }
+    }
+  }
+}
