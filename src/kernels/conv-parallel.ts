@@ -1,11 +1,13 @@
 /**
- * Convolution forward and input-gradient across threads, split by samples: sample n's
- * output depends only on sample n, so each thread runs the serial kernel (with the serial
- * GEMM) on a contiguous range of samples and the result is the same bits as on one
- * thread. Operands the workers cannot see are staged into shared memory first.
+ * Convolution kernels across threads. Forward and input gradient are split by samples:
+ * sample n's output depends only on sample n, so each thread runs the serial kernel (with
+ * the serial GEMM) on a contiguous range of samples. The weight gradient sums over
+ * samples, so it is split by output channels instead, each thread summing all samples in
+ * order for its channels. Either way every element is computed exactly as on one thread
+ * (same bits). Operands the workers cannot see are staged into shared memory first.
  */
 import type { FloatArray } from "../tensor/dtype.ts"
-import { convBackwardInputSerial, convForwardSerial, type ConvProblem } from "./conv.ts"
+import { convBackwardInputSerial, convBackwardWeightSerial, convForwardSerial, type ConvProblem } from "./conv.ts"
 import { gemmSerial } from "./gemm.ts"
 import { stageShared } from "./gemm-parallel.ts"
 import { inputVolume, kernelVolume, outputVolume } from "./im2col.ts"
@@ -54,6 +56,12 @@ parallelTasks.set("conv.backward_input", ({ arrays, numbers }: TaskArgs) => {
   convBackwardInputSerial(gy, floatArray(arrays[1]), gx, p, gemmSerial)
 })
 
+// arrays: gy, x, gw; numbers: the problem (all samples), then the row range c0, c1
+parallelTasks.set("conv.backward_weight", ({ arrays, numbers }: TaskArgs) => {
+  const { p } = decode(numbers)
+  convBackwardWeightSerial(floatArray(arrays[0]), floatArray(arrays[1]), floatArray(arrays[2]), p, gemmSerial, numbers[23], numbers[24])
+})
+
 const staging: (FloatArray | undefined)[] = [undefined, undefined, undefined, undefined]
 
 function parts(p: ConvProblem, arrays: FloatArray[]): TaskArgs[] {
@@ -84,4 +92,18 @@ export function convBackwardInputParallel(gy: FloatArray, weight: FloatArray, gx
   const sgx = stageShared(staging, backend, 2, gx, gxLength)
   runTask("conv.backward_input", parts(p, [sgy, sw, sgx]))
   if (sgx !== gx) gx.set(sgx.subarray(0, gxLength))
+}
+
+/** convBackwardWeight split by output channels within each group (see the header). */
+export function convBackwardWeightParallel(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
+  const backend = parallelBackend()
+  const coutG = p.outChannels / p.groups
+  if (backend === undefined) return convBackwardWeightSerial(gy, x, gw, p, gemmSerial, 0, coutG)
+  const sgy = stageShared(staging, backend, 0, gy, p.batch * p.outChannels * outputVolume(p.geometry))
+  const sx = stageShared(staging, backend, 1, x, p.batch * p.inChannels * inputVolume(p.geometry))
+  const sgw = stageShared(staging, backend, 2, gw, gw.length)
+  const whole = encode(p, 0, p.batch)
+  const parts = splitRange(coutG, threadCount(), 4).map(([c0, c1]) => ({ arrays: [sgy, sx, sgw], numbers: [...whole, c0, c1] }))
+  runTask("conv.backward_weight", parts)
+  if (sgw !== gw) gw.set(sgw.subarray(0, gw.length))
 }

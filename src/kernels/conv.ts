@@ -15,7 +15,7 @@
 import type { FloatArray } from "../tensor/dtype.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
 import { gemm } from "./gemm.ts"
-import { convBackwardInputParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
+import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
 import { parallelBackend, threadCount } from "./parallel.ts"
 import { col2im, im2col, inputVolume, kernelVolume, outputVolume, type ConvGeometry } from "./im2col.ts"
 
@@ -139,10 +139,17 @@ export function convBackwardInputSerial(gy: FloatArray, weight: FloatArray, gx: 
 
 /**
  * gw = the weight gradient of conv for input x and upstream gy (summed over the batch, in
- * sample order). Its GEMMs split rows (output channels) across threads, never samples, so
- * the per-element summation order stays fixed.
+ * sample order). With a parallel backend, the output channels of each group are split
+ * across threads (each thread runs all samples for its channels), never the samples, so
+ * every element's summation order, and so its bits, stay those of one thread.
  */
 export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
+  if (threadCount() > 1 && !isDepthwise(p) && p.outChannels / p.groups >= 8 && worthSplittingBatch(p)) convBackwardWeightParallel(gy, x, gw, p)
+  else convBackwardWeightSerial(gy, x, gw, p, gemm, 0, p.outChannels / p.groups)
+}
+
+/** {@link convBackwardWeight} on this thread for rows [c0, c1) of every group's block of gw. */
+export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, mm: GemmFunction, c0: number, c1: number): void {
   if (isDepthwise(p)) return depthwiseBackwardWeight(gy, x, gw, p)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
@@ -161,8 +168,8 @@ export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray
         im2col(x, xOff, cinG, g, col)
         B = col
       }
-      const gyOff = (n * p.outChannels + grp * coutG) * P
-      gemm(false, true, coutG, K, P, 1, gy.subarray(gyOff), P, B, P, n === 0 ? 0 : 1, gw.subarray(grp * coutG * K), K)
+      const gyOff = (n * p.outChannels + grp * coutG + c0) * P
+      mm(false, true, c1 - c0, K, P, 1, gy.subarray(gyOff), P, B, P, n === 0 ? 0 : 1, gw.subarray((grp * coutG + c0) * K), K)
     }
   }
 }

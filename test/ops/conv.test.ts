@@ -300,5 +300,6 @@ describe("on a parallel backend", () => {
     }
     expect(tasks).toContain("conv.forward")
     expect(tasks).toContain("conv.backward_input")
+    expect(tasks).toContain("conv.backward_weight")
   })
 })
