@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import {
   GraphBuilder,
+  add,
   compile,
   conv1d,
   conv2d,
@@ -11,6 +12,7 @@ import {
   convTranspose1d,
   convTranspose2d,
   gradValues,
+  linear,
   mul,
   sum,
   tensor,
@@ -19,6 +21,7 @@ import {
   type Tensor,
   type Value,
 } from "../../src/index.ts"
+import { startThreadPool } from "../../src/node/threads.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
 import { Random } from "../../src/tensor/random.ts"
@@ -302,4 +305,30 @@ describe("on a parallel backend", () => {
     expect(tasks).toContain("conv.backward_input")
     expect(tasks).toContain("conv.backward_weight")
   })
+})
+
+describe("on real worker threads", () => {
+  it("conv2d and linear, forward and gradients, give the same bits with 2 threads", async () => {
+    const rng = new Random(3)
+    const make = (s: number[]) => tensor(Array.from({ length: sizeOf(s) }, () => rng.uniform(-1, 1)), s, "float32")
+    // Big enough that conv splits samples/channels and linear's GEMM splits rows.
+    const inputs = { x: make([8, 8, 24, 24]), w: make([16, 8, 3, 3]), b: make([16]), h: make([64, 300]), v: make([200, 300]) }
+    const run = () => {
+      const g = new GraphBuilder({ dtype: "float32" })
+      const t = Object.fromEntries(Object.entries(inputs).map(([k, x]) => [k, g.input(k, x.shape)]))
+      const y = conv2d(t.x, t.w, t.b, { padding: 1 })
+      const z = linear(t.h, t.v)
+      const grads = gradValues(g, add(sum(mul(y, y)), sum(mul(z, z))), [t.x, t.w, t.b, t.h, t.v])
+      return compile(g.graph, [y, z, ...grads]).run(inputs)
+    }
+    const serial = run()
+    const pool = await startThreadPool(2)
+    let parallel: Tensor[]
+    try {
+      parallel = run()
+    } finally {
+      await pool.close()
+    }
+    serial.forEach((t, i) => expect(Array.from(parallel[i].data)).toEqual(Array.from(t.data)))
+  }, 60000)
 })
