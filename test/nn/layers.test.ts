@@ -136,6 +136,18 @@ describe("layers compute what their ops compute", () => {
     expect(Array.from(y.data)).toEqual([2.5, -1.5])
   })
 
+  it("an inference graph never computes max pooling's argmax; a training graph's backward reads it", () => {
+    const net = new Sequential({ pool: new MaxPool2d(2) }, { inputShape: [1, 4, 4] })
+    const infer = buildModelGraph(net, { batchSize: 2, dtype: "float64" })
+    const plan = compile(infer.builder.graph, [infer.output])
+    const [y] = plan.run({ x: tensor(Array.from({ length: 32 }, (_, i) => i), [2, 1, 4, 4], "float64") })
+    expect(Array.from(y.data)).toEqual([5, 7, 13, 15, 21, 23, 29, 31])
+    // only y (8 float64) was allocated: no int32 indices buffer
+    expect(plan.lastRunAllocatedBytes).toBe(8 * 8)
+    const consumers = Object.values(infer.builder.graph.nodes).flatMap((n) => Object.values(n.inputs)).filter((r) => r.output === "indices")
+    expect(consumers).toEqual([])
+  })
+
   it("fromLayerSpecs builds the training.json architecture", () => {
     const net = fromLayerSpecs(
       [
