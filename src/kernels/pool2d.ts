@@ -1,7 +1,7 @@
 /**
  * Fast paths for 2-d max pooling with PyTorch's default policies (ties: first; NaN:
- * propagate), the layer every CNN runs. Same results as maxPoolWindows (src/kernels/pool.ts),
- * bit for bit, which the tests check; these only drop the generality of the 3-d window
+ * propagate), the layer every CNN runs. Same values and indices as maxPoolWindows
+ * (src/kernels/pool.ts), which the tests check; these only drop the generality of the 3-d window
  * tables: contiguous planes, flat row offsets, and for the ubiquitous 2x2 / stride 2 /
  * no padding case a straight-line four-element window.
  *
@@ -11,30 +11,28 @@
 import type { FloatArray } from "../tensor/dtype.ts"
 import type { WindowAxis } from "./pool.ts"
 
-/** max_pool2d, kernel 2x2, stride 2, no padding, no dilation; H, W may be odd (floor mode drops the tail). */
+/**
+ * max_pool2d, kernel 2x2, stride 2, no padding, no dilation; H, W may be odd (floor mode
+ * drops the tail).
+ *
+ * Branch-free: on real data the comparisons are unpredictable and mispredicted branches
+ * dominate (about 2x on random input), so each comparison becomes a 0/1 integer
+ * (`Number(bool)` compiles to a flag move, not a jump) and selects an offset. The window
+ * is reduced as a tree, (a, b) and (c, d) then the two winners, which is the same as the
+ * sequential scan a, b, c, d: within each pair and between the pairs the later candidate
+ * wins only if strictly greater or NaN, so ties keep the earliest and NaN the last.
+ * The value is reloaded at the chosen offset, so y is bit-identical to x there (even -0).
+ */
 export function maxPool2x2(x: FloatArray, y: FloatArray, indices: Int32Array | undefined, planes: number, H: number, W: number, OH: number, OW: number): void {
+  // Two loops rather than a test per window: a value-or-undefined operand in the hot loop
+  // costs V8 about 2x here.
+  if (indices === undefined) maxPool2x2Values(x, y, planes, H, W, OH, OW)
+  else maxPool2x2Indices(x, y, indices, planes, H, W, OH, OW)
+}
+
+function maxPool2x2Indices(x: FloatArray, y: FloatArray, indices: Int32Array, planes: number, H: number, W: number, OH: number, OW: number): void {
   const inPlane = H * W
   let o = 0
-  if (indices === undefined) {
-    for (let p = 0; p < planes; p++) {
-      const base = p * inPlane
-      for (let oh = 0; oh < OH; oh++) {
-        let r0 = base + 2 * oh * W
-        let r1 = r0 + W
-        for (let ow = 0; ow < OW; ow++, o++, r0 += 2, r1 += 2) {
-          let best = x[r0]
-          let v = x[r0 + 1]
-          if (v > best || v !== v) best = v
-          v = x[r1]
-          if (v > best || v !== v) best = v
-          v = x[r1 + 1]
-          if (v > best || v !== v) best = v
-          y[o] = best
-        }
-      }
-    }
-    return
-  }
   for (let p = 0; p < planes; p++) {
     const base = p * inPlane
     for (let oh = 0; oh < OH; oh++) {
@@ -42,25 +40,39 @@ export function maxPool2x2(x: FloatArray, y: FloatArray, indices: Int32Array | u
       let i0 = 2 * oh * W
       for (let ow = 0; ow < OW; ow++, o++, i0 += 2) {
         const r0 = base + i0
-        let best = x[r0]
-        let arg = i0
-        let v = x[r0 + 1]
-        if (v > best || v !== v) {
-          best = v
-          arg = i0 + 1
-        }
-        v = x[r0 + W]
-        if (v > best || v !== v) {
-          best = v
-          arg = i0 + W
-        }
-        v = x[r0 + W + 1]
-        if (v > best || v !== v) {
-          best = v
-          arg = i0 + W + 1
-        }
-        y[o] = best
-        indices[o] = arg
+        const a = x[r0]
+        const b = x[r0 + 1]
+        const c = x[r0 + W]
+        const d = x[r0 + W + 1]
+        const j1 = Number(b > a) | Number(b !== b)
+        const j2 = W + (Number(d > c) | Number(d !== d))
+        const m1 = x[r0 + j1]
+        const m2 = x[r0 + j2]
+        const j = j1 + (Number(m2 > m1) | Number(m2 !== m2)) * (j2 - j1)
+        y[o] = x[r0 + j]
+        indices[o] = i0 + j
+      }
+    }
+  }
+}
+
+function maxPool2x2Values(x: FloatArray, y: FloatArray, planes: number, H: number, W: number, OH: number, OW: number): void {
+  const inPlane = H * W
+  let o = 0
+  for (let p = 0; p < planes; p++) {
+    const base = p * inPlane
+    for (let oh = 0; oh < OH; oh++) {
+      let r0 = base + 2 * oh * W
+      for (let ow = 0; ow < OW; ow++, o++, r0 += 2) {
+        const a = x[r0]
+        const b = x[r0 + 1]
+        const c = x[r0 + W]
+        const d = x[r0 + W + 1]
+        const j1 = Number(b > a) | Number(b !== b)
+        const j2 = W + (Number(d > c) | Number(d !== d))
+        const m1 = x[r0 + j1]
+        const m2 = x[r0 + j2]
+        y[o] = x[r0 + j1 + (Number(m2 > m1) | Number(m2 !== m2)) * (j2 - j1)]
       }
     }
   }
