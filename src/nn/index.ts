@@ -30,9 +30,9 @@ export {
   type Nonlinearity,
 } from "./init.ts"
 export { Sequential, type SequentialOptions } from "./sequential.ts"
-export { Conv2d, Conv1d, Linear, Flatten, ReLU, LeakyReLU, type ConvOptions, type LinearOptions, type SpatialArg } from "./layers.ts"
-export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, type MaxPoolOptions, type AvgPoolOptions } from "./pooling.ts"
-export { BatchNorm2d, Dropout, type BatchNormOptions } from "./normalization.ts"
+export { Conv2d, Conv1d, Linear, Flatten, ReLU, LeakyReLU, type ConvLayerOptions, type LinearLayerOptions, type SpatialArg } from "./layers.ts"
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, type MaxPoolLayerOptions, type AvgPoolLayerOptions } from "./pooling.ts"
+export { BatchNorm2d, Dropout, type BatchNormLayerOptions } from "./normalization.ts"
 export { summary, groupThousands, type ModelSummary, type SummaryRow, type SummaryOptions } from "./summary.ts"
 export { lenet5, mlp, fromLayerSpecs, type LeNet5Options, type MlpOptions, type LayerSpec } from "./models.ts"
 export {

@@ -30,7 +30,7 @@ const show = (xs: readonly number[]): string => `[${xs.join(", ")}]`
 // ------------------------------------------------------------------------ convolution
 
 /** Options of {@link Conv2d} and {@link Conv1d}, under PyTorch's names. */
-export interface ConvOptions {
+export interface ConvLayerOptions {
   readonly stride?: SpatialArg
   /** Zero padding per side, or `"same"` (stride 1) / `"valid"` (= 0). */
   readonly padding?: SpatialArg | "same" | "valid"
@@ -60,7 +60,7 @@ abstract class ConvNd implements Module {
     readonly inChannels: number,
     readonly outChannels: number,
     kernelSize: SpatialArg,
-    options: ConvOptions,
+    options: ConvLayerOptions,
   ) {
     positiveInt(inChannels, "in_channels")
     positiveInt(outChannels, "out_channels")
@@ -112,7 +112,7 @@ abstract class ConvNd implements Module {
  */
 export class Conv2d extends ConvNd {
   readonly type = "Conv2d"
-  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvOptions = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvLayerOptions = {}) {
     super(2, inChannels, outChannels, kernelSize, options)
   }
   forward(x: Value, ctx: ForwardContext): Value {
@@ -129,7 +129,7 @@ export class Conv2d extends ConvNd {
  */
 export class Conv1d extends ConvNd {
   readonly type = "Conv1d"
-  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvOptions = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvLayerOptions = {}) {
     super(1, inChannels, outChannels, kernelSize, options)
   }
   forward(x: Value, ctx: ForwardContext): Value {
@@ -139,7 +139,7 @@ export class Conv1d extends ConvNd {
 
 // ------------------------------------------------------------------------------ linear
 
-export interface LinearOptions {
+export interface LinearLayerOptions {
   readonly bias?: boolean
   readonly weightInit?: Initializer
   readonly biasInit?: Initializer
@@ -160,7 +160,7 @@ export class Linear implements Module {
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    options: LinearOptions = {},
+    options: LinearLayerOptions = {},
   ) {
     positiveInt(inFeatures, "in_features")
     positiveInt(outFeatures, "out_features")

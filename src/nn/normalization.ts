@@ -4,7 +4,7 @@ import { batchNorm2d } from "../ops/norm.ts"
 import { dropout } from "../ops/dropout.ts"
 import type { ForwardContext, Module, ParamSpec } from "./module.ts"
 
-export interface BatchNormOptions {
+export interface BatchNormLayerOptions {
   readonly eps?: number
   /** Weight of the new batch statistics in the running averages (default 0.1). */
   readonly momentum?: number
@@ -35,7 +35,7 @@ export class BatchNorm2d implements Module {
 
   constructor(
     readonly numFeatures: number,
-    options: BatchNormOptions = {},
+    options: BatchNormLayerOptions = {},
   ) {
     if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new AttrError(`num_features = ${numFeatures} (expected an integer >= 1)`)
     this.eps = options.eps ?? 1e-5

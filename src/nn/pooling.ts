@@ -7,7 +7,7 @@ import type { Module, ParamSpec } from "./module.ts"
 
 const show = (xs: readonly number[]): string => `[${xs.join(", ")}]`
 
-export interface MaxPoolOptions {
+export interface MaxPoolLayerOptions {
   /** Default: kernel_size (PyTorch's `stride=None`). */
   readonly stride?: SpatialArg
   readonly padding?: SpatialArg
@@ -32,7 +32,7 @@ export class MaxPool2d implements Module {
   readonly dilation: readonly number[]
   readonly ceilMode: boolean
 
-  constructor(kernelSize: SpatialArg, options: MaxPoolOptions = {}) {
+  constructor(kernelSize: SpatialArg, options: MaxPoolLayerOptions = {}) {
     this.kernelSize = spatial(kernelSize, 2, "kernel_size")
     this.stride = spatial(options.stride ?? this.kernelSize, 2, "stride")
     this.padding = spatial(options.padding ?? 0, 2, "padding", 0)
@@ -60,7 +60,7 @@ export class MaxPool2d implements Module {
   }
 }
 
-export interface AvgPoolOptions {
+export interface AvgPoolLayerOptions {
   /** Default: kernel_size. */
   readonly stride?: SpatialArg
   readonly padding?: SpatialArg
@@ -87,7 +87,7 @@ export class AvgPool2d implements Module {
   readonly countIncludePad: boolean
   readonly divisorOverride: number | null
 
-  constructor(kernelSize: SpatialArg, options: AvgPoolOptions = {}) {
+  constructor(kernelSize: SpatialArg, options: AvgPoolLayerOptions = {}) {
     this.kernelSize = spatial(kernelSize, 2, "kernel_size")
     this.stride = spatial(options.stride ?? this.kernelSize, 2, "stride")
     this.padding = spatial(options.padding ?? 0, 2, "padding", 0)
