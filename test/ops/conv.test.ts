@@ -11,6 +11,7 @@ import {
   conv3d,
   convTranspose1d,
   convTranspose2d,
+  convTranspose3d,
   gradValues,
   linear,
   mul,
@@ -169,6 +170,19 @@ describe("convolution gradients (central differences, float64)", () => {
       const r = checkGradients(({ x, w, b }) => convTranspose2d(x, w, b, c.attrs), inputs)
       expect(r.ok, r.summary).toBe(true)
     })
+  })
+})
+
+describe("conv_transpose1d and conv_transpose3d gradients", () => {
+  it("conv_transpose1d stride 3, output_padding 1, groups 2", () => {
+    const inputs = { x: randomTensor([2, 4, 3], 100), w: randomTensor([4, 1, 3], 101), b: randomTensor([2], 102) }
+    const r = checkGradients(({ x, w, b }) => convTranspose1d(x, w, b, { stride: 3, output_padding: 1, groups: 2, padding: 1 }), inputs)
+    expect(r.ok, r.summary).toBe(true)
+  })
+  it("conv_transpose3d stride (1, 2, 2), dilation 2", () => {
+    const inputs = { x: randomTensor([1, 2, 2, 2, 3], 103), w: randomTensor([2, 2, 2, 2, 2], 104) }
+    const r = checkGradients(({ x, w }) => convTranspose3d(x, w, undefined, { stride: [1, 2, 2], dilation: 2 }), inputs)
+    expect(r.ok, r.summary).toBe(true)
   })
 })
 
