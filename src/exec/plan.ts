@@ -91,6 +91,15 @@ export class Plan {
   }
 
   /**
+   * The outputs this plan computes for a node: its always-produced outputs plus the
+   * optional ones something consumes (empty when the node does not run).
+   */
+  outputsOf(nodeId: string): string[] {
+    const step = this.steps.find((s) => s.node.id === nodeId)
+    return step === undefined ? [] : step.outputs.map(([spec]) => spec.name)
+  }
+
+  /**
    * Runs the plan. `feeds` holds a tensor per input node that the fetches need;
    * `params` a tensor per parameter node. Returns the fetched tensors in order.
    */

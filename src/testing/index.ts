@@ -28,3 +28,4 @@ export {
   type GoldenOptions,
 } from "./golden.ts"
 export { checkOpLaws, type OpLawReport } from "./laws.ts"
+export { runTrainingCase, trainingTrajectoryHandler, type TrainingCaseResult, type TrainingMismatch, type TrainingCaseOptions } from "./training-golden.ts"
