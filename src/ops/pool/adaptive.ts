@@ -66,6 +66,13 @@ export const adaptiveMaxPool1dBackwardOp = max1.backward
 export const adaptiveMaxPool2dBackwardOp = max2.backward
 export const adaptiveMaxPool3dBackwardOp = max3.backward
 
+export const adaptiveMaxPool1dBackwardTiesOp = max1.ties
+export const adaptiveMaxPool2dBackwardTiesOp = max2.ties
+export const adaptiveMaxPool3dBackwardTiesOp = max3.ties
+export const adaptiveMaxPool1dBackwardTiesTransposeOp = max1.tiesTranspose
+export const adaptiveMaxPool2dBackwardTiesTransposeOp = max2.tiesTranspose
+export const adaptiveMaxPool3dBackwardTiesTransposeOp = max3.tiesTranspose
+
 export const adaptiveOpList = [
   ...[avg1, avg2, avg3].flatMap((f) => [f.forward, f.backward]),
   ...[max1, max2, max3].flatMap((f) => [f.forward, f.backward, f.ties, f.tiesTranspose]),
