@@ -8,7 +8,9 @@
  *   --json            one JSON object per measured case on stdout (progress on stderr)
  *   --check           no timing: W1 loss over a few steps per system (must decrease),
  *                     and the first-step losses side by side (same data, same weights)
- *   --iterations N --warmup N --budget SECONDS   override the measuring defaults
+ *   --iterations N --warmup N --budget SECONDS --min-iterations N
+ *                     override the measuring defaults (full run: 3 warm-up, 20 iterations,
+ *                     60 s per case, at least 3; --quick: 1/0 warm-up, 3 iterations, 6/4 s, 1)
  */
 import { machineInfo, measure, jsonLine, resultsTable, speedupTable, fmt, type Measurement, type MeasureOptions } from "./lib/harness.ts"
 import { SYSTEMS, WORKLOADS, WORKLOAD_INFO, isSkipped, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
@@ -20,13 +22,24 @@ interface Options {
   quick: boolean
   json: boolean
   check: boolean
+  /** Measuring options for dagrad and for the (much slower) anchor systems. */
   measure: MeasureOptions
+  anchorMeasure: MeasureOptions
+}
+
+/**
+ * Anchor cases --quick leaves out: one iteration alone would take minutes. (TF.js's cpu
+ * conv2DBackpropFilter dominates: with batch 2 the forward takes ~0.5 s, dx ~0.3 s and
+ * dx + dw ~14 s, so batch 32 is ~5 min per step on this machine.)
+ */
+const QUICK_SKIPS: { readonly [key: string]: string } = {
+  "tfjs-cpu:W3": "skipped by --quick: one tfjs-cpu W3 iteration takes minutes (its conv2DBackpropFilter kernel); run without --quick",
 }
 
 function usage(error?: string): never {
   const text = [
     "usage: npm run bench -- [--only W1,W2,...] [--system dagrad,tfjs-cpu,convnetjs] [--threads 1,2]",
-    "                        [--quick] [--json] [--check] [--iterations N] [--warmup N] [--budget SECONDS]",
+    "                        [--quick] [--json] [--check] [--iterations N] [--warmup N] [--budget SECONDS] [--min-iterations N]",
     `workloads: ${WORKLOADS.join(" ")}    systems: ${SYSTEMS.join(" ")}`,
   ].join("\n")
   if (error !== undefined) {
@@ -47,6 +60,7 @@ function parseArgs(argv: readonly string[]): Options {
   let iterations: number | undefined
   let warmup: number | undefined
   let budget: number | undefined
+  let minIterations: number | undefined
   const list = (v: string | undefined, flag: string): string[] => {
     if (v === undefined || v.startsWith("--")) usage(`${flag} needs a value`)
     return v.split(",").filter((s) => s !== "")
@@ -94,6 +108,9 @@ function parseArgs(argv: readonly string[]): Options {
       case "--warmup":
         warmup = Math.floor(positive(value(), flag, 0))
         break
+      case "--min-iterations":
+        minIterations = Math.floor(positive(value(), flag, 1))
+        break
       case "--budget":
         budget = positive(value(), flag, 0.001)
         break
@@ -107,7 +124,9 @@ function parseArgs(argv: readonly string[]): Options {
   }
   const measureOptions: MeasureOptions = quick
     ? { warmup: warmup ?? 1, iterations: iterations ?? 3, budgetMs: (budget ?? 6) * 1000, minIterations: 1 }
-    : { warmup: warmup ?? 3, iterations: iterations ?? 20, budgetMs: (budget ?? 60) * 1000, minIterations: Math.min(5, iterations ?? 20) }
+    : { warmup: warmup ?? 3, iterations: iterations ?? 20, budgetMs: (budget ?? 60) * 1000, minIterations: minIterations ?? Math.min(3, iterations ?? 20) }
+  // --quick: the anchors get no warm-up and a 4 s budget (their first step is seconds long)
+  const anchorMeasure: MeasureOptions = quick ? { ...measureOptions, warmup: warmup ?? 0, budgetMs: (budget ?? 4) * 1000 } : measureOptions
   return {
     workloads: workloads.size > 0 ? WORKLOADS.filter((w) => workloads.has(w)) : [...WORKLOADS],
     systems: systems.size > 0 ? SYSTEMS.filter((s) => systems.has(s)) : [...SYSTEMS],
@@ -116,6 +135,7 @@ function parseArgs(argv: readonly string[]): Options {
     json,
     check,
     measure: measureOptions,
+    anchorMeasure,
   }
 }
 
@@ -155,7 +175,8 @@ function header(o: Options, adapters: readonly SystemAdapter[]): string {
     "dagrad benchmark" + (o.quick ? " (--quick smoke run: few iterations, numbers are indicative only)" : ""),
     `machine: ${m.nproc} cores, ${m.cpuModel}, node ${m.node}, load average ${m.load}`,
     `measuring: ${o.measure.warmup} warm-up, median/min/max over up to ${o.measure.iterations} iterations ` +
-      `(fewer, >= ${o.measure.minIterations}, when a case would exceed ${o.measure.budgetMs / 1000} s; see 'iters')`,
+      `(fewer, >= ${o.measure.minIterations}, when a case would exceed ${o.measure.budgetMs / 1000} s; the count is in 'iters')` +
+      (o.quick ? `; anchors: ${o.anchorMeasure.warmup} warm-up, ${o.anchorMeasure.budgetMs / 1000} s budget` : ""),
     "items/s: images/s for W1 and W4, batch items/s for W2 and W3, GFLOP/s for GEMM256/GEMM512. All data float32, identical for every system.",
   ]
   for (const w of o.workloads) lines.push(`  ${w.padEnd(8)} ${WORKLOAD_INFO[w].title}`)
@@ -185,15 +206,22 @@ async function runBench(o: Options, adapters: readonly SystemAdapter[]): Promise
             progress(`  ${adapter.name} ${w}: failed to build (${message(e)})`)
             continue
           }
-          if (isSkipped(c)) {
-            notes.push(`${adapter.name} ${w}: skipped: ${c.skip}`)
-            progress(`  ${adapter.name} ${w}: skipped`)
+          const quickSkip = o.quick ? QUICK_SKIPS[`${adapter.name}:${w}`] : undefined
+          if (isSkipped(c) || quickSkip !== undefined) {
+            const reason = isSkipped(c) ? c.skip : quickSkip!
+            const line = `${adapter.name} ${w}: skipped: ${reason}`
+            if (!notes.includes(line)) notes.push(line)
+            progress(`  ${line}`)
+            if (!isSkipped(c)) c.dispose?.()
             continue
           }
           try {
-            const m = measure(c, o.measure)
+            const m = measure(c, adapter.name === "dagrad" ? o.measure : o.anchorMeasure)
+            if (!o.quick && m.iterations < o.measure.iterations) {
+              notes.push(`${m.system} ${m.workload} (threads ${m.threads}): ${m.iterations} iteration(s) only, within the time budget (median ${fmt(m.medianMs)} ms per step)`)
+            }
             results.push(m)
-            if (m.note !== undefined && !notes.includes(`${m.system} ${m.workload}: ${m.note}`)) notes.push(`${m.system} ${m.workload}: ${m.note}`)
+            if (m.note !== undefined && !notes.includes(`${m.system}: ${m.note}`)) notes.push(`${m.system}: ${m.note}`)
             progress(`  ${m.system} ${m.workload} threads ${m.threads}: median ${fmt(m.medianMs)} ms over ${m.iterations} iterations`)
             if (o.json) process.stdout.write(jsonLine(m) + "\n")
           } catch (e) {

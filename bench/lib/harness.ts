@@ -32,34 +32,33 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
- * Times `c.step()`: `warmup` untimed runs (stopping early when one run alone takes over a
- * tenth of the budget), then as many timed runs as fit the budget, between
- * `minIterations` and `iterations`.
+ * Times `c.step()`: `warmup` untimed runs (stopping early once one run alone takes over a
+ * tenth of the budget), then timed runs until `iterations` are done or the budget is
+ * spent, but never fewer than `minIterations`.
  */
 export function measure(c: BenchCase, o: MeasureOptions): Measurement {
-  let last = Number.NaN
   for (let i = 0; i < o.warmup; i++) {
     const t0 = performance.now()
     c.step()
-    last = performance.now() - t0
-    if (last > o.budgetMs / 10) break
-  }
-  let iterations = o.iterations
-  if (Number.isFinite(last) && last * iterations > o.budgetMs) {
-    iterations = Math.max(o.minIterations, Math.min(iterations, Math.floor(o.budgetMs / last)))
+    if (performance.now() - t0 > o.budgetMs / 10) break
   }
   const times: number[] = []
-  for (let i = 0; i < iterations; i++) {
+  let spent = 0
+  while (times.length < o.iterations) {
     const t0 = performance.now()
     c.step()
-    times.push(performance.now() - t0)
+    const t = performance.now() - t0
+    times.push(t)
+    spent += t
+    // stop when the next run would overrun the budget (estimated by the mean so far)
+    if (times.length >= o.minIterations && spent + spent / times.length > o.budgetMs) break
   }
   const medianMs = median(times)
   return {
     system: c.system,
     workload: c.workload,
     threads: c.threads,
-    iterations,
+    iterations: times.length,
     medianMs,
     minMs: Math.min(...times),
     maxMs: Math.max(...times),

@@ -120,7 +120,7 @@ function createCase(workload: WorkloadId): CaseResult {
       const grads = toGrads(d.gy)
       return {
         ...base,
-        note: "convnetjs conv backward also accumulates the bias gradient (it cannot be turned off)",
+        note: "W3: its conv backward also accumulates the bias gradient (it cannot be turned off)",
         step() {
           // dw is the sum over the batch: start each step from zero
           for (const f of conv.filters) f.dw.fill(0)

@@ -59,7 +59,7 @@ export function createOpsCase(workload: WorkloadId): CaseResult | undefined {
       const feeds = { a: engineTensor(d.a), b: engineTensor(d.b) }
       return {
         ...base,
-        note: "dagrad GEMM is timed through the matmul op (graph + plan.run), not the bare kernel",
+        note: "GEMM is timed through the matmul op (graph + plan.run), not the bare kernel (bench/gemm-quick.ts times the kernel)",
         step() {
           plan.recycle(plan.run(feeds))
         },
