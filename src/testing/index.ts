@@ -29,3 +29,13 @@ export {
 } from "./golden.ts"
 export { checkOpLaws, type OpLawReport } from "./laws.ts"
 export { runTrainingCase, trainingTrajectoryHandler, type TrainingCaseResult, type TrainingMismatch, type TrainingCaseOptions } from "./training-golden.ts"
+export {
+  checkTieAwareGradients,
+  checkTieAwareOp,
+  type TieRule,
+  type TieSite,
+  type TieRuleResult,
+  type TieCheckReport,
+  type TieCheckOptions,
+} from "./ties.ts"
+export { phaseOne, type FeasibilityResult } from "./ties-feasibility.ts"
