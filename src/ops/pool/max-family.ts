@@ -18,7 +18,8 @@ import { ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import type { Attrs, TensorSpec } from "../../graph/types.ts"
 import type { Windows } from "../../kernels/pool.ts"
-import { maxPoolWindows, scatterAddPlanes as scatterKernel } from "../../kernels/pool.ts"
+import { maxPoolWindows } from "../../kernels/pool.ts"
+import { scatterAddPlanesSplit } from "../../kernels/pool-parallel.ts"
 import { maxTieBackward, maxTieTranspose } from "../../kernels/pool-ties.ts"
 import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import type { Tensor } from "../../tensor/tensor.ts"
@@ -107,7 +108,7 @@ export function makeMaxFamily<RawA, A extends Attrs & MaxPolicyAttrs & RawA>(spe
     kernel: ({ inputs: { gy, indices }, outputs: { y } }) => {
       const inPlane = sizeOf(y.shape.slice(y.shape.length - dims))
       const outPlane = sizeOf(gy.shape.slice(gy.shape.length - dims))
-      scatterKernel(floats(gy), ints(indices), floats(y), sizeOf(gy.shape) / outPlane, outPlane, inPlane)
+      scatterAddPlanesSplit(floats(gy), ints(indices), floats(y), sizeOf(gy.shape) / outPlane, outPlane, inPlane)
     },
     grad: ({ inputs: { indices }, grads: { y: ggx } }): { gy?: Value } => ({ gy: gatherPlanes(ggx!, indices, dims) }),
   })

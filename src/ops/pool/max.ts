@@ -8,7 +8,8 @@
  * gradient routing change).
  */
 import type { Tensor } from "../../tensor/tensor.ts"
-import { maxPool2dAxes, maxPool2x2 } from "../../kernels/pool2d.ts"
+import { maxPool2dAxes } from "../../kernels/pool2d.ts"
+import { maxPool2x2Planes } from "../../kernels/pool-parallel.ts"
 import { booleanAttr, nanPolicy, poolOutputShape, poolParams, poolWindows, tiePolicy, type NanPolicy, type PoolParams, type SpatialParam, type TiePolicy } from "./geometry.ts"
 import { makeMaxFamily, type MaxPolicyAttrs } from "./max-family.ts"
 import { floats, ints } from "./planes.ts"
@@ -55,7 +56,7 @@ function fast2d(x: Tensor, y: Tensor, indices: Tensor | undefined, a: MaxPoolAtt
   const [s0, s1] = a.stride
   const plain = a.padding[0] === 0 && a.padding[1] === 0 && a.dilation[0] === 1 && a.dilation[1] === 1
   if (plain && k0 === 2 && k1 === 2 && s0 === 2 && s1 === 2 && 2 * OH <= H && 2 * OW <= W) {
-    maxPool2x2(floats(x), floats(y), idx, planes, H, W, OH, OW)
+    maxPool2x2Planes(floats(x), floats(y), idx, planes, H, W, OH, OW)
     return true
   }
   const w = poolWindows(x.shape, a, false)
