@@ -6,12 +6,14 @@
  *   --threads 1,2     dagrad thread counts (default 1,2; >1 needs the worker pool)
  *   --quick           smoke run: 1 warm-up, <= 3 timed iterations, short budget per case
  *   --json            one JSON object per measured case on stdout (progress on stderr)
+ *   --json-file PATH  also write those JSON lines to PATH (the table still prints)
  *   --check           no timing: W1 loss over a few steps per system (must decrease),
  *                     and the first-step losses side by side (same data, same weights)
  *   --iterations N --warmup N --budget SECONDS --min-iterations N
  *                     override the measuring defaults (full run: 3 warm-up, 20 iterations,
  *                     60 s per case, at least 3; --quick: 1/0 warm-up, 3 iterations, 6/4 s, 1)
  */
+import { appendFileSync, writeFileSync } from "node:fs"
 import { machineInfo, measure, jsonLine, resultsTable, speedupTable, fmt, type Measurement, type MeasureOptions } from "./lib/harness.ts"
 import { SYSTEMS, WORKLOADS, WORKLOAD_INFO, isSkipped, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
 
@@ -21,6 +23,8 @@ interface Options {
   threads: number[]
   quick: boolean
   json: boolean
+  /** Also append the JSON lines to this file (the table still prints). */
+  jsonFile: string | undefined
   check: boolean
   /** Measuring options for dagrad and for the (much slower) anchor systems. */
   measure: MeasureOptions
@@ -39,7 +43,7 @@ const QUICK_SKIPS: { readonly [key: string]: string } = {
 function usage(error?: string): never {
   const text = [
     "usage: npm run bench -- [--only W1,W2,...] [--system dagrad,tfjs-cpu,convnetjs] [--threads 1,2]",
-    "                        [--quick] [--json] [--check] [--iterations N] [--warmup N] [--budget SECONDS] [--min-iterations N]",
+    "                        [--quick] [--json] [--json-file PATH] [--check] [--iterations N] [--warmup N] [--budget SECONDS] [--min-iterations N]",
     `workloads: ${WORKLOADS.join(" ")}    systems: ${SYSTEMS.join(" ")}`,
   ].join("\n")
   if (error !== undefined) {
@@ -56,6 +60,7 @@ function parseArgs(argv: readonly string[]): Options {
   let threads = [1, 2]
   let quick = false
   let json = false
+  let jsonFile: string | undefined
   let check = false
   let iterations: number | undefined
   let warmup: number | undefined
@@ -99,6 +104,12 @@ function parseArgs(argv: readonly string[]): Options {
       case "--json":
         json = true
         break
+      case "--json-file": {
+        const v = value()
+        if (v === undefined || v.startsWith("--")) usage("--json-file needs a path")
+        jsonFile = v
+        break
+      }
       case "--check":
         check = true
         break
@@ -133,6 +144,7 @@ function parseArgs(argv: readonly string[]): Options {
     threads: [...new Set(threads)].sort((a, b) => a - b),
     quick,
     json,
+    jsonFile,
     check,
     measure: measureOptions,
     anchorMeasure,
@@ -193,6 +205,7 @@ async function runBench(o: Options, adapters: readonly SystemAdapter[]): Promise
   if (!o.json) say(header(o, adapters) + "\n")
   const results: Measurement[] = []
   const notes: string[] = []
+  if (o.jsonFile !== undefined) writeFileSync(o.jsonFile, "")
   for (const adapter of adapters) {
     const threadCounts = adapter.name === "dagrad" ? o.threads : [1]
     for (const t of threadCounts) {
@@ -224,6 +237,7 @@ async function runBench(o: Options, adapters: readonly SystemAdapter[]): Promise
             if (m.note !== undefined && !notes.includes(`${m.system}: ${m.note}`)) notes.push(`${m.system}: ${m.note}`)
             progress(`  ${m.system} ${m.workload} threads ${m.threads}: median ${fmt(m.medianMs)} ms over ${m.iterations} iterations`)
             if (o.json) process.stdout.write(jsonLine(m) + "\n")
+            if (o.jsonFile !== undefined) appendFileSync(o.jsonFile, jsonLine(m) + "\n")
           } catch (e) {
             notes.push(`${adapter.name} ${w} (threads ${t}): FAILED while running: ${message(e)}`)
             progress(`  ${adapter.name} ${w}: failed (${message(e)})`)
