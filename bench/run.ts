@@ -7,8 +7,9 @@
  *   --quick           smoke run: 1 warm-up, <= 3 timed iterations, short budget per case
  *   --json            one JSON object per measured case on stdout (progress on stderr)
  *   --json-file PATH  also write those JSON lines to PATH (the table still prints)
- *   --check           no timing: W1 loss over a few steps per system (must decrease),
- *                     and the first-step losses side by side (same data, same weights)
+ *   --check           no timing: W1 loss over a few steps per system (must decrease, and
+ *                     start equal: same data, same weights), then W2/W3/GEMM results of
+ *                     every system compared element by element with dagrad's
  *   --iterations N --warmup N --budget SECONDS --min-iterations N
  *                     override the measuring defaults (full run: 3 warm-up, 20 iterations,
  *                     60 s per case, at least 3; --quick: 1/0 warm-up, 3 iterations, 6/4 s, 1)
@@ -19,6 +20,8 @@ import { SYSTEMS, WORKLOADS, WORKLOAD_INFO, isSkipped, type SystemAdapter, type 
 
 interface Options {
   workloads: WorkloadId[]
+  /** True when --only chose the workloads (then --check runs even the minutes-long anchors). */
+  workloadsExplicit: boolean
   systems: SystemName[]
   threads: number[]
   quick: boolean
@@ -140,6 +143,7 @@ function parseArgs(argv: readonly string[]): Options {
   const anchorMeasure: MeasureOptions = quick ? { ...measureOptions, warmup: warmup ?? 0, budgetMs: (budget ?? 4) * 1000 } : measureOptions
   return {
     workloads: workloads.size > 0 ? WORKLOADS.filter((w) => workloads.has(w)) : [...WORKLOADS],
+    workloadsExplicit: workloads.size > 0,
     systems: systems.size > 0 ? SYSTEMS.filter((s) => systems.has(s)) : [...SYSTEMS],
     threads: [...new Set(threads)].sort((a, b) => a - b),
     quick,
@@ -264,10 +268,10 @@ async function runBench(o: Options, adapters: readonly SystemAdapter[]): Promise
 async function runCheck(o: Options, adapters: readonly SystemAdapter[]): Promise<void> {
   const steps = 5
   const say = (line: string): void => void process.stdout.write(line + "\n")
-  say(`W1 sanity check: ${steps} SGD steps (lr 0.01) on the same batch of 64, same initial weights`)
   const first = new Map<string, number>()
   let ok = true
-  for (const adapter of adapters) {
+  if (o.workloads.includes("W1")) say(`W1 sanity check: ${steps} SGD steps (lr 0.01) on the same batch of 64, same initial weights`)
+  for (const adapter of o.workloads.includes("W1") ? adapters : []) {
     const threadCounts = adapter.name === "dagrad" ? o.threads : [1]
     for (const t of threadCounts) {
       await withThreads(t, async () => {
@@ -319,8 +323,87 @@ async function runCheck(o: Options, adapters: readonly SystemAdapter[]): Promise
     if (!agree) ok = false
     say(`first-step loss spread across systems: ${spread.toExponential(2)} ${agree ? "ok (< 1e-4: same data and weights)" : "MISMATCH (> 1e-4)"}`)
   }
+  if (!(await checkOutputs(o, adapters, say))) ok = false
   say(ok ? "check: ok" : "check: FAILED (or incomplete: see above)")
   if (!ok) process.exitCode = 1
+}
+
+type Outputs = { readonly [name: string]: ArrayLike<number> }
+
+/**
+ * Runs W2/W3/GEMM once per system and compares every output with the first system's
+ * (dagrad with 1 thread by default): max |a - b| relative to max |reference|, which must
+ * stay under 1e-4 (float32 sums in different orders; ConvNetJS sums in float64).
+ */
+async function checkOutputs(o: Options, adapters: readonly SystemAdapter[], say: (line: string) => void): Promise<boolean> {
+  const workloads = o.workloads.filter((w) => w !== "W1" && w !== "W4")
+  if (workloads.length === 0) return true
+  say(`\nresults compared element by element (${workloads.join(", ")}): max |a - b| / max |reference|, must be < 1e-4`)
+  let ok = true
+  const results = new Map<WorkloadId, { label: string; outputs: Outputs }[]>()
+  for (const adapter of adapters) {
+    for (const t of adapter.name === "dagrad" ? o.threads : [1]) {
+      await withThreads(t, async () => {
+        for (const w of workloads) {
+          const label = `${adapter.name} (threads ${t})`
+          const slow = QUICK_SKIPS[`${adapter.name}:${w}`]
+          if (slow !== undefined && !o.workloadsExplicit) {
+            say(`  ${w} ${label}: not compared (minutes per run; use --check --only ${w} to include it)`)
+            continue
+          }
+          let c
+          try {
+            c = await adapter.createCase(w, t)
+          } catch (e) {
+            say(`  ${w} ${label}: FAILED to build: ${message(e)}`)
+            ok = false
+            continue
+          }
+          if (isSkipped(c)) continue
+          try {
+            if (c.outputs === undefined) continue
+            const list = results.get(w) ?? []
+            list.push({ label, outputs: c.outputs() })
+            results.set(w, list)
+          } catch (e) {
+            say(`  ${w} ${label}: FAILED while running: ${message(e)}`)
+            ok = false
+          } finally {
+            c.dispose?.()
+          }
+        }
+      })
+    }
+  }
+  for (const w of workloads) {
+    const list = results.get(w) ?? []
+    if (list.length < 2) continue
+    const [ref, ...rest] = list
+    for (const r of rest) {
+      const parts: string[] = []
+      let good = true
+      for (const [name, want] of Object.entries(ref.outputs)) {
+        const got = r.outputs[name]
+        if (got === undefined || got.length !== want.length) {
+          parts.push(`${name}: missing or wrong length`)
+          good = false
+          continue
+        }
+        let scale = 0
+        let diff = 0
+        for (let i = 0; i < want.length; i++) {
+          scale = Math.max(scale, Math.abs(want[i]))
+          diff = Math.max(diff, Math.abs(got[i] - want[i]))
+        }
+        const rel = diff / Math.max(scale, 1e-30)
+        if (!(rel < 1e-4)) good = false
+        parts.push(`${name} ${rel.toExponential(1)}`)
+      }
+      if (!good) ok = false
+      say(`  ${w.padEnd(8)} ${r.label} vs ${ref.label}: ${parts.join(", ")}  ${good ? "ok" : "MISMATCH"}`)
+    }
+  }
+  return ok
 }
 
 async function main(): Promise<void> {

@@ -160,6 +160,16 @@ export function oihwToHwio(t: BenchTensor): Float32Array {
   return out
 }
 
+/** HWIO -> OIHW (TF.js filter gradient back to PyTorch's layout). */
+export function hwioToOihw(data: ArrayLike<number>, shape: readonly number[]): Float32Array {
+  const [o, i, kh, kw] = shape
+  const out = new Float32Array(o * i * kh * kw)
+  for (let oc = 0; oc < o; oc++)
+    for (let ic = 0; ic < i; ic++)
+      for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) out[((oc * i + ic) * kh + y) * kw + x] = data[((y * kw + x) * i + ic) * o + oc]
+  return out
+}
+
 /** OIHW conv weight -> one HWC filter per output channel (ConvNetJS's filters[o].w). */
 export function oihwToFilters(t: BenchTensor): Float32Array[] {
   const [o, i, kh, kw] = t.shape

@@ -36,6 +36,11 @@ export interface BenchCase {
   /** Threads the system computes with (1 for the single-threaded anchors). */
   readonly threads: number
   step(): number | void
+  /**
+   * For `--check`: runs one more step and returns its results in PyTorch layouts (NCHW,
+   * OIHW, row-major), by name (`y`, `dx`, `dw`), to compare systems element by element.
+   */
+  outputs?(): { readonly [name: string]: ArrayLike<number> }
   /** Releases what the case holds (TF.js tensors, plan buffers). */
   dispose?(): void
   /** Free-text caveat printed with the results. */

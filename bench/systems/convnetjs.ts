@@ -11,6 +11,18 @@ import type { ConvLayer, LayerDef, Net, Trainer, Vol, WeightLayer } from "convne
 import { lenetBatch, lenetParams, linearForHwcInput, nchwToNhwc, oihwToFilters, w2Data, w3Data, type BenchTensor } from "../lib/data.ts"
 import type { BenchCase, CaseResult, SystemAdapter, WorkloadId } from "../lib/workloads.ts"
 
+/** Per-example HWC arrays -> one NCHW Float64Array of `shape`. */
+function volsToNchw(per: readonly ArrayLike<number>[], shape: readonly number[]): Float64Array {
+  const [n, c, h, w] = shape
+  const out = new Float64Array(n * c * h * w)
+  for (let b = 0; b < n; b++) {
+    const v = per[b]
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[((b * c + ch) * h + y) * w + x] = v[(y * w + x) * c + ch]
+  }
+  return out
+}
+
 /** One HWC Vol per example of an NCHW batch. */
 function toVols(t: BenchTensor): Vol[] {
   const [n, c, h, w] = t.shape
@@ -100,14 +112,19 @@ function createCase(workload: WorkloadId): CaseResult {
       const pool = new convnetjs.PoolLayer({ in_sx: w, in_sy: h, in_depth: c, sx: 2, stride: 2 })
       const vols = toVols(d.x)
       const grads = toGrads(d.gy)
+      const ys: Float64Array[] = []
       return {
         ...base,
         step() {
           for (let b = 0; b < vols.length; b++) {
-            pool.forward(vols[b], true)
+            ys[b] = pool.forward(vols[b], true).w
             pool.out_act.dw = grads[b]
             pool.backward() // dx lands in vols[b].dw
           }
+        },
+        outputs() {
+          this.step()
+          return { y: volsToNchw(ys, d.gy.shape), dx: volsToNchw(vols.map((v) => v.dw), d.x.shape) }
         },
       } satisfies BenchCase
     }
@@ -118,14 +135,25 @@ function createCase(workload: WorkloadId): CaseResult {
       oihwToFilters(d.weight).forEach((f, o) => conv.filters[o].w.set(f))
       const vols = toVols(d.x)
       const grads = toGrads(d.gy)
+      const ys: Float64Array[] = []
       return {
         ...base,
+        outputs() {
+          this.step()
+          const [o, i, kh, kw] = d.weight.shape
+          const dw = new Float64Array(o * i * kh * kw)
+          conv.filters.forEach((f, oc) => {
+            for (let ic = 0; ic < i; ic++)
+              for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) dw[((oc * i + ic) * kh + y) * kw + x] = f.dw[(y * kw + x) * i + ic]
+          })
+          return { y: volsToNchw(ys, d.gy.shape), dx: volsToNchw(vols.map((v) => v.dw), d.x.shape), dw }
+        },
         note: "W3: its conv backward also accumulates the bias gradient (it cannot be turned off)",
         step() {
           // dw is the sum over the batch: start each step from zero
           for (const f of conv.filters) f.dw.fill(0)
           for (let b = 0; b < vols.length; b++) {
-            conv.forward(vols[b], true)
+            ys[b] = conv.forward(vols[b], true).w
             conv.out_act.dw = grads[b]
             conv.backward() // dx in vols[b].dw, dw accumulated in conv.filters[o].dw
           }

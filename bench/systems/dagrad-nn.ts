@@ -9,7 +9,7 @@ import { MaxPool2d, Trainer, lenet5, namedParameters } from "../../src/nn/index.
 import { SGD } from "../../src/optim/index.ts"
 import { LENET_SHAPES, lenetBatch, lenetParams, w2Data } from "../lib/data.ts"
 import type { BenchCase, CaseResult, WorkloadId } from "../lib/workloads.ts"
-import { engineLabels, engineTensor } from "./dagrad-ops.ts"
+import { engineLabels, engineTensor, planOutputs } from "./dagrad-ops.ts"
 
 /** A LeNet-5 trainer whose parameter store holds the shared initial weights. */
 export function lenetTrainer(lr = 0.01): Trainer {
@@ -59,6 +59,7 @@ export function createNnCase(workload: WorkloadId): CaseResult | undefined {
         step() {
           plan.recycle(plan.run(feeds))
         },
+        outputs: () => planOutputs(plan, feeds, ["y", "dx"]),
       } satisfies BenchCase
     }
     default:

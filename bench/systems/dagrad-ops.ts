@@ -4,10 +4,19 @@
  * `plan.run` whose fetched buffers are handed back with `plan.recycle`, which is how a
  * steady-state loop uses dagrad.
  */
-import { GraphBuilder, compile, conv2d, gradValues, matmul, type Tensor } from "../../src/index.ts"
+import { GraphBuilder, compile, conv2d, gradValues, matmul, type Plan, type Tensor } from "../../src/index.ts"
 import { parallelBackend, threadCount } from "../../src/kernels/parallel.ts"
 import { gemmData, w3Data, type BenchLabels, type BenchTensor } from "../lib/data.ts"
 import type { BenchCase, CaseResult, WorkloadId } from "../lib/workloads.ts"
+
+/** Runs a plan once and copies the fetched buffers out by name (for --check). */
+export function planOutputs(plan: Plan, feeds: { readonly [name: string]: Tensor }, names: readonly string[]): { [name: string]: Float32Array } {
+  const out = plan.run(feeds)
+  const result: { [name: string]: Float32Array } = {}
+  names.forEach((n, i) => (result[n] = Float32Array.from(out[i].data)))
+  plan.recycle(out)
+  return result
+}
 
 /**
  * A dagrad tensor holding the benchmark numbers. With a thread pool installed, kernels
@@ -47,6 +56,7 @@ export function createOpsCase(workload: WorkloadId): CaseResult | undefined {
         step() {
           plan.recycle(plan.run(feeds))
         },
+        outputs: () => planOutputs(plan, feeds, ["y", "dx", "dw"]),
       } satisfies BenchCase
     }
     case "GEMM256":
@@ -63,6 +73,7 @@ export function createOpsCase(workload: WorkloadId): CaseResult | undefined {
         step() {
           plan.recycle(plan.run(feeds))
         },
+        outputs: () => planOutputs(plan, feeds, ["y"]),
       } satisfies BenchCase
     }
     default:

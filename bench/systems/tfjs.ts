@@ -11,6 +11,8 @@
 import type * as TF from "@tensorflow/tfjs"
 import {
   gemmData,
+  hwioToOihw,
+  nhwcToNchw,
   lenetBatch,
   lenetParams,
   linearForHwcInput,
@@ -136,6 +138,12 @@ async function createCase(workload: WorkloadId): Promise<CaseResult> {
           const { value, grads } = f([xt], gy)
           disposeAll(tf, [value, ...grads])
         },
+        outputs() {
+          const { value, grads } = f([xt], gy)
+          const out = { y: nhwcToNchw(value.dataSync(), d.gy.shape), dx: nhwcToNchw(grads[0].dataSync(), d.x.shape) }
+          disposeAll(tf, [value, ...grads])
+          return out
+        },
         dispose: () => disposeAll(tf, [xt, gy]),
       } satisfies BenchCase
     }
@@ -152,6 +160,16 @@ async function createCase(workload: WorkloadId): Promise<CaseResult> {
           const { value, grads } = f([xt, wt], gy)
           disposeAll(tf, [value, ...grads])
         },
+        outputs() {
+          const { value, grads } = f([xt, wt], gy)
+          const out = {
+            y: nhwcToNchw(value.dataSync(), d.gy.shape),
+            dx: nhwcToNchw(grads[0].dataSync(), d.x.shape),
+            dw: hwioToOihw(grads[1].dataSync(), d.weight.shape),
+          }
+          disposeAll(tf, [value, ...grads])
+          return out
+        },
         dispose: () => disposeAll(tf, [xt, wt, gy]),
       } satisfies BenchCase
     }
@@ -165,6 +183,12 @@ async function createCase(workload: WorkloadId): Promise<CaseResult> {
         ...base,
         step() {
           tf.matMul(a, b).dispose()
+        },
+        outputs() {
+          const y = tf.matMul(a, b)
+          const out = { y: Float32Array.from(y.dataSync()) }
+          y.dispose()
+          return out
         },
         dispose: () => disposeAll(tf, [a, b]),
       } satisfies BenchCase
