@@ -121,3 +121,38 @@ export function maxPool2dAxes(x: FloatArray, y: FloatArray, indices: Int32Array 
     }
   }
 }
+
+/** avg_pool2d, kernel 2x2, stride 2, no padding: every window is full, y = (a + b + c + d) / divisor. */
+export function avgPool2x2(x: FloatArray, y: FloatArray, planes: number, H: number, W: number, OH: number, OW: number, divisor: number): void {
+  const inPlane = H * W
+  let o = 0
+  for (let p = 0; p < planes; p++) {
+    const base = p * inPlane
+    for (let oh = 0; oh < OH; oh++) {
+      let r0 = base + 2 * oh * W
+      for (let ow = 0; ow < OW; ow++, o++, r0 += 2) y[o] = (x[r0] + x[r0 + 1] + x[r0 + W] + x[r0 + W + 1]) / divisor
+    }
+  }
+}
+
+/**
+ * The backward of {@link avgPool2x2}: the windows are disjoint, so each element of a window
+ * is assigned gy / divisor (elements no window covers keep the zero fill).
+ */
+export function avgPool2x2Backward(gy: FloatArray, gx: FloatArray, planes: number, H: number, W: number, OH: number, OW: number, divisor: number): void {
+  const inPlane = H * W
+  let o = 0
+  for (let p = 0; p < planes; p++) {
+    const base = p * inPlane
+    for (let oh = 0; oh < OH; oh++) {
+      let r0 = base + 2 * oh * W
+      for (let ow = 0; ow < OW; ow++, o++, r0 += 2) {
+        const g = gy[o] / divisor
+        gx[r0] = g
+        gx[r0 + 1] = g
+        gx[r0 + W] = g
+        gx[r0 + W + 1] = g
+      }
+    }
+  }
+}

@@ -16,6 +16,7 @@ import { AttrError } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import type { Attrs } from "../../graph/types.ts"
 import { avgPoolBackwardWindows, avgPoolWindows, type Windows } from "../../kernels/pool.ts"
+import { avgPool2x2, avgPool2x2Backward } from "../../kernels/pool2d.ts"
 import { sameShape, type Shape } from "../../tensor/shape.ts"
 import { ShapeError, showShape } from "../../errors.ts"
 import { defineOp } from "../define.ts"
@@ -30,6 +31,11 @@ export interface AvgFamilySpec<RawA, A extends Attrs & RawA> {
   outputShape(x: Shape, a: A): number[]
   windows(x: Shape, a: A): Windows
   override(a: A): number | null
+  /**
+   * When the windows are the plain 2x2 / stride 2 / no padding tiling of a 2-d input, the
+   * divisor every window uses; undefined otherwise (the generic kernels run).
+   */
+  tiled2x2?(x: Shape, a: A): number | undefined
 }
 
 /** `A extends RawA`: stored attrs are valid raw attrs, so the backward's rule can re-apply the forward. */
@@ -47,7 +53,13 @@ export function makeAvgFamily<RawA, A extends Attrs & RawA>(spec: AvgFamilySpec<
       splitPoolInput(x, dims)
       return { y: { shape: spec.outputShape(x.shape, a), dtype: x.dtype } }
     },
-    kernel: ({ inputs: { x }, outputs: { y }, attrs }) => avgPoolWindows(floats(x), floats(y), spec.windows(x.shape, attrs), spec.override(attrs)),
+    kernel: ({ inputs: { x }, outputs: { y }, attrs }) => {
+      const divisor = spec.tiled2x2?.(x.shape, attrs)
+      if (divisor !== undefined) {
+        const [H, W, OH, OW] = [...x.shape.slice(-2), ...y.shape.slice(-2)]
+        avgPool2x2(floats(x), floats(y), y.data.length / (OH * OW), H, W, OH, OW, divisor)
+      } else avgPoolWindows(floats(x), floats(y), spec.windows(x.shape, attrs), spec.override(attrs))
+    },
     grad: ({ inputs: { x }, grads: { y: gy }, attrs }): { x?: Value } => ({
       x: x.builder.apply(backward, { gy: gy! }, { ...attrs, input_size: x.shape.slice(x.shape.length - dims) }).y,
     }),
@@ -66,7 +78,13 @@ export function makeAvgFamily<RawA, A extends Attrs & RawA>(spec: AvgFamilySpec<
       if (!sameShape(gy.shape, want)) throw new ShapeError(`gy ${showShape(gy.shape)} (expected ${showShape(want)}, the ${name} output for input ${showShape(xShape)})`)
       return { y: { shape: xShape, dtype: gy.dtype } }
     },
-    kernel: ({ inputs: { gy }, outputs: { y }, attrs }) => avgPoolBackwardWindows(floats(gy), floats(y), spec.windows(y.shape, attrs), spec.override(attrs)),
+    kernel: ({ inputs: { gy }, outputs: { y }, attrs }) => {
+      const divisor = spec.tiled2x2?.(y.shape, attrs)
+      if (divisor !== undefined) {
+        const [H, W, OH, OW] = [...y.shape.slice(-2), ...gy.shape.slice(-2)]
+        avgPool2x2Backward(floats(gy), floats(y), gy.data.length / (OH * OW), H, W, OH, OW, divisor)
+      } else avgPoolBackwardWindows(floats(gy), floats(y), spec.windows(y.shape, attrs), spec.override(attrs))
+    },
     // Linear in gy; the adjoint of "spread gy[o] / D(o)" is "average with divisor D(o)": the forward.
     grad: ({ grads: { y: ggx }, attrs }): { gy?: Value } => ({ gy: ggx!.builder.apply(forward, { x: ggx! }, attrs).y }),
   })
@@ -128,6 +146,15 @@ function makeAvgPool(dims: 1 | 2 | 3) {
     outputShape: (x, a) => poolOutputShape(x, undilated(a)),
     windows: (x, a) => poolWindows(x, undilated(a), a.count_include_pad),
     override: (a) => a.divisor_override,
+    // 2x2 / stride 2 / no padding: every window is full (ceil_mode only matters for odd sizes)
+    tiled2x2:
+      dims === 2
+        ? (x, a) => {
+            const plain = a.kernel_size.every((k) => k === 2) && a.stride.every((s) => s === 2) && a.padding.every((p) => p === 0)
+            const evenOrFloor = !a.ceil_mode || x.slice(-2).every((L) => L % 2 === 0)
+            return plain && evenOrFloor ? (a.divisor_override ?? 4) : undefined
+          }
+        : undefined,
   })
 }
 

@@ -1,6 +1,10 @@
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { avgPool1d, avgPool2d, avgPool3d, lpPool1d, lpPool2d, sumPool1d, sumPool2d } from "../../../src/index.ts"
-import { grads, list, run, t64 } from "./helpers.ts"
+import { avgPool1d, avgPool2d, avgPool3d, gradValues, lpPool1d, lpPool2d, mul, sum, sumPool1d, sumPool2d } from "../../../src/index.ts"
+import { avgPoolBackwardWindows, avgPoolWindows } from "../../../src/kernels/pool.ts"
+import { avgPoolAttrs, undilated } from "../../../src/ops/pool/avg.ts"
+import { poolWindows } from "../../../src/ops/pool/geometry.ts"
+import { grads, list, randomTensor, run, t64 } from "./helpers.ts"
 
 describe("avg_pool by hand", () => {
   const x = t64([1, 2, 3, 4, 5, 6], [1, 1, 6])
@@ -68,5 +72,31 @@ describe("lp_pool by hand", () => {
     const y0 = Math.sqrt(9 + 16 + 1 + 4)
     const want = [3 / y0, 4 / y0, 0, 0, 1 / y0, 2 / y0, 0, 0]
     g.forEach((v, i) => expect(v).toBeCloseTo(want[i], 12))
+  })
+})
+
+describe("the avg_pool2d 2x2 fast path agrees with the generic kernel", () => {
+  it("forward and backward, odd sizes, ceil_mode, divisor_override", () => {
+    fc.assert(
+      fc.property(
+        fc.record({ H: fc.integer({ min: 2, max: 7 }), W: fc.integer({ min: 2, max: 7 }), ceil: fc.boolean(), override: fc.constantFrom(null, 1, 3) }),
+        fc.integer({ min: 0, max: 1000 }),
+        ({ H, W, ceil, override }, seed) => {
+          const raw = { kernel_size: 2, ceil_mode: ceil, divisor_override: override }
+          const x = randomTensor([2, 3, H, W], seed)
+          const u = randomTensor([2, 3, ceil ? Math.ceil(H / 2) : Math.floor(H / 2), ceil ? Math.ceil(W / 2) : Math.floor(W / 2)], seed + 1)
+          const [y, g] = run((v) => [avgPool2d(v.x, raw), ...gradValues(v.x.builder, sum(mul(avgPool2d(v.x, raw), v.u)), [v.x])], { x, u })
+          const a = avgPoolAttrs(raw, 2)
+          const w = poolWindows(x.shape, undilated(a), a.count_include_pad)
+          const yRef = new Float64Array(y.data.length)
+          avgPoolWindows(Float64Array.from(x.data), yRef, w, override)
+          Array.from(y.data).forEach((v, i) => expect(v).toBeCloseTo(yRef[i], 12))
+          const gRef = new Float64Array(x.data.length)
+          avgPoolBackwardWindows(Float64Array.from(u.data), gRef, w, override)
+          Array.from(g.data).forEach((v, i) => expect(v).toBeCloseTo(gRef[i], 12))
+        },
+      ),
+      { numRuns: 100 },
+    )
   })
 })
