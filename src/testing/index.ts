@@ -39,3 +39,15 @@ export {
   type TieCheckOptions,
 } from "./ties.ts"
 export { phaseOne, type FeasibilityResult } from "./ties-feasibility.ts"
+export {
+  poolCaseArb,
+  poolInputArb,
+  poolProblemArb,
+  referencePoolLength,
+  hasEmptyWindow,
+  type PoolKind,
+  type PoolCase,
+  type PoolCaseOptions,
+  type PoolValues,
+  type PoolProblem,
+} from "./pool-arbitraries.ts"
