@@ -51,3 +51,19 @@ export {
   type PoolValues,
   type PoolProblem,
 } from "./pool-arbitraries.ts"
+export {
+  maxPoolSubject,
+  adaptiveMaxPoolSubject,
+  avgPoolSubject,
+  customMaxPoolSubject,
+  poolGradient,
+  windowPreservingPermutation,
+  checkShiftInvariance,
+  checkPositiveScaling,
+  checkWindowPermutationInvariance,
+  checkGradientMass,
+  checkAvgDivisorIdentity,
+  type PoolSubject,
+  type MetamorphicOptions,
+  type MetamorphicReport,
+} from "./metamorphic.ts"
