@@ -82,6 +82,12 @@ function maxPool2x2Values(x: FloatArray, y: FloatArray, planes: number, H: numbe
  * max_pool2d for any kernel, stride, padding, dilation and ceil_mode, over the two window
  * axes (H then W) that the geometry module built. Windows with no in-bounds element give
  * -inf and index -1, like the generic kernel.
+ *
+ * Branch-free like {@link maxPool2x2}, folded row by row: each window row is scanned with
+ * the scan rule, then the row results are folded in row order with the same rule. That
+ * equals the row-major scan (ties keep the earliest row, then the earliest column; NaN
+ * keeps the last row holding NaN, then its last NaN) and lets the rows' compare chains
+ * run in parallel. Full 3-wide rows (the 3x3 pools of ResNet-style stems) are unrolled.
  */
 export function maxPool2dAxes(x: FloatArray, y: FloatArray, indices: Int32Array | undefined, planes: number, Hax: WindowAxis, Wax: WindowAxis): void {
   const H = Hax.inSize
@@ -96,27 +102,48 @@ export function maxPool2dAxes(x: FloatArray, y: FloatArray, indices: Int32Array 
     const base = p * inPlane
     for (let oh = 0; oh < OH; oh++) {
       const nh = Hax.count[oh]
-      const rowStart = Hax.first[oh] * W
+      const rowStart = base + Hax.first[oh] * W
       for (let ow = 0; ow < OW; ow++, o++) {
         const nw = Wax.count[ow]
-        let best = -Infinity
-        let arg = -1
-        if (nh > 0 && nw > 0) {
-          const start = rowStart + Wax.first[ow]
-          best = x[base + start]
+        const start = rowStart + Wax.first[ow]
+        let arg: number
+        if (nh === 3 && nw === 3 && sw === 1) {
+          // three independent row scans, then the fold over rows
+          const r1 = start + sh
+          const r2 = r1 + sh
+          let j0 = start + (Number(x[start + 1] > x[start]) | Number(x[start + 1] !== x[start + 1]))
+          let v = x[start + 2]
+          j0 += (Number(v > x[j0]) | Number(v !== v)) * (start + 2 - j0)
+          let j1 = r1 + (Number(x[r1 + 1] > x[r1]) | Number(x[r1 + 1] !== x[r1 + 1]))
+          v = x[r1 + 2]
+          j1 += (Number(v > x[j1]) | Number(v !== v)) * (r1 + 2 - j1)
+          let j2 = r2 + (Number(x[r2 + 1] > x[r2]) | Number(x[r2 + 1] !== x[r2 + 1]))
+          v = x[r2 + 2]
+          j2 += (Number(v > x[j2]) | Number(v !== v)) * (r2 + 2 - j2)
+          v = x[j1]
+          arg = j0 + (Number(v > x[j0]) | Number(v !== v)) * (j1 - j0)
+          v = x[j2]
+          arg += (Number(v > x[arg]) | Number(v !== v)) * (j2 - arg)
+        } else if (nh > 0 && nw > 0) {
           arg = start
           for (let a = 0, row = start; a < nh; a++, row += sh) {
-            for (let c = a === 0 ? 1 : 0, i = row + c * sw; c < nw; c++, i += sw) {
-              const v = x[base + i]
-              if (v > best || v !== v) {
-                best = v
-                arg = i
-              }
+            let jr = row
+            for (let c = 1, i = row + sw; c < nw; c++, i += sw) {
+              const v = x[i]
+              jr += (Number(v > x[jr]) | Number(v !== v)) * (i - jr)
             }
+            if (a > 0) {
+              const v = x[jr]
+              arg += (Number(v > x[arg]) | Number(v !== v)) * (jr - arg)
+            } else arg = jr
           }
+        } else {
+          y[o] = -Infinity
+          if (indices !== undefined) indices[o] = -1
+          continue
         }
-        y[o] = best
-        if (indices !== undefined) indices[o] = arg
+        y[o] = x[arg]
+        if (indices !== undefined) indices[o] = arg - base
       }
     }
   }
