@@ -243,7 +243,7 @@ export function scatterAddPlanes(gy: FloatArray, indices: Int32Array, gx: FloatA
       if (i >= 0) {
         if (i >= inPlane) throw badIndex(o, i, inPlane)
         gx[xo + i] += gy[o]
-      }
+      } else if (i !== -1) throw badIndex(o, i, inPlane)
     }
   }
 }
@@ -258,7 +258,7 @@ export function gatherPlanes(x: FloatArray, indices: Int32Array, y: FloatArray, 
       if (i >= 0) {
         if (i >= inPlane) throw badIndex(o, i, inPlane)
         y[o] = x[xo + i]
-      }
+      } else if (i !== -1) throw badIndex(o, i, inPlane)
     }
   }
 }

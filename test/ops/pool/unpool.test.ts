@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { maxPool2dWithIndices, maxUnpool1d, maxUnpool2d } from "../../../src/index.ts"
+import { gatherPlanes, maxPool2dBackward, maxPool2dWithIndices, maxUnpool1d, maxUnpool2d } from "../../../src/index.ts"
 import { grads, i32, list, run, t64 } from "./helpers.ts"
 
 describe("max_unpool by hand", () => {
@@ -32,5 +32,14 @@ describe("max_unpool by hand", () => {
       /output_size \[6\] has 6 in spatial dim 0 \(L\) \(expected strictly between default - s = 2 and default \+ s = 6/,
     )
     expect(() => run((v) => maxUnpool1d(v.x, v.indices, { kernel_size: 2 }), { x: t64([7, 9], [1, 1, 2]), indices: i32([0], [1, 1, 1]) })).toThrow(/indices \[1, 1, 1\] and x \[1, 1, 2\] differ/)
+  })
+})
+
+describe("argmax indices given to the backward ops are validated", () => {
+  it("an index outside the plane (or below -1) is a clear run-time error", () => {
+    expect(() => run((v) => maxPool2dBackward(v.gy, v.indices, { kernel_size: 2, input_size: [2, 2] }), { gy: t64([1], [1, 1, 1, 1]), indices: i32([4], [1, 1, 1, 1]) })).toThrow(
+      /indices\[0\] = 4 is outside the input plane of 4 elements \(expected -1 <= index < 4\)/,
+    )
+    expect(() => run((v) => gatherPlanes(v.x, v.indices, 2), { x: t64([1, 2, 3, 4], [1, 1, 2, 2]), indices: i32([-2], [1, 1, 1, 1]) })).toThrow(/indices\[0\] = -2/)
   })
 })
