@@ -38,6 +38,30 @@ export function heatmapOf(t: Tensor, lead: readonly number[] = []): Heatmap {
   return { width, height, values }
 }
 
+/**
+ * Several maps side by side, `columns` per row, separated by `gap` blank (NaN) cells: all
+ * channels of a layer in one picture.
+ *
+ * @example
+ * tileHeatmaps([0, 1, 2, 3, 4, 5].map((c) => heatmapOf(map.winCounts, [0, c])), 3)
+ */
+export function tileHeatmaps(maps: readonly Heatmap[], columns = maps.length, gap = 1): Heatmap {
+  if (maps.length === 0) return { width: 0, height: 0, values: new Float64Array(0) }
+  const w = Math.max(...maps.map((m) => m.width))
+  const h = Math.max(...maps.map((m) => m.height))
+  const cols = Math.max(1, Math.min(columns, maps.length))
+  const rows = Math.ceil(maps.length / cols)
+  const width = cols * w + (cols - 1) * gap
+  const height = rows * h + (rows - 1) * gap
+  const values = new Float64Array(width * height).fill(NaN)
+  maps.forEach((m, k) => {
+    const x0 = (k % cols) * (w + gap)
+    const y0 = Math.floor(k / cols) * (h + gap)
+    for (let r = 0; r < m.height; r++) for (let c = 0; c < m.width; c++) values[(y0 + r) * width + x0 + c] = m.values[r * m.width + c]
+  })
+  return { width, height, values }
+}
+
 /** Smallest and largest finite value. */
 function range(h: Heatmap): [number, number] {
   let lo = Infinity
@@ -89,7 +113,7 @@ export function asciiHeatmap(h: Heatmap, options: AsciiOptions = {}): string {
     for (let c = 0; c < h.width; c++) {
       const v = h.values[r * h.width + c]
       const t = hi > lo ? (v - lo) / (hi - lo) : 0
-      const ch = Number.isFinite(v) ? ramp[Math.max(0, Math.min(ramp.length - 1, Math.round(t * (ramp.length - 1))))] : "?"
+      const ch = Number.isFinite(v) ? ramp[Math.max(0, Math.min(ramp.length - 1, Math.round(t * (ramp.length - 1))))] : " "
       line += ch + ch
     }
     lines.push(line)
@@ -159,7 +183,8 @@ export function heatmapSvg(h: Heatmap, options: SvgHeatmapOptions = {}): string 
       const t = hi > lo ? (v - lo) / (hi - lo) : 0
       const x = 8 + c * cell
       const y = top + r * cell
-      out.push(`<rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${Number.isFinite(v) ? color(t) : "red"}"><title>row ${r}, col ${c}: ${fmt(v)}</title></rect>`)
+      if (!Number.isFinite(v)) continue // gaps between tiles (NaN) stay blank
+      out.push(`<rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${color(t)}"><title>row ${r}, col ${c}: ${fmt(v)}</title></rect>`)
       if (labels && v !== 0) {
         out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="${Math.max(6, cell * 0.55)}" fill="${t > 0.5 ? "white" : "black"}">${fmt(v)}</text>`)
       }

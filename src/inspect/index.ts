@@ -12,5 +12,5 @@ export {
   type RoutingMap,
   type InspectOptions,
 } from "./routing.ts"
-export { heatmapOf, asciiHeatmap, heatmapSvg, type Heatmap, type AsciiOptions, type SvgHeatmapOptions } from "./heatmap.ts"
+export { heatmapOf, tileHeatmaps, asciiHeatmap, heatmapSvg, type Heatmap, type AsciiOptions, type SvgHeatmapOptions } from "./heatmap.ts"
 export { maxPoolWindowList, listWindows, tieSets, resolveMaxPoolKind, isMaxPoolKind, kindDims, tieOf, type MaxPoolKind, type WindowList } from "./windows.ts"

@@ -44,6 +44,8 @@ export interface RoutingMap {
   /** Windows in total and windows whose maximum is tied (runs only, exact ties). */
   readonly windows?: number
   readonly tiedWindows?: number
+  /** Tied windows whose maximum is exactly 0 (after a ReLU: the whole window was cut off). */
+  readonly tiedZeroWindows?: number
 }
 
 /**
@@ -131,9 +133,11 @@ export function inspectRouting(graph: Graph, feeds: { readonly [name: string]: T
     const kind = resolveMaxPoolKind(n.op, options.treatAs)!
     const base = routingFromIndices(indices, x.shape, { node: n.id, op: n.op, tie: tieOf(n.attrs) })
     const windows = maxPoolWindowList(kind, n.attrs, x.shape)
-    const tiedWindows = tieSets(x.data, windows).filter((T) => T.length > 1).length
+    const tied = tieSets(x.data, windows).filter((T) => T.length > 1)
+    const tiedWindows = tied.length
+    const tiedZeroWindows = tied.filter((T) => x.data[T[0]] === 0).length
     const mass = options.skipMass ? undefined : onesGradient(graph.registry, n, x)
-    return { ...base, dims: kindDims(kind), windows: windows.count, tiedWindows, ...(mass ? { mass } : {}) }
+    return { ...base, dims: kindDims(kind), windows: windows.count, tiedWindows, tiedZeroWindows, ...(mass ? { mass } : {}) }
   })
 }
 
