@@ -14,7 +14,7 @@
  *   _backward_ties:           d gy = _backward_ties_transpose(ggx, x, y)  (d x, d y: zero a.e.)
  *   _backward_ties_transpose: d g  = _backward_ties(gg, x, y)
  */
-import { ShapeError, showShape } from "../../errors.ts"
+import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import type { Attrs, TensorSpec } from "../../graph/types.ts"
 import type { Windows } from "../../kernels/pool.ts"
@@ -63,7 +63,7 @@ export function makeMaxFamily<RawA, A extends Attrs & MaxPolicyAttrs & RawA>(spe
   }
   const tieFlags = (a: A): { split: boolean; ignoreNaN: boolean } => {
     if (a.tie !== "split" && a.tie !== "all") {
-      throw new ShapeError(`tie = "${a.tie}" (expected "split" or "all" here; "first"/"last" use ${name}_backward with the saved indices)`)
+      throw new AttrError(`tie = "${a.tie}" (expected "split" or "all" here; "first"/"last" use ${name}_backward with the saved indices)`)
     }
     return { split: a.tie === "split", ignoreNaN: a.nan === "ignore" }
   }
