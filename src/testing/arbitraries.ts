@@ -118,6 +118,33 @@ export function poolConfigArb(dims: 1 | 2 | 3, o: PoolConfigOptions = {}): fc.Ar
         ceil_mode: ceil,
       },
     }))
+    .filter((c) => !hasWindowInPaddingOnly(c))
+}
+
+/**
+ * True when some window of the configuration touches no input element: possible with
+ * dilation (k=2, d=2, p=1 on L=1 reads positions -1 and 1). PyTorch accepts such
+ * configurations but its output there is -inf and its argmax points outside the window;
+ * they are excluded from {@link poolConfigArb} so every output has a real window.
+ */
+export function hasWindowInPaddingOnly(c: PoolConfig): boolean {
+  const { kernel_size, stride, padding, dilation, ceil_mode } = c.attrs
+  return kernel_size.some((k, i) => {
+    const L = c.inputShape[2 + i]
+    const [s, p, d] = [stride[i], padding[i], dilation[i]]
+    const span = L + 2 * p - d * (k - 1) - 1
+    let out = (ceil_mode ? Math.ceil(span / s) : Math.floor(span / s)) + 1
+    if (ceil_mode && (out - 1) * s >= L + p) out--
+    for (let o = 0; o < out; o++) {
+      let inside = false
+      for (let j = 0; j < k && !inside; j++) {
+        const pos = o * s - p + j * d
+        inside = pos >= 0 && pos < L
+      }
+      if (!inside) return true
+    }
+    return false
+  })
 }
 
 export interface ConvConfig {

@@ -167,3 +167,13 @@ describe("the checker checks", () => {
     expect(r.violations.join()).toMatch(/wrote into input 'x'/)
   })
 })
+
+describe("poolConfigArb", () => {
+  it("generates only configurations where every window reads at least one input element", async () => {
+    const { poolConfigArb, hasWindowInPaddingOnly } = await import("../../src/testing/arbitraries.ts")
+    // k=2, dilation=2, padding=1 on L=1 reads positions -1 and 1: a window of padding only
+    expect(hasWindowInPaddingOnly({ inputShape: [1, 1, 1], attrs: { kernel_size: [2], stride: [1], padding: [1], dilation: [2], ceil_mode: false } })).toBe(true)
+    expect(hasWindowInPaddingOnly({ inputShape: [1, 1, 3], attrs: { kernel_size: [2], stride: [1], padding: [1], dilation: [2], ceil_mode: false } })).toBe(false)
+    fc.assert(fc.property(poolConfigArb(2, { maxDilation: 3 }), (c) => !hasWindowInPaddingOnly(c)), { numRuns: 200 })
+  })
+})
