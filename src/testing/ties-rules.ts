@@ -1,0 +1,376 @@
+/**
+ * The three rules of the tie-aware gradient checker (see ./ties.ts): clarke (local
+ * subdifferential membership of each max-pool / ReLU node), directional (one-sided
+ * quotients) and nudge (central differences after moving off the tie in the policy's
+ * favour). Internal to the testing kit.
+ */
+import { gradValues } from "../autodiff/grad.ts"
+import { compile } from "../exec/plan.ts"
+import { GraphBuilder, type Value } from "../graph/builder.ts"
+import type { GraphNode } from "../graph/types.ts"
+import type { AnyOp } from "../ops/define.ts"
+import { mul } from "../ops/elementwise.ts"
+import { sum } from "../ops/reduce.ts"
+import { lookupOp, type Registry } from "../ops/registry.ts"
+import { cloneTensor, type Tensor } from "../tensor/tensor.ts"
+import { tieOf, type MaxPoolKind, type WindowList } from "../inspect/windows.ts"
+import { phaseOne } from "./ties-feasibility.ts"
+import { stridesOf } from "../tensor/shape.ts"
+import type { TieRuleResult } from "./ties.ts"
+
+/** A max-pool (or declared) or ReLU node the checker inspects. */
+export interface Site {
+  readonly node: GraphNode
+  readonly kind: MaxPoolKind | "relu"
+  readonly yValue: Value
+  readonly xValue: Value
+  /** Graph input name when x is fed directly. */
+  readonly input: string | undefined
+}
+
+/** builder.apply for an op known only as AnyOp (attrs are the node's stored, normalised attrs). */
+export function applyAny(builder: GraphBuilder, op: AnyOp, inputs: { readonly [k: string]: Value }, attrs: unknown): { [k: string]: Value } {
+  const apply = builder.apply as (o: AnyOp, i: { readonly [k: string]: Value }, a: unknown) => { [k: string]: Value }
+  return apply.call(builder, op, inputs, attrs)
+}
+
+/** The gradient of one node alone: d/dx sum(op(x) * gy), through the op's own gradient rule. */
+function localGradient(registry: Registry, node: GraphNode, x: Tensor, gy: Tensor): Tensor {
+  const b = new GraphBuilder({ dtype: "float64", registry })
+  const xv = b.input("x", x.shape)
+  const y = applyAny(b, lookupOp(registry, node.op, node.id), { x: xv }, node.attrs).y
+  const [g] = gradValues(b, sum(mul(y, b.input("u", gy.shape))), [xv])
+  return compile(b.graph, [g]).run({ x, u: gy })[0]
+}
+
+export function clarkeRule(
+  siteList: readonly Site[],
+  siteX: readonly Tensor[],
+  siteGy: readonly Tensor[],
+  siteWindows: readonly (WindowList | undefined)[],
+  siteTies: readonly (Int32Array[] | undefined)[],
+  registry: Registry,
+  tieTol: number,
+  rtol: number,
+  atol: number,
+): TieRuleResult {
+  const applied: string[] = []
+  const failures: string[] = []
+  let checked = 0
+  siteList.forEach((s, k) => {
+    const x = siteX[k]
+    const gy = siteGy[k]
+    const gx = localGradient(registry, s.node, x, gy).data
+    let scale = 0
+    for (const v of gy.data) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v))
+    const tol = atol + rtol * scale
+    const where = (i: number): string => `${s.node.id} (${s.node.op}) x[${unravel(i, x.shape).join(", ")}]`
+    if (s.kind === "relu") {
+      let atKink = 0
+      for (let i = 0; i < x.data.length; i++) {
+        const v = x.data[i]
+        const g = gy.data[i]
+        if (!Number.isFinite(v) || !Number.isFinite(g)) continue
+        checked++
+        if (Math.abs(v) <= tieTol) {
+          atKink++
+          // Clarke subdifferential of relu at 0 is [0, 1]: gx = λ gy.
+          const lo = Math.min(0, g) - tol
+          const hi = Math.max(0, g) + tol
+          if (gx[i] < lo || gx[i] > hi) failures.push(`${where(i)} at the kink: gradient ${gx[i]} is not λ·${g} with λ in [0, 1]`)
+        } else if (Math.abs(gx[i] - (v > 0 ? g : 0)) > tol) failures.push(`${where(i)} = ${v}: gradient ${gx[i]} (expected ${v > 0 ? g : 0})`)
+      }
+      applied.push(`${s.node.id}: relu, ${atKink} inputs at the kink checked against [0, 1]·gy`)
+      return
+    }
+    const windows = siteWindows[k]!
+    const ties = siteTies[k]!
+    const policy = tieOf(s.node.attrs)
+    const resid = Float64Array.from(gx)
+    const excluded = new Uint8Array(x.data.length)
+    const multi: number[] = []
+    windows.members.forEach((m, o) => {
+      const T = ties[o]
+      if (T.length === 0) {
+        // A NaN window (or one with no in-bounds element): not a point where a subgradient is defined.
+        for (const i of m) excluded[i] = 1
+        return
+      }
+      checked++
+      if (T.length === 1) resid[T[0]] -= gy.data[o]
+      else multi.push(o)
+    })
+    const exactTies = (o: number): number[] => {
+      const m = windows.members[o]
+      let max = -Infinity
+      for (const i of m) max = Math.max(max, x.data[i])
+      return [...m].filter((i) => x.data[i] === max)
+    }
+    const residualFailures = (r: Float64Array, what: string): string[] => {
+      const f: string[] = []
+      r.forEach((v, i) => {
+        if (!excluded[i] && Math.abs(v) > tol) f.push(`${where(i)}: gradient ${gx[i]} differs from ${what} by ${v}`)
+      })
+      return f
+    }
+    if (multi.length === 0) {
+      failures.push(...residualFailures(resid, "upstream routed to each window's unique maximum"))
+      applied.push(`${s.node.id}: no ties; gradient must route each window's upstream to its maximum`)
+      return
+    }
+    if (policy === "first" || policy === "last") {
+      const r = Float64Array.from(resid)
+      for (const o of multi) {
+        const e = exactTies(o)
+        r[policy === "first" ? e[0] : e[e.length - 1]] -= gy.data[o]
+      }
+      failures.push(...residualFailures(r, `the "${policy}" vertex`))
+      applied.push(`${s.node.id}: ${multi.length} tied windows, vertex(${policy})`)
+      return
+    }
+    // split / all / anything else: a sum of per-window convex combinations over the tie sets.
+    const split = Float64Array.from(resid)
+    for (const o of multi) {
+      const e = exactTies(o)
+      for (const i of e) split[i] -= gy.data[o] / e.length
+    }
+    if (residualFailures(split, "").length === 0) {
+      applied.push(`${s.node.id}: ${multi.length} tied windows, convex combination (equal shares)`)
+      return
+    }
+    const lp = convexFeasibility(resid, multi, ties, gy.data, tol, excluded)
+    applied.push(`${s.node.id}: ${multi.length} tied windows, convex combination (feasibility LP over ${lp.components} components)`)
+    for (const f of lp.failures) failures.push(`${s.node.id} (${s.node.op}): ${f}`)
+  })
+  return { rule: "clarke", ok: failures.length === 0, checked, applied, failures }
+}
+
+/**
+ * Is resid = Σ_o gy_o λ_o with λ_o in the simplex over tie set T(o)? Elements outside every
+ * tie set must carry nothing; each connected group of overlapping windows is one small LP.
+ */
+function convexFeasibility(
+  resid: Float64Array,
+  multi: readonly number[],
+  ties: readonly Int32Array[],
+  gy: ArrayLike<number>,
+  tol: number,
+  excluded: Uint8Array,
+): { failures: string[]; components: number } {
+  const failures: string[] = []
+  const covered = new Set<number>()
+  for (const o of multi) for (const i of ties[o]) covered.add(i)
+  resid.forEach((v, i) => {
+    if (!covered.has(i) && !excluded[i] && Math.abs(v) > tol) failures.push(`element ${i} gets ${v} but is not a (tied) maximum of any window`)
+  })
+  // Union-find over windows sharing tied elements.
+  const parent = new Map<number, number>(multi.map((o) => [o, o]))
+  const find = (o: number): number => {
+    while (parent.get(o) !== o) o = parent.get(o)!
+    return o
+  }
+  const owner = new Map<number, number>()
+  for (const o of multi) {
+    for (const i of ties[o]) {
+      const prev = owner.get(i)
+      if (prev === undefined) owner.set(i, o)
+      else parent.set(find(o), find(prev))
+    }
+  }
+  const groups = new Map<number, number[]>()
+  for (const o of multi) {
+    const r = find(o)
+    const g = groups.get(r)
+    if (g) g.push(o)
+    else groups.set(r, [o])
+  }
+  for (const windows of groups.values()) {
+    const active = windows.filter((o) => gy[o] !== 0)
+    const elements = [...new Set(windows.flatMap((o) => [...ties[o]]))]
+    const col = new Map<string, number>()
+    for (const o of active) for (const i of ties[o]) col.set(`${o}:${i}`, col.size)
+    let scale = 0
+    for (const o of active) scale = Math.max(scale, Math.abs(gy[o]))
+    if (scale === 0) scale = 1
+    const A: number[][] = []
+    const rhs: number[] = []
+    for (const o of active) {
+      const row = new Array<number>(col.size).fill(0)
+      for (const i of ties[o]) row[col.get(`${o}:${i}`)!] = 1
+      A.push(row)
+      rhs.push(1)
+    }
+    for (const i of elements) {
+      const row = new Array<number>(col.size).fill(0)
+      for (const o of active) {
+        const c = col.get(`${o}:${i}`)
+        if (c !== undefined) row[c] = gy[o] / scale
+      }
+      A.push(row)
+      rhs.push(resid[i] / scale)
+    }
+    const { infeasibility } = phaseOne(A, rhs)
+    if (infeasibility > (elements.length * tol) / scale + 1e-9) {
+      failures.push(
+        `windows [${windows.join(", ")}] over elements [${elements.join(", ")}]: the gradient is not a sum of non-negative shares of each window's upstream over its tied maxima (L1 infeasibility ${(infeasibility * scale).toExponential(2)})`,
+      )
+    }
+  }
+  return { failures, components: groups.size }
+}
+
+export function centralDifferences(evaluate: (f: { [n: string]: Tensor }) => number, feeds: { [n: string]: Tensor }, name: string, eps: number): number[] {
+  const base = feeds[name]
+  const probe = cloneTensor(base)
+  const trial = { ...feeds, [name]: probe }
+  const out: number[] = []
+  for (let i = 0; i < base.data.length; i++) {
+    const x0 = base.data[i]
+    probe.data[i] = x0 + eps
+    const plus = evaluate(trial)
+    probe.data[i] = x0 - eps
+    const minus = evaluate(trial)
+    probe.data[i] = x0
+    out.push((plus - minus) / (2 * eps))
+  }
+  return out
+}
+
+export function directionalRule(
+  evaluate: (f: { [n: string]: Tensor }) => number,
+  feeds: { [n: string]: Tensor },
+  wrt: readonly string[],
+  analytic: ReadonlyMap<string, Tensor>,
+  L0: number,
+  step: number,
+  rtol: number,
+  atol: number,
+): TieRuleResult {
+  const failures: string[] = []
+  let checked = 0
+  let skipped = 0
+  for (const name of wrt) {
+    const base = feeds[name]
+    const probe = cloneTensor(base)
+    const trial = { ...feeds, [name]: probe }
+    const g = analytic.get(name)!
+    for (let i = 0; i < base.data.length; i++) {
+      const x0 = base.data[i]
+      const h = step * Math.max(1, Math.abs(x0))
+      probe.data[i] = x0 + h
+      const right = (evaluate(trial) - L0) / h
+      probe.data[i] = x0 - h
+      const left = (L0 - evaluate(trial)) / h
+      probe.data[i] = x0
+      if (!Number.isFinite(right) || !Number.isFinite(left) || !Number.isFinite(x0)) {
+        skipped++
+        continue
+      }
+      checked++
+      // Rounding in L(x ± h) - L(x) is about 2^-52 |L| / h per quotient.
+      const tol = atol + rtol * Math.max(Math.abs(left), Math.abs(right)) + (8 * 2 ** -52 * (Math.abs(L0) + 1)) / h
+      const a = g.data[i]
+      if (!(a >= Math.min(left, right) - tol && a <= Math.max(left, right) + tol)) {
+        failures.push(`d/d${name}[${unravel(i, base.shape).join(", ")}]: analytic ${a} is outside the one-sided quotients [${Math.min(left, right)}, ${Math.max(left, right)}]`)
+      }
+    }
+  }
+  const applied = [`one-sided quotients, step ${step}·max(1, |x|)${skipped > 0 ? `; ${skipped} elements skipped (non-finite loss or input)` : ""}`]
+  return { rule: "directional", ok: failures.length === 0, checked, applied, failures }
+}
+
+export function nudgeRule(
+  evaluate: (f: { [n: string]: Tensor }) => number,
+  feeds: { [n: string]: Tensor },
+  wrt: readonly string[],
+  analytic: ReadonlyMap<string, Tensor>,
+  siteList: readonly Site[],
+  siteX: readonly Tensor[],
+  siteTies: readonly (Int32Array[] | undefined)[],
+  registry: Registry,
+  siteGy: readonly Tensor[],
+  tieTol: number,
+  maxNudge: number,
+  rtol: number,
+  atol: number,
+): TieRuleResult {
+  const applied: string[] = []
+  const failures: string[] = []
+  const nudged: { [n: string]: Tensor } = { ...feeds }
+  let smallest = Infinity
+  for (const name of wrt) {
+    const base = feeds[name]
+    const x = cloneTensor(base)
+    // Elements to raise, with a priority (bigger bump wins), and relu kinks to move off 0.
+    const priority = new Map<number, number>()
+    const reluSide = new Map<number, number>()
+    siteList.forEach((s, k) => {
+      if (s.input !== name) return
+      if (s.kind === "relu") {
+        const local = localGradient(registry, s.node, siteX[k], siteGy[k]).data
+        siteX[k].data.forEach((v, i) => {
+          if (Math.abs(v) > tieTol) return
+          const g = siteGy[k].data[i]
+          // Which side's derivative did the op pick? λ = gx / gy, near 0: the left side.
+          reluSide.set(i, g !== 0 && local[i] / g >= 0.5 ? 1 : -1)
+        })
+        applied.push(`${s.node.id}: relu inputs at 0 moved to the side of the op's convention`)
+        return
+      }
+      const policy = tieOf(s.node.attrs)
+      const multi = siteTies[k]!.filter((T) => T.length >= 2)
+      if (multi.length === 0) return
+      if (policy !== "first" && policy !== "last") {
+        applied.push(`${s.node.id}: tie "${policy}" averages several one-sided limits; not nudged (see clarke)`)
+        return
+      }
+      for (const T of multi) for (const i of T) priority.set(i, 0)
+      applied.push(`${s.node.id}: ${multi.length} tied windows nudged toward the "${policy}" element`)
+      const order = [...priority.keys()].sort((a, c) => base.data[c] - base.data[a] || (policy === "first" ? a - c : c - a))
+      order.forEach((i, r) => priority.set(i, order.length - r))
+    })
+    siteList.forEach((s) => {
+      if (s.input === undefined && (s.kind === "relu" || siteTies[siteList.indexOf(s)]!.some((T) => T.length >= 2))) {
+        if (!applied.some((a) => a.startsWith(`${s.node.id}:`))) applied.push(`${s.node.id}: reads an intermediate value; not nudged`)
+      }
+    })
+    if (priority.size === 0 && reluSide.size === 0) continue
+    // The nudge stays below a quarter of the smallest real gap, so no other order changes.
+    const sorted = [...base.data].filter(Number.isFinite).sort((a, c) => a - c)
+    let gap = Infinity
+    for (let i = 1; i < sorted.length; i++) {
+      const d = sorted[i] - sorted[i - 1]
+      if (d > tieTol * Math.max(1, Math.abs(sorted[i]))) gap = Math.min(gap, d)
+    }
+    const delta = Math.min(maxNudge, gap / 4)
+    const R = Math.max(1, priority.size)
+    for (const [i, p] of priority) x.data[i] = base.data[i] + (delta * p) / R
+    for (const [i, side] of reluSide) x.data[i] = side * delta
+    nudged[name] = x
+    smallest = Math.min(smallest, delta / R)
+  }
+  const eps = Math.min(1e-6, smallest / 4)
+  let checked = 0
+  const Ln = evaluate(nudged)
+  for (const name of wrt) {
+    const g = analytic.get(name)!
+    const fd = centralDifferences(evaluate, nudged, name, eps)
+    fd.forEach((num, i) => {
+      if (!Number.isFinite(num) || !Number.isFinite(g.data[i])) return
+      checked++
+      const tol = atol + rtol * Math.abs(num) + (4 * 2 ** -52 * (Math.abs(Ln) + 1)) / eps
+      if (!(Math.abs(g.data[i] - num) <= tol)) {
+        failures.push(`d/d${name}[${unravel(i, g.shape).join(", ")}]: analytic ${g.data[i]} at the tie vs ${num} by central differences at the nudged point`)
+      }
+    })
+  }
+  if (applied.length === 0) applied.push("nothing to nudge: plain central differences")
+  else applied.push(`central differences with step ${eps.toExponential(1)} at the nudged point`)
+  return { rule: "nudge", ok: failures.length === 0, checked, applied, failures }
+}
+
+/** Multi-dimensional index of flat index i. */
+export function unravel(i: number, shape: readonly number[]): number[] {
+  const strides = stridesOf(shape)
+  return strides.map((s, d) => Math.floor(i / s) % shape[d])
+}
