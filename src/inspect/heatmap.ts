@@ -186,7 +186,7 @@ export function heatmapSvg(h: Heatmap, options: SvgHeatmapOptions = {}): string 
       if (!Number.isFinite(v)) continue // gaps between tiles (NaN) stay blank
       out.push(`<rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${color(t)}"><title>row ${r}, col ${c}: ${fmt(v)}</title></rect>`)
       if (labels && v !== 0) {
-        out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="${Math.max(6, cell * 0.55)}" fill="${t > 0.5 ? "white" : "black"}">${fmt(v)}</text>`)
+        out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="${Math.max(6, cell * 0.55).toFixed(1)}" fill="${t > 0.5 ? "white" : "black"}">${fmt(v)}</text>`)
       }
     }
   }
