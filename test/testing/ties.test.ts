@@ -1,5 +1,6 @@
 // The tie-aware checker on the classic failing cases of plain central differences, and on
 // a planted max pool whose gradient routes tied windows to a non-maximal element.
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
   defineOp,
@@ -17,6 +18,7 @@ import { maxPoolWindowList } from "../../src/inspect/windows.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkTieAwareGradients } from "../../src/testing/ties.ts"
 import { phaseOne } from "../../src/testing/ties-feasibility.ts"
+import { poolProblemArb } from "../../src/testing/pool-arbitraries.ts"
 
 const t64 = (v: readonly number[], shape: readonly number[]): Tensor => tensor(v, shape, "float64")
 const CLASSIC = { kernel_size: 2, stride: 2, padding: 1, ceil_mode: true } as const
@@ -158,6 +160,26 @@ describe("checkTieAwareGradients: a planted wrong routing is caught", () => {
       rules: ["clarke"],
     })
     expect(r.ok).toBe(false)
+  })
+})
+
+describe("over the arbitraries", () => {
+  it("the planted routing fails exactly when some window has a tie beside a non-maximum, else passes", () => {
+    const wrong = plantedPool("wrong_tie_pool1d_prop")
+    fc.assert(
+      fc.property(poolProblemArb("max", 1, "tie-heavy", { maxKernel: 4, maxDilation: 1, maxBatch: 1, maxChannels: 1 }), ({ config, x }) => {
+        const attrs = config.attrs as unknown as MaxPoolOptions
+        const windows = maxPoolWindowList("max_pool1d", attrs, x.shape).members
+        const exposed = windows.some((m) => {
+          const v = [...m].map((i) => x.data[i])
+          const max = Math.max(...v)
+          return v.filter((e) => e === max).length > 1 && v.some((e) => e < max)
+        })
+        const r = checkTieAwareGradients(({ x }) => wrong.apply(x, attrs), { x }, { treatAs: { wrong_tie_pool1d_prop: "max_pool1d" }, rules: ["clarke"] })
+        expect(r.ok, `${JSON.stringify(attrs)} x=${[...x.data]}\n${r.summary}`).toBe(!exposed)
+      }),
+      { numRuns: 60 },
+    )
   })
 })
 
