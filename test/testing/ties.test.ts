@@ -126,6 +126,15 @@ describe("checkTieAwareGradients: the classic cases", () => {
     expect(r.sites.some((s) => s.kind === "max_pool")).toBe(true)
   })
 
+  it("ReLU at 0 on a graph input: plain FD gives 1/2, the convention relu'(0) = 0 passes every rule", () => {
+    const x = t64([-1, 0, 2, 0], [4])
+    const r = checkTieAwareGradients(({ x }) => relu(x), { x })
+    expect(r.plain.ok).toBe(false)
+    expect(r.ok, r.summary).toBe(true)
+    expect(r.sites).toMatchObject([{ kind: "relu", elements: [1, 3] }])
+    expect(r.rules[2].applied[0]).toContain("moved to the side of the op's convention")
+  })
+
   it("lists NaN inputs as non-finite sites", () => {
     const x = t64([1, NaN, 2, 3], [1, 1, 4])
     const r = checkTieAwareGradients(({ x }) => maxPool1d(x, { kernel_size: 2 }), { x }, { rules: ["clarke"] })
