@@ -11,39 +11,16 @@
  * window, where the policy cannot matter since ReLU's gradient is 0 there too), and the
  * largest parameter difference from the "first" run. Writes the loss curves of all
  * policies to one SVG (loss-curves.svg) and the table to results.md.
- *
- * nn.MaxPool2d has no `tie` option, so the model here is lenet5() with its two pooling
- * layers swapped for a small Module that passes `tie` to maxPool2d.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { SGD, Sequential, Trainer, buildModelGraph, initParameters, lenet5, maxPool2d, type Module, type ParamSpec, type Tensor, type TiePolicy, type Value } from "../src/index.ts"
+import { SGD, Sequential, Trainer, buildModelGraph, initParameters, lenet5, type Tensor, type TiePolicy } from "../src/index.ts"
 import { batches, epochOrder, lineChartSvg, loadMnist, makeBatch, takeExamples } from "../src/node/index.ts"
 import { inspectRouting } from "../src/inspect/index.ts"
 
-/** A 2-d max pool (kernel = stride) with a tie policy. */
-export class TieMaxPool2d implements Module {
-  readonly type = "MaxPool2d"
-  readonly params: readonly ParamSpec[] = []
-  constructor(
-    readonly kernelSize: number,
-    readonly tie: TiePolicy,
-  ) {}
-  forward(x: Value): Value {
-    return maxPool2d(x, { kernel_size: this.kernelSize, tie: this.tie })
-  }
-  describe(): string {
-    return `MaxPool2d(kernel_size=${this.kernelSize}, tie="${this.tie}")`
-  }
-}
-
 /** lenet5() with both pooling layers under `tie` (same parameter names and init order). */
 export function lenet5WithTie(tie: TiePolicy): Sequential {
-  const base = lenet5()
-  return new Sequential(
-    base.children.map(([name, m]) => [name, name.startsWith("pool") ? new TieMaxPool2d(2, tie) : m] as const),
-    { inputShape: base.inputShape },
-  )
+  return lenet5({ poolTie: tie })
 }
 
 export interface TieExampleOptions {

@@ -4,6 +4,7 @@ import { Conv2d, Flatten, Linear, ReLU, type SpatialArg } from "./layers.ts"
 import type { Module } from "./module.ts"
 import { AvgPool2d, MaxPool2d } from "./pooling.ts"
 import { Sequential } from "./sequential.ts"
+import type { TiePolicy } from "../ops/pool/geometry.ts"
 
 export interface LeNet5Options {
   /** Input channels (default 1, grayscale). */
@@ -11,6 +12,8 @@ export interface LeNet5Options {
   /** Input height = width (default 28; the first conv pads by 2 so 28 works like 32 did). */
   readonly imageSize?: number
   readonly numClasses?: number
+  /** Tie policy of both max-pooling layers (default "first", PyTorch's). */
+  readonly poolTie?: TiePolicy
 }
 
 /**
@@ -38,10 +41,10 @@ export function lenet5(options: LeNet5Options = {}): Sequential {
     {
       conv1: new Conv2d(c, 6, 5, { padding: 2 }),
       relu1: new ReLU(),
-      pool1: new MaxPool2d(2),
+      pool1: new MaxPool2d(2, { tie: options.poolTie }),
       conv2: new Conv2d(6, 16, 5),
       relu2: new ReLU(),
-      pool2: new MaxPool2d(2),
+      pool2: new MaxPool2d(2, { tie: options.poolTie }),
       flatten: new Flatten(),
       fc1: new Linear(16 * s * s, 120),
       relu3: new ReLU(),

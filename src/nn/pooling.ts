@@ -1,6 +1,7 @@
 import { ShapeError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from "../ops/pool/index.ts"
+import type { NanPolicy, TiePolicy } from "../ops/pool/geometry.ts"
 import { mean } from "../ops/reduce.ts"
 import { spatial, type SpatialArg } from "./layers.ts"
 import type { Module, ParamSpec } from "./module.ts"
@@ -13,6 +14,10 @@ export interface MaxPoolLayerOptions {
   readonly padding?: SpatialArg
   readonly dilation?: SpatialArg
   readonly ceil_mode?: boolean
+  /** Which tied maximum receives the gradient: "first" (PyTorch, default), "last", "split", "all". */
+  readonly tie?: TiePolicy
+  /** "propagate" (PyTorch, default) or "ignore" NaN inside a window. */
+  readonly nan?: NanPolicy
 }
 
 /**
@@ -31,6 +36,8 @@ export class MaxPool2d implements Module {
   readonly padding: readonly number[]
   readonly dilation: readonly number[]
   readonly ceilMode: boolean
+  readonly tie: TiePolicy
+  readonly nan: NanPolicy
 
   constructor(kernelSize: SpatialArg, options: MaxPoolLayerOptions = {}) {
     this.kernelSize = spatial(kernelSize, 2, "kernel_size")
@@ -38,6 +45,8 @@ export class MaxPool2d implements Module {
     this.padding = spatial(options.padding ?? 0, 2, "padding", 0)
     this.dilation = spatial(options.dilation ?? 1, 2, "dilation")
     this.ceilMode = options.ceil_mode ?? false
+    this.tie = options.tie ?? "first"
+    this.nan = options.nan ?? "propagate"
   }
 
   forward(x: Value): Value {
@@ -47,6 +56,8 @@ export class MaxPool2d implements Module {
       padding: [...this.padding],
       dilation: [...this.dilation],
       ceil_mode: this.ceilMode,
+      tie: this.tie,
+      nan: this.nan,
     })
   }
 
@@ -55,6 +66,8 @@ export class MaxPool2d implements Module {
       this.padding.some((p) => p !== 0) ? `, padding=${show(this.padding)}` : "",
       this.dilation.some((d) => d !== 1) ? `, dilation=${show(this.dilation)}` : "",
       this.ceilMode ? ", ceil_mode=True" : "",
+      this.tie !== "first" ? `, tie="${this.tie}"` : "",
+      this.nan !== "propagate" ? `, nan="${this.nan}"` : "",
     ].join("")
     return `MaxPool2d(kernel_size=${show(this.kernelSize)}, stride=${show(this.stride)}${extra})`
   }
