@@ -44,16 +44,18 @@ export type TrainConfig = {
 }
 
 /**
- * Defaults of `npm run train`: LeNet-5, SGD with momentum 0.9, batch 64, lr 0.05 annealed
- * to 0 by a cosine over 3 epochs. Measured on MNIST: > 99.0% test accuracy (see README).
+ * Defaults of `npm run train`: LeNet-5, SGD with momentum 0.9 and weight decay 5e-4,
+ * batch 64, lr 0.05 annealed to 0 by a cosine over 5 epochs. Measured on MNIST (10,000
+ * test images): 99.23% with seed 1 (the default) and 99.05% with seed 2. Three epochs
+ * without weight decay gave 99.09% (seed 1) but 98.81% (seed 2): too close to call.
  */
 export const DEFAULT_CONFIG: TrainConfig = {
   model: "lenet5",
-  epochs: 3,
+  epochs: 5,
   batchSize: 64,
   lr: 0.05,
   momentum: 0.9,
-  weightDecay: 0,
+  weightDecay: 5e-4,
   schedule: "cosine",
   seed: 1,
   dataDir: null,
