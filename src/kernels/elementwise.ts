@@ -59,6 +59,7 @@ export function sumToShape(x: DataArray, xShape: Shape, out: DataArray, shape: S
   const n = sizeOf(xShape)
   const rank = xShape.length
   const so = broadcastStrides(shape, xShape)
+  if (n > 0 && sumOuterKeptInner(x, xShape, so, out)) return
   const index = new Array<number>(rank).fill(0)
   let io = 0
   for (let i = 0; i < n; i++) {
@@ -71,4 +72,65 @@ export function sumToShape(x: DataArray, xShape: Shape, out: DataArray, shape: S
       index[d] = 0
     }
   }
+}
+
+/**
+ * Fast path of {@link sumToShape} for the common reductions (bias gradients over [0, 2, 3]
+ * of NCHW or [0] of [N, C], full sums): when x viewed as (outer, kept, inner) has every
+ * reduced dim in `outer` or `inner`, out[k] = sum over o, i of x[(o*kept + k)*inner + i].
+ * Visits x in the same linear order as the odometer loop and rounds after every addition
+ * as storing into `out` would (Math.fround for float32), so the bits are the same.
+ * Returns false (nothing written) when the shape does not have that form.
+ */
+function sumOuterKeptInner(x: DataArray, xShape: Shape, so: readonly number[], out: DataArray): boolean {
+  if (!(x instanceof Float32Array || x instanceof Float64Array)) return false
+  const rank = xShape.length
+  // dims of size 1 fit anywhere; the others must read: reduced*, kept*, reduced*
+  let outer = 1
+  let kept = 1
+  let inner = 1
+  let phase = 0 // 0 leading reduced, 1 kept, 2 trailing reduced
+  for (let d = 0; d < rank; d++) {
+    const size = xShape[d]
+    if (size === 1) continue
+    const reduced = so[d] === 0
+    if (phase === 0) {
+      if (reduced) outer *= size
+      else {
+        phase = 1
+        kept *= size
+      }
+    } else if (phase === 1) {
+      if (reduced) {
+        phase = 2
+        inner *= size
+      } else kept *= size
+    } else if (reduced) inner *= size
+    else return false
+  }
+  if (out instanceof Float32Array) {
+    for (let o = 0; o < outer; o++) {
+      for (let k = 0; k < kept; k++) {
+        let acc = out[k]
+        let i = (o * kept + k) * inner
+        const end = i + inner
+        for (; i < end; i++) acc = Math.fround(acc + x[i])
+        out[k] = acc
+      }
+    }
+    return true
+  }
+  if (out instanceof Float64Array) {
+    for (let o = 0; o < outer; o++) {
+      for (let k = 0; k < kept; k++) {
+        let acc = out[k]
+        let i = (o * kept + k) * inner
+        const end = i + inner
+        for (; i < end; i++) acc += x[i]
+        out[k] = acc
+      }
+    }
+    return true
+  }
+  return false
 }
