@@ -215,6 +215,25 @@ function macroKernel(mc: number, nc: number, kc: number, C: FloatArray, cOff: nu
 function storeTile64(t: Float64Array, mr: number, nr: number, C: Float64Array, cOff: number, ldc: number): void {
   const alpha = scalars[0]
   const beta = scalars[1]
+  if (alpha === 1 && mr === 4 && nr === 3) {
+    // full tile, alpha 1 (every conv and matmul): the same arithmetic, unrolled
+    if (beta === 0) {
+      for (let r = 0, row = cOff; r < 12; r += 3, row += ldc) {
+        C[row] = t[r]
+        C[row + 1] = t[r + 1]
+        C[row + 2] = t[r + 2]
+      }
+      return
+    }
+    if (beta === 1) {
+      for (let r = 0, row = cOff; r < 12; r += 3, row += ldc) {
+        C[row] += t[r]
+        C[row + 1] += t[r + 1]
+        C[row + 2] += t[r + 2]
+      }
+      return
+    }
+  }
   for (let r = 0; r < mr; r++) {
     const row = cOff + r * ldc
     for (let c = 0; c < nr; c++) {
@@ -227,6 +246,25 @@ function storeTile64(t: Float64Array, mr: number, nr: number, C: Float64Array, c
 function storeTile32(t: Float64Array, mr: number, nr: number, C: Float32Array, cOff: number, ldc: number): void {
   const alpha = scalars[0]
   const beta = scalars[1]
+  if (alpha === 1 && mr === 4 && nr === 3) {
+    // full tile, alpha 1 (every conv and matmul): the same arithmetic, unrolled
+    if (beta === 0) {
+      for (let r = 0, row = cOff; r < 12; r += 3, row += ldc) {
+        C[row] = t[r]
+        C[row + 1] = t[r + 1]
+        C[row + 2] = t[r + 2]
+      }
+      return
+    }
+    if (beta === 1) {
+      for (let r = 0, row = cOff; r < 12; r += 3, row += ldc) {
+        C[row] += t[r]
+        C[row + 1] += t[r + 1]
+        C[row + 2] += t[r + 2]
+      }
+      return
+    }
+  }
   for (let r = 0; r < mr; r++) {
     const row = cOff + r * ldc
     for (let c = 0; c < nr; c++) {
