@@ -10,9 +10,11 @@
  *   backward weight  gWg     += gy[n, g] col^T          (summed over n in order)
  *
  * A 1x1 kernel with stride 1 and no padding has col = x itself, so im2col is skipped.
- * Depthwise problems (one input channel per group) take direct loops (conv-depthwise.ts).
+ * Depthwise problems (one input channel per group) take direct loops (conv-depthwise.ts), and
+ * so do forward passes with a tiny K = C_in/groups * k (conv-direct.ts, same bits).
  */
 import type { FloatArray } from "../tensor/dtype.ts"
+import { directForward, useDirectForward } from "./conv-direct.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
 import { gemm } from "./gemm.ts"
 import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
@@ -73,6 +75,7 @@ export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray 
 /** {@link convForward} on this thread, with the given GEMM. */
 export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, mm: GemmFunction): void {
   if (isDepthwise(p)) return depthwiseForward(x, weight, bias, y, p)
+  if (useDirectForward(p)) return directForward(x, weight, bias, y, p)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups

@@ -1,0 +1,36 @@
+// Micro-timing of the pieces of the LeNet-5 convolutions (im2col, GEMM) per batch of 64.
+import { im2col, convGeometry } from "../src/kernels/im2col.ts"
+import { gemmSerial } from "../src/kernels/gemm.ts"
+const B = 64
+function time(label: string, f: () => void) {
+  for (let i = 0; i < 3; i++) f()
+  const t0 = performance.now()
+  const reps = 10
+  for (let i = 0; i < reps; i++) f()
+  console.log(label.padEnd(40), ((performance.now() - t0) / reps).toFixed(2), "ms")
+}
+for (const [cin, cout, H, pad, k] of [[1, 6, 28, 2, 5], [6, 16, 14, 0, 5]]) {
+  const out = H + 2 * pad - k + 1
+  const g = convGeometry([H, H], [out, out], [k, k], [1, 1], [1, 1], [pad, pad])
+  const K = cin * k * k, P = out * out
+  const x = new Float32Array(B * cin * H * H).map(() => Math.random())
+  const w = new Float32Array(cout * K).map(() => Math.random())
+  const col = new Float32Array(K * P)
+  const y = new Float32Array(B * cout * P)
+  const gw = new Float32Array(cout * K)
+  const gx = new Float32Array(K * P)
+  time(`cin ${cin} im2col x${B}`, () => { for (let n = 0; n < B; n++) im2col(x, n * cin * H * H, cin, g, col) })
+  time(`cin ${cin} fwd gemm ${cout}x${P}x${K} x${B}`, () => { for (let n = 0; n < B; n++) gemmSerial(false, false, cout, P, K, 1, w, K, col, P, 0, y.subarray(n * cout * P), P) })
+  time(`cin ${cin} bw gemm ${cout}x${K}x${P} x${B}`, () => { for (let n = 0; n < B; n++) gemmSerial(false, true, cout, K, P, 1, y.subarray(n * cout * P), P, col, P, 1, gw, K) })
+  time(`cin ${cin} bi gemm ${K}x${P}x${cout} x${B}`, () => { for (let n = 0; n < B; n++) gemmSerial(true, false, K, P, cout, 1, w, K, y.subarray(n * cout * P), P, 0, gx, P) })
+}
+{
+  const { directForward } = await import("../src/kernels/conv-direct.ts")
+  const g = convGeometry([28, 28], [28, 28], [5, 5], [1, 1], [1, 1], [2, 2])
+  const p = { batch: B, inChannels: 1, outChannels: 6, groups: 1, geometry: g }
+  const x = new Float32Array(B * 28 * 28).map(() => Math.random())
+  const w = new Float32Array(150).map(() => Math.random())
+  const bias = new Float32Array(6)
+  const y = new Float32Array(B * 6 * 784)
+  time("conv1 directForward", () => directForward(x, w, bias, y, p))
+}

@@ -1,0 +1,169 @@
+/**
+ * Direct (no im2col, no GEMM) forward convolution for problems with a tiny reduction
+ * length K = C_in/groups * kH * kW, such as LeNet-5's first layer (K = 25, 6 output
+ * channels). There im2col + GEMM spends more time copying (im2col, then packing the
+ * column matrix again) and on padded rows of the 4-row register tile than multiplying.
+ *
+ * The register tile here is 6 output channels x 2 adjacent output positions: per tap t,
+ * 6 weights and 2 input values, 12 multiply-adds into 12 locals.
+ *
+ * Bits: every output is computed exactly as the GEMM path computes it (K <= GEMM_KC, so
+ * one block): acc = sum over t ascending, in (c, kh, kw) order, of w[co, t] * x[...] in
+ * float64 from 0, padding read as 0 from a zero-padded copy (so 0 * w is still added),
+ * then y = acc, or y = bias + acc when there is a bias (the GEMM's beta = 1 store).
+ */
+import type { FloatArray } from "../tensor/dtype.ts"
+import { GEMM_KC } from "./gemm.ts"
+import type { ConvProblem } from "./conv.ts"
+
+/** Output channels per register tile. */
+const CO = 6
+
+/** True when {@link directForward} handles the problem and is expected to beat im2col + GEMM. */
+export function useDirectForward(p: ConvProblem): boolean {
+  const g = p.geometry
+  if (g.kernel[0] !== 1 || g.inSize[0] !== 1 || g.outSize[0] !== 1) return false
+  const K = (p.inChannels / p.groups) * g.kernel[1] * g.kernel[2]
+  return K <= MAX_K && K <= GEMM_KC && g.outSize[2] >= 2 && Math.ceil(p.outChannels / p.groups / CO) <= MAX_CHUNKS && paddedSize(p) <= MAX_PADDED
+}
+
+// Fixed-size module constants (as in gemm.ts): V8 folds their length and data pointer in
+// the hot loop. useDirectForward admits only problems that fit.
+const MAX_K = 32
+const MAX_CHUNKS = 16
+const MAX_PADDED = 1 << 15
+const padded = new Float64Array(MAX_PADDED)
+const packedW = new Float64Array(MAX_K * CO * MAX_CHUNKS)
+const taps = new Int32Array(MAX_K)
+
+/** Elements of the zero-padded copy of one (sample, group) input. */
+function paddedSize(p: ConvProblem): number {
+  const g = p.geometry
+  const Hp = Math.max(g.padLo[1] + g.inSize[1], (g.outSize[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1)
+  const Wp = Math.max(g.padLo[2] + g.inSize[2], (g.outSize[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1)
+  return (p.inChannels / p.groups) * Hp * Wp
+}
+
+/** y = conv(x, weight) (+ bias) for a problem accepted by {@link useDirectForward}; y zero-filled. */
+export function directForward(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem): void {
+  const g = p.geometry
+  const [, inH, inW] = g.inSize
+  const [, outH, outW] = g.outSize
+  const [, kH, kW] = g.kernel
+  const [, sH, sW] = g.stride
+  const [, dH, dW] = g.dilation
+  const [, pH, pW] = g.padLo
+  const cinG = p.inChannels / p.groups
+  const coutG = p.outChannels / p.groups
+  const K = cinG * kH * kW
+  const P = outH * outW
+  // the padded input covers every position any output reads
+  const Hp = Math.max(pH + inH, (outH - 1) * sH + (kH - 1) * dH + 1)
+  const Wp = Math.max(pW + inW, (outW - 1) * sW + (kW - 1) * dW + 1)
+  const planeP = Hp * Wp
+  const chunks = Math.ceil(coutG / CO)
+  for (let c = 0, t = 0; c < cinG; c++) {
+    for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) taps[t++] = c * planeP + kh * dH * Wp + kw * dW
+  }
+  const xp = padded
+  if (bias !== undefined) {
+    for (let n = 0; n < p.batch; n++) {
+      for (let co = 0; co < p.outChannels; co++) y.fill(bias[co], (n * p.outChannels + co) * P, (n * p.outChannels + co + 1) * P)
+    }
+  }
+  const inPlane = inH * inW
+  for (let grp = 0; grp < p.groups; grp++) {
+    // weights of this group as [chunk][t][6], channels past coutG zero
+    packedW.fill(0)
+    for (let co = 0; co < coutG; co++) {
+      const chunk = (co / CO) | 0
+      const j = co - chunk * CO
+      for (let t = 0; t < K; t++) packedW[(chunk * K + t) * CO + j] = weight[(grp * coutG + co) * K + t]
+    }
+    for (let n = 0; n < p.batch; n++) {
+      xp.fill(0, 0, cinG * planeP)
+      const xOff = (n * p.inChannels + grp * cinG) * inPlane
+      for (let c = 0; c < cinG; c++) {
+        for (let h = 0; h < inH; h++) {
+          const src = xOff + c * inPlane + h * inW
+          const dst = c * planeP + (h + pH) * Wp + pW
+          for (let w = 0; w < inW; w++) xp[dst + w] = x[src + w]
+        }
+      }
+      for (let chunk = 0; chunk < chunks; chunk++) {
+        const co0 = chunk * CO
+        const rows = Math.min(CO, coutG - co0)
+        const yOff = (n * p.outChannels + grp * coutG + co0) * P
+        directRows(K, chunk * K * CO, outH, outW, sH, sW, Wp, rows, bias !== undefined, y, yOff, P)
+      }
+    }
+  }
+}
+
+/** The tile loop over every output position for one chunk of <= 6 output channels (two 3-channel halves). */
+function directRows(K: number, wOff: number, outH: number, outW: number, sH: number, sW: number, Wp: number, rows: number, accumulate: boolean, y: FloatArray, yOff: number, P: number): void {
+  for (let half = 0; half < 2 && half * 3 < rows; half++) {
+    const rh = Math.min(3, rows - half * 3)
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow += 4) {
+        const cols = Math.min(4, outW - ow)
+        directTile(K, wOff + half * 3, oh * sH * Wp + ow * sW, cols >= 2 ? sW : 0, cols >= 3 ? 2 * sW : 0, cols >= 4 ? 3 * sW : 0)
+        const i0 = yOff + half * 3 * P + oh * outW + ow
+        const t = tileOut
+        for (let r = 0; r < rh; r++) {
+          for (let c = 0; c < cols; c++) {
+            if (accumulate) y[i0 + r * P + c] += t[r * 4 + c]
+            else y[i0 + r * P + c] = t[r * 4 + c]
+          }
+        }
+      }
+    }
+  }
+}
+
+/** 3 channels x 4 positions: per tap 3 weights, 4 inputs, 12 multiply-adds. */
+function directTile(K: number, wOff: number, b0: number, d1: number, d2: number, d3: number): void {
+  const xp = padded
+  const w = packedW
+  const tp = taps
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0
+  let e0 = 0, e1 = 0, e2 = 0, e3 = 0
+  let f0 = 0, f1 = 0, f2 = 0, f3 = 0
+  for (let t = 0, iw = wOff; t < K; t++, iw += 6) {
+    const i = b0 + tp[t]
+    const x0 = xp[i]
+    const x1 = xp[i + d1]
+    const x2 = xp[i + d2]
+    const x3 = xp[i + d3]
+    let wv = w[iw]
+    a0 += wv * x0
+    a1 += wv * x1
+    a2 += wv * x2
+    a3 += wv * x3
+    wv = w[iw + 1]
+    e0 += wv * x0
+    e1 += wv * x1
+    e2 += wv * x2
+    e3 += wv * x3
+    wv = w[iw + 2]
+    f0 += wv * x0
+    f1 += wv * x1
+    f2 += wv * x2
+    f3 += wv * x3
+  }
+  const t = tileOut
+  t[0] = a0
+  t[1] = a1
+  t[2] = a2
+  t[3] = a3
+  t[4] = e0
+  t[5] = e1
+  t[6] = e2
+  t[7] = e3
+  t[8] = f0
+  t[9] = f1
+  t[10] = f2
+  t[11] = f3
+}
+
+const tileOut = new Float64Array(12)
