@@ -14,7 +14,7 @@
  * so do forward passes with a tiny K = C_in/groups * k (conv-direct.ts, same bits).
  */
 import type { FloatArray } from "../tensor/dtype.ts"
-import { directForward, useDirectForward } from "./conv-direct.ts"
+import { directBackwardWeight, directForward, useDirectBackwardWeight, useDirectForward } from "./conv-direct.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
 import { gemm } from "./gemm.ts"
 import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
@@ -154,6 +154,7 @@ export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray
 /** {@link convBackwardWeight} on this thread for rows [c0, c1) of every group's block of gw. */
 export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, mm: GemmFunction, c0: number, c1: number): void {
   if (isDepthwise(p)) return depthwiseBackwardWeight(gy, x, gw, p)
+  if (useDirectBackwardWeight(p)) return directBackwardWeight(gy, x, gw, p, c0, c1)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups
