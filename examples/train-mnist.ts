@@ -1,7 +1,7 @@
 /**
  * Train LeNet-5 on MNIST in a few lines: the programmatic version of `npm run train`.
  *
- *   npx tsx examples/train-mnist.ts            # 1 epoch on 10,000 images, ~98% test accuracy
+ *   npx tsx examples/train-mnist.ts   # 1 epoch on 10,000 images: ~20 s, ~94% test accuracy
  *
  * The pieces: IDX files -> seeded, normalised NCHW batches -> a Trainer (one compiled
  * forward+backward plan per batch size, SGD in place) -> evaluation.

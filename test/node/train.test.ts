@@ -67,7 +67,8 @@ describe("training runs", () => {
 
   it("LeNet-5 learns real MNIST from 1000 images in 2 epochs (far above 10% chance)", () => {
     const r = trainRun(
-      { ...DEFAULT_CONFIG, epochs: 2, batchSize: 16, schedule: "constant", limit: 1000, testLimit: 500 },
+      // Pinned (not the CLI defaults): seeds 1-4 measured 73-87% on these 500 test images.
+      { ...DEFAULT_CONFIG, model: "lenet5", epochs: 2, batchSize: 16, lr: 0.02, momentum: 0.9, weightDecay: 0, schedule: "constant", seed: 1, limit: 1000, testLimit: 500 },
       { out: tmp(), stream: quiet, data: { train: takeExamples(train, 1000), test: takeExamples(test, 500) } },
     )
     expect(r.metrics[1].trainLoss).toBeLessThan(r.metrics[0].trainLoss)
