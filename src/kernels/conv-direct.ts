@@ -309,3 +309,76 @@ function weightTileAny(gy: FloatArray, gyOff: number, P: number, pb: number, pe:
     tileW[r * 2 + 1] = e
   }
 }
+
+/**
+ * True when {@link im2colPacked} handles the geometry of `p` (2-d or 1-d, fits the
+ * padded-copy and position buffers).
+ */
+export function canIm2colPacked(p: ConvProblem): boolean {
+  const g = p.geometry
+  if (g.kernel[0] !== 1 || g.inSize[0] !== 1 || g.outSize[0] !== 1) return false
+  const K = (p.inChannels / p.groups) * g.kernel[1] * g.kernel[2]
+  return K <= 256 && g.outSize[1] * g.outSize[2] <= MAX_P && paddedSize(p) <= MAX_PADDED
+}
+
+/** Tap offsets (as `taps`, any K <= 256) for im2colPacked. */
+const packTaps = new Int32Array(256)
+
+/**
+ * im2col of `channels` channels at `xOff` written straight into gemm's packed-B layout
+ * (prepackedB in gemm.ts): entry (t, j) of the column matrix (K rows, P columns) goes to
+ * ((j / 3 | 0) * K + t) * 3 + j % 3, the last panel's columns past P are 0. Same values
+ * as im2col (read from a zero-padded copy, so padding is 0); saves gemm's packing copy.
+ */
+export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: ConvProblem, out: Float64Array): void {
+  const g = p.geometry
+  const [, inH, inW] = g.inSize
+  const [, outH, outW] = g.outSize
+  const [, kH, kW] = g.kernel
+  const [, sH, sW] = g.stride
+  const [, dH, dW] = g.dilation
+  const [, pH, pW] = g.padLo
+  const K = channels * kH * kW
+  const P = outH * outW
+  const Hp = Math.max(pH + inH, (outH - 1) * sH + (kH - 1) * dH + 1)
+  const Wp = Math.max(pW + inW, (outW - 1) * sW + (kW - 1) * dW + 1)
+  const planeP = Hp * Wp
+  const tp = packTaps
+  for (let c = 0, t = 0; c < channels; c++) {
+    for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) tp[t++] = c * planeP + kh * dH * Wp + kw * dW
+  }
+  const pos = positions
+  for (let oh = 0, q = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) pos[q++] = oh * sH * Wp + ow * sW
+  const xp = padded
+  xp.fill(0, 0, channels * planeP)
+  const inPlane = inH * inW
+  for (let c = 0; c < channels; c++) {
+    for (let h = 0; h < inH; h++) {
+      const src = xOff + c * inPlane + h * inW
+      const dst = c * planeP + (h + pH) * Wp + pW
+      for (let w = 0; w < inW; w++) xp[dst + w] = x[src + w]
+    }
+  }
+  let o = 0
+  for (let j = 0; j < P; j += 3) {
+    const b0 = pos[j]
+    if (j + 3 <= P) {
+      const b1 = pos[j + 1]
+      const b2 = pos[j + 2]
+      for (let t = 0; t < K; t++, o += 3) {
+        const off = tp[t]
+        out[o] = xp[b0 + off]
+        out[o + 1] = xp[b1 + off]
+        out[o + 2] = xp[b2 + off]
+      }
+    } else {
+      const cols = P - j
+      for (let t = 0; t < K; t++, o += 3) {
+        const off = tp[t]
+        out[o] = xp[b0 + off]
+        out[o + 1] = cols >= 2 ? xp[pos[j + 1] + off] : 0
+        out[o + 2] = 0
+      }
+    }
+  }
+}

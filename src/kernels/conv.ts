@@ -14,9 +14,9 @@
  * so do forward passes with a tiny K = C_in/groups * k (conv-direct.ts, same bits).
  */
 import type { FloatArray } from "../tensor/dtype.ts"
-import { directBackwardWeight, directForward, useDirectBackwardWeight, useDirectForward } from "./conv-direct.ts"
+import { canIm2colPacked, directBackwardWeight, directForward, im2colPacked, useDirectBackwardWeight, useDirectForward } from "./conv-direct.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
-import { gemm } from "./gemm.ts"
+import { canPrepackB, gemm, gemmPrepackedB, gemmSerial, prepackedB } from "./gemm.ts"
 import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
 import { parallelBackend, threadCount } from "./parallel.ts"
 import { col2im, im2col, inputVolume, kernelVolume, outputVolume, type ConvGeometry } from "./im2col.ts"
@@ -83,7 +83,9 @@ export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: Float
   const P = outputVolume(g)
   const inPlane = inputVolume(g)
   const pointwise = isPointwise(g)
-  const col = pointwise ? undefined : columnBuffer(x, K * P)
+  // im2col straight into gemm's packed B (saves a copy) when this thread runs the GEMM
+  const prepack = !pointwise && canIm2colPacked(p) && canPrepackB(coutG, P, K) && (mm === gemmSerial || threadCount() === 1)
+  const col = pointwise || prepack ? undefined : columnBuffer(x, K * P)
   if (bias !== undefined) {
     for (let n = 0; n < p.batch; n++) {
       for (let co = 0; co < p.outChannels; co++) y.fill(bias[co], (n * p.outChannels + co) * P, (n * p.outChannels + co + 1) * P)
@@ -93,13 +95,18 @@ export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: Float
   for (let n = 0; n < p.batch; n++) {
     for (let grp = 0; grp < p.groups; grp++) {
       const xOff = (n * p.inChannels + grp * cinG) * inPlane
+      const yOff = (n * p.outChannels + grp * coutG) * P
+      if (prepack) {
+        im2colPacked(x, xOff, cinG, p, prepackedB())
+        gemmPrepackedB(coutG, P, K, 1, weight.subarray(grp * coutG * K), K, beta, y.subarray(yOff), P)
+        continue
+      }
       let B: FloatArray
       if (col === undefined) B = x.subarray(xOff, xOff + K * P)
       else {
         im2col(x, xOff, cinG, g, col)
         B = col
       }
-      const yOff = (n * p.outChannels + grp * coutG) * P
       mm(false, false, coutG, P, K, 1, weight.subarray(grp * coutG * K), K, B, P, beta, y.subarray(yOff), P)
     }
   }

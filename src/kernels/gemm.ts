@@ -140,6 +140,46 @@ export function gemmSerial(
   }
 }
 
+/** Largest N that {@link gemmPrepackedB} accepts (one NC block). */
+export const GEMM_NC = NC
+
+/**
+ * The B panel buffer that {@link gemmPrepackedB} multiplies by: for K <= GEMM_KC and
+ * N <= GEMM_NC, element (p, j) of B goes to index (floor(j / 3) * K + p) * 3 + j % 3, and
+ * the columns of the last panel past N must be 0. Lets a producer (im2col) write B once,
+ * already packed, instead of writing it and having gemm copy it again.
+ */
+export function prepackedB(): Float64Array {
+  return packedB
+}
+
+/**
+ * True when {@link gemmPrepackedB} handles an M x N x K product (one KC and one NC block,
+ * and not the small-size direct loop).
+ */
+export function canPrepackB(M: number, N: number, K: number): boolean {
+  return K > 0 && K <= GEMM_KC && N <= NC && M >= 2 && N >= 2 && M * N * K > SMALL
+}
+
+/**
+ * C = alpha * A * B + beta * C with B already in {@link prepackedB} (A not transposed);
+ * the same code path, order and bits as {@link gemmSerial} on the unpacked B.
+ */
+export function gemmPrepackedB(M: number, N: number, K: number, alpha: number, A: FloatArray, lda: number, beta: number, C: FloatArray, ldc: number): void {
+  if (alpha === 0) {
+    scaleC(M, N, beta, C, ldc)
+    return
+  }
+  for (let ic = 0; ic < M; ic += MC) {
+    const mc = Math.min(MC, M - ic)
+    if (A instanceof Float64Array) packA64(A, ic * lda, lda, 1, mc, K, packedA)
+    else packA32(A, ic * lda, lda, 1, mc, K, packedA)
+    scalars[0] = alpha
+    scalars[1] = beta
+    macroKernel(mc, N, K, C, ic * ldc, ldc)
+  }
+}
+
 /**
  * Walks one packed block tile by tile; the 4x3 register tile (the micro-kernel) is written
  * out inline: per step p, 3 values of B's panel and 4 of A's, 12 multiply-adds into 12
