@@ -59,3 +59,14 @@ for (const [cin, cout, H, pad, k] of [[1, 6, 28, 2, 5], [6, 16, 14, 0, 5]]) {
   time("conv2 forward (current)", () => convForwardSerial(x, w, bias, y, p, gemmSerial))
   time("conv2 forward im2col+gemm", () => { for (let n = 0; n < B; n++) { im2col(x, n * 6 * 196, 6, g, col); gemmSerial(false, false, 16, 100, 150, 1, w, 150, col, 100, 1, y.subarray(n * 1600), 100) } })
 }
+{
+  const { convBackwardWeightSerial } = await import("../src/kernels/conv.ts")
+  const g = convGeometry([14, 14], [10, 10], [5, 5], [1, 1], [1, 1], [0, 0])
+  const p = { batch: B, inChannels: 6, outChannels: 16, groups: 1, geometry: g }
+  const x = new Float32Array(B * 6 * 196).map(() => Math.random())
+  const gy = new Float32Array(B * 16 * 100).map(() => Math.random())
+  const gw = new Float32Array(16 * 150)
+  const col = new Float32Array(150 * 100)
+  time("conv2 backward weight (current)", () => convBackwardWeightSerial(gy, x, gw, p, gemmSerial, 0, 16))
+  time("conv2 backward weight im2col+gemm", () => { for (let n = 0; n < B; n++) { im2col(x, n * 6 * 196, 6, g, col); gemmSerial(false, true, 16, 150, 100, 1, gy.subarray(n * 1600), 100, col, 100, n === 0 ? 0 : 1, gw, 150) } })
+}

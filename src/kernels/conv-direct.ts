@@ -382,3 +382,62 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
     }
   }
 }
+
+/**
+ * The transposed column matrix col^T (P rows, K columns) in gemm's packed-B layout, for
+ * the weight gradient gw += gy col^T: entry (j, t) goes to ((t / 3 | 0) * P + j) * 3 + t % 3,
+ * the last panel's columns past K are 0. Same values as im2col, transposed.
+ */
+export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: ConvProblem, out: Float64Array): void {
+  const g = p.geometry
+  const [, inH, inW] = g.inSize
+  const [, outH, outW] = g.outSize
+  const [, kH, kW] = g.kernel
+  const [, sH, sW] = g.stride
+  const [, dH, dW] = g.dilation
+  const [, pH, pW] = g.padLo
+  const K = channels * kH * kW
+  const P = outH * outW
+  const Hp = Math.max(pH + inH, (outH - 1) * sH + (kH - 1) * dH + 1)
+  const Wp = Math.max(pW + inW, (outW - 1) * sW + (kW - 1) * dW + 1)
+  const planeP = Hp * Wp
+  const tp = packTaps
+  for (let c = 0, t = 0; c < channels; c++) {
+    for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) tp[t++] = c * planeP + kh * dH * Wp + kw * dW
+  }
+  const pos = positions
+  for (let oh = 0, q = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) pos[q++] = oh * sH * Wp + ow * sW
+  const xp = padded
+  xp.fill(0, 0, channels * planeP)
+  const inPlane = inH * inW
+  for (let c = 0; c < channels; c++) {
+    for (let h = 0; h < inH; h++) {
+      const src = xOff + c * inPlane + h * inW
+      const dst = c * planeP + (h + pH) * Wp + pW
+      for (let w = 0; w < inW; w++) xp[dst + w] = x[src + w]
+    }
+  }
+  let o = 0
+  for (let t = 0; t < K; t += 3) {
+    const o0 = tp[t]
+    if (t + 3 <= K) {
+      const o1 = tp[t + 1]
+      const o2 = tp[t + 2]
+      for (let j = 0; j < P; j++, o += 3) {
+        const b = pos[j]
+        out[o] = xp[b + o0]
+        out[o + 1] = xp[b + o1]
+        out[o + 2] = xp[b + o2]
+      }
+    } else {
+      const cols = K - t
+      const o1 = cols >= 2 ? tp[t + 1] : 0
+      for (let j = 0; j < P; j++, o += 3) {
+        const b = pos[j]
+        out[o] = xp[b + o0]
+        out[o + 1] = cols >= 2 ? xp[b + o1] : 0
+        out[o + 2] = 0
+      }
+    }
+  }
+}

@@ -14,7 +14,7 @@
  * so do forward passes with a tiny K = C_in/groups * k (conv-direct.ts, same bits).
  */
 import type { FloatArray } from "../tensor/dtype.ts"
-import { canIm2colPacked, directBackwardWeight, directForward, im2colPacked, useDirectBackwardWeight, useDirectForward } from "./conv-direct.ts"
+import { canIm2colPacked, directBackwardWeight, directForward, im2colPacked, im2colPackedT, useDirectBackwardWeight, useDirectForward } from "./conv-direct.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
 import { canPrepackB, gemm, gemmPrepackedB, gemmSerial, prepackedB } from "./gemm.ts"
 import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
@@ -169,10 +169,18 @@ export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: Floa
   const P = outputVolume(g)
   const inPlane = inputVolume(g)
   const pointwise = isPointwise(g)
-  const col = pointwise ? undefined : columnBuffer(x, K * P)
+  // col^T straight into gemm's packed B, as in convForwardSerial
+  const prepack = !pointwise && canIm2colPacked(p) && canPrepackB(c1 - c0, K, P) && (mm === gemmSerial || threadCount() === 1)
+  const col = pointwise || prepack ? undefined : columnBuffer(x, K * P)
   for (let n = 0; n < p.batch; n++) {
     for (let grp = 0; grp < p.groups; grp++) {
       const xOff = (n * p.inChannels + grp * cinG) * inPlane
+      if (prepack) {
+        im2colPackedT(x, xOff, cinG, p, prepackedB())
+        const gyOff = (n * p.outChannels + grp * coutG + c0) * P
+        gemmPrepackedB(c1 - c0, K, P, 1, gy.subarray(gyOff), P, n === 0 ? 0 : 1, gw.subarray((grp * coutG + c0) * K), K)
+        continue
+      }
       let B: FloatArray
       if (col === undefined) B = x.subarray(xOff, xOff + K * P)
       else {
