@@ -70,25 +70,12 @@ export function checkGradients(
   const eps = options.eps ?? 1e-6
   const rtol = options.rtol ?? 1e-5
   const atol = options.atol ?? 1e-7
-  const feeds: { [name: string]: Tensor } = {}
-  for (const [name, t] of Object.entries(inputs)) feeds[name] = t.dtype === "int32" ? t : castTensor(t, "float64")
-  const wrtNames = options.wrt ?? Object.keys(feeds).filter((n) => feeds[n].dtype !== "int32")
-  for (const n of wrtNames) {
-    if (feeds[n] === undefined) throw new FeedError(`checkGradients: wrt names '${n}', which is not among the inputs (${Object.keys(feeds).join(", ")})`)
-  }
-
-  const b = new GraphBuilder({ dtype: "float64", registry: options.registry })
-  const values: { [name: string]: Value } = {}
-  for (const [name, t] of Object.entries(feeds)) values[name] = b.input(name, t.shape, t.dtype)
-  const y = fn(values, b)
-  let loss = y
-  if (y.shape.length > 0) {
-    const rng = new Random(options.seed ?? 1234)
-    const n = y.shape.reduce((a, d) => a * d, 1)
-    const u = tensor(Array.from({ length: n }, () => rng.uniform(-1, 1)), y.shape, "float64")
-    feeds.__upstream = u
-    loss = sum(mul(y, b.input("__upstream", u.shape)))
-  }
+  const { builder: b, feeds, values, loss, wrt: wrtNames } = scalarProbe(fn, inputs, {
+    registry: options.registry,
+    wrt: options.wrt,
+    upstream: (rng) => rng.uniform(-1, 1),
+    seed: options.seed,
+  })
   const grads = gradValues(
     b,
     loss,
@@ -150,6 +137,48 @@ export function checkOpGradients<I extends string, J extends string, O extends s
     inputs as { readonly [name: string]: Tensor },
     options,
   )
+}
+
+/** The float64 graph a checker probes: inputs, the function, and a scalar loss. */
+export interface ScalarProbe {
+  readonly builder: GraphBuilder
+  /** Feeds in float64 (int32 inputs unchanged), plus `__upstream` when y is not a scalar. */
+  readonly feeds: { [name: string]: Tensor }
+  readonly values: { readonly [name: string]: Value }
+  /** y itself when scalar, else L = sum(y * u) with a fixed random upstream u. */
+  readonly loss: Value
+  /** The inputs to differentiate: `wrt` or every float input. */
+  readonly wrt: readonly string[]
+}
+
+/**
+ * Builds `fn` on float64 graph inputs named like `inputs` and reduces its output to a
+ * scalar with a seeded upstream drawn by `upstream` (shared by every checker in the kit,
+ * so they probe the same function the same way).
+ */
+export function scalarProbe(
+  fn: GraphFunction,
+  inputs: { readonly [name: string]: Tensor },
+  options: { registry?: Registry; wrt?: readonly string[]; seed?: number; upstream: (rng: Random) => number },
+): ScalarProbe {
+  const feeds: { [name: string]: Tensor } = {}
+  for (const [name, t] of Object.entries(inputs)) feeds[name] = t.dtype === "int32" ? t : castTensor(t, "float64")
+  const wrt = options.wrt ?? Object.keys(feeds).filter((n) => feeds[n].dtype !== "int32")
+  for (const n of wrt) {
+    if (feeds[n] === undefined) throw new FeedError(`wrt names '${n}', which is not among the inputs (${Object.keys(feeds).join(", ")})`)
+  }
+  const builder = new GraphBuilder({ dtype: "float64", registry: options.registry })
+  const values: { [name: string]: Value } = {}
+  for (const [name, t] of Object.entries(feeds)) values[name] = builder.input(name, t.shape, t.dtype)
+  const y = fn(values, builder)
+  let loss = y
+  if (y.shape.length > 0) {
+    const rng = new Random(options.seed ?? 1234)
+    const n = y.shape.reduce((a, d) => a * d, 1)
+    feeds.__upstream = tensor(Array.from({ length: n }, () => options.upstream(rng)), y.shape, "float64")
+    loss = sum(mul(y, builder.input("__upstream", y.shape)))
+  }
+  return { builder, feeds, values, loss, wrt }
 }
 
 function unravel(i: number, shape: readonly number[]): number[] {

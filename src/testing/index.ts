@@ -67,3 +67,4 @@ export {
   type MetamorphicOptions,
   type MetamorphicReport,
 } from "./metamorphic.ts"
+export { randomTensor } from "./tensors.ts"

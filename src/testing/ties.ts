@@ -25,16 +25,13 @@
  */
 import { gradValues } from "../autodiff/grad.ts"
 import { compile } from "../exec/plan.ts"
-import { GraphBuilder, type Value } from "../graph/builder.ts"
+import type { Value } from "../graph/builder.ts"
 import type { Attrs } from "../graph/types.ts"
 import type { AnyOp, OpDef } from "../ops/define.ts"
-import { mul } from "../ops/elementwise.ts"
-import { sum } from "../ops/reduce.ts"
 import type { Registry } from "../ops/registry.ts"
-import { Random } from "../tensor/random.ts"
-import { castTensor, tensor, type Tensor } from "../tensor/tensor.ts"
+import type { Tensor } from "../tensor/tensor.ts"
 import { maxPoolWindowList, resolveMaxPoolKind, tieSets, type MaxPoolKind } from "../inspect/windows.ts"
-import type { GraphFunction } from "./gradcheck.ts"
+import { scalarProbe, type GraphFunction } from "./gradcheck.ts"
 import { applyAny, centralDifferences, clarkeRule, directionalRule, nudgeRule, unravel, type Site } from "./ties-rules.ts"
 
 /** The three checks valid at ties and kinks. */
@@ -116,26 +113,13 @@ export function checkTieAwareGradients(fn: GraphFunction, inputs: { readonly [na
   const tieTol = options.tieTol ?? 1e-9
   const rtol = options.rtol ?? 1e-5
   const atol = options.atol ?? 1e-7
-  const feeds: { [name: string]: Tensor } = {}
-  for (const [name, t] of Object.entries(inputs)) feeds[name] = t.dtype === "int32" ? t : castTensor(t, "float64")
-  const wrt = options.wrt ?? Object.keys(feeds).filter((n) => feeds[n].dtype !== "int32")
-
-  const b = new GraphBuilder({ dtype: "float64", registry: options.registry })
-  const values: { [name: string]: Value } = {}
-  for (const [name, t] of Object.entries(feeds)) values[name] = b.input(name, t.shape, t.dtype)
-  const y = fn(values, b)
-  let loss = y
-  if (y.shape.length > 0) {
-    const rng = new Random(options.seed ?? 1234)
-    const n = y.shape.reduce((a, d) => a * d, 1)
-    const positive = (options.upstream ?? "positive") === "positive"
-    feeds.__upstream = tensor(
-      Array.from({ length: n }, () => (positive ? rng.uniform(0.5, 1.5) : rng.uniform(-1, 1))),
-      y.shape,
-      "float64",
-    )
-    loss = sum(mul(y, b.input("__upstream", y.shape)))
-  }
+  const positive = (options.upstream ?? "positive") === "positive"
+  const { builder: b, feeds, values, loss, wrt } = scalarProbe(fn, inputs, {
+    registry: options.registry,
+    wrt: options.wrt,
+    seed: options.seed,
+    upstream: (rng) => (positive ? rng.uniform(0.5, 1.5) : rng.uniform(-1, 1)),
+  })
 
   // Sites: max-pool (or declared) and relu nodes the loss depends on, with a single input x.
   const siteList: Site[] = []

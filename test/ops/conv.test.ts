@@ -27,27 +27,10 @@ import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
 import { Random } from "../../src/tensor/random.ts"
 import { sizeOf } from "../../src/tensor/shape.ts"
+import { forward, randomTensor } from "../helpers.ts"
 
 const goldenDir = new URL("../../../shared/golden/", import.meta.url)
 
-function randomTensor(shape: number[], seed: number): Tensor {
-  const rng = new Random(seed)
-  return tensor(
-    Array.from({ length: sizeOf(shape) }, () => rng.uniform(-1, 1)),
-    shape,
-    "float64",
-  )
-}
-
-function forward(build: (v: { [k: string]: Value }) => Value, inputs: { [k: string]: Tensor }, dtype: "float32" | "float64" = "float64"): Tensor {
-  const b = new GraphBuilder({ dtype })
-  const values: { [k: string]: Value } = {}
-  for (const [k, t] of Object.entries(inputs)) values[k] = b.input(k, t.shape)
-  const y = build(values)
-  const feeds: { [k: string]: Tensor } = {}
-  for (const [k, t] of Object.entries(inputs)) feeds[k] = tensor(t.data, t.shape, dtype)
-  return compile(b.graph, [y]).run(feeds)[0]
-}
 
 const t = (values: number[], shape: number[]) => tensor(values, shape, "float64")
 

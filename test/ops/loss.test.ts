@@ -21,15 +21,12 @@ import {
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
 import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
-import { Random } from "../../src/tensor/random.ts"
+import { randomTensor as uniformTensor } from "../helpers.ts"
 
 const goldenDir = new URL("../../../shared/golden/", import.meta.url)
 
-function randomTensor(shape: readonly number[], seed: number, low = -2, high = 2): Tensor {
-  const rng = new Random(seed)
-  const n = shape.reduce((a, d) => a * d, 1)
-  return tensor(Array.from({ length: n }, () => rng.uniform(low, high)), shape, "float64")
-}
+// values in [-2, 2) unless a test asks otherwise
+const randomTensor = (shape: readonly number[], seed: number, low = -2, high = 2): Tensor => uniformTensor(shape, seed, low, high)
 
 function labels(values: readonly number[], shape: readonly number[] = [values.length]): Tensor {
   return tensor(values, shape, "int32")

@@ -1,8 +1,6 @@
 // Small helpers shared by the pooling tests: build a graph from named inputs, run it,
 // and take L = sum(y * u) gradients, in float64 unless asked otherwise.
 import { GraphBuilder, compile, gradValues, mul, sum, tensor, type Tensor, type Value } from "../../../src/index.ts"
-import { Random } from "../../../src/tensor/random.ts"
-import { sizeOf } from "../../../src/tensor/shape.ts"
 
 export type Feeds = { readonly [name: string]: Tensor }
 export type Build = (v: { readonly [name: string]: Value }) => Value | readonly Value[]
@@ -10,13 +8,7 @@ export type Build = (v: { readonly [name: string]: Value }) => Value | readonly 
 export const t64 = (values: readonly number[], shape: readonly number[]): Tensor => tensor(values, shape, "float64")
 export const i32 = (values: readonly number[], shape: readonly number[]): Tensor => tensor(values, shape, "int32")
 
-export function randomTensor(shape: readonly number[], seed: number, lo = -1, hi = 1): Tensor {
-  const rng = new Random(seed)
-  return t64(
-    Array.from({ length: sizeOf(shape) }, () => rng.uniform(lo, hi)),
-    shape,
-  )
-}
+export { randomTensor } from "../../helpers.ts"
 
 function inputs(b: GraphBuilder, feeds: Feeds, dtype: "float32" | "float64"): { values: { [k: string]: Value }; cast: { [k: string]: Tensor } } {
   const values: { [k: string]: Value } = {}
