@@ -110,6 +110,25 @@ function directRows(K: number, wOff: number, outH: number, outW: number, sH: num
         directTile(K, wOff + half * 3, oh * sH * Wp + ow * sW, cols >= 2 ? sW : 0, cols >= 3 ? 2 * sW : 0, cols >= 4 ? 3 * sW : 0)
         const i0 = yOff + half * 3 * P + oh * outW + ow
         const t = tileOut
+        if (rh === 3 && cols === 4) {
+          // full tile: the same stores, unrolled
+          if (accumulate) {
+            for (let r = 0, yi = i0; r < 12; r += 4, yi += P) {
+              y[yi] += t[r]
+              y[yi + 1] += t[r + 1]
+              y[yi + 2] += t[r + 2]
+              y[yi + 3] += t[r + 3]
+            }
+          } else {
+            for (let r = 0, yi = i0; r < 12; r += 4, yi += P) {
+              y[yi] = t[r]
+              y[yi + 1] = t[r + 1]
+              y[yi + 2] = t[r + 2]
+              y[yi + 3] = t[r + 3]
+            }
+          }
+          continue
+        }
         for (let r = 0; r < rh; r++) {
           for (let c = 0; c < cols; c++) {
             if (accumulate) y[i0 + r * P + c] += t[r * 4 + c]
