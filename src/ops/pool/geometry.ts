@@ -175,22 +175,66 @@ export function poolOutputShape(inputShape: Shape, params: PoolParams): number[]
   return [...lead, ...out]
 }
 
+/** Options of {@link explainPoolShape} for average pooling's divisors, and printing. */
+export interface ExplainPoolOptions {
+  /** Also derive avg pooling's divisor at each border (count_include_pad as in avg_pool). */
+  readonly avg?: { readonly count_include_pad?: boolean; readonly divisor_override?: number | null }
+  /** Print the explanation (to console.log, or to the given function) as well as returning it. */
+  readonly print?: boolean | ((text: string) => void)
+}
+
 /**
- * A human-readable derivation of a pooling output shape, one line per spatial dim.
+ * The per-dimension derivation of a pooling output shape, as text: the effective kernel
+ * d(k-1)+1, the floor/ceil formula with the numbers filled in, whether the ceil_mode
+ * correction fired and why, and (with `avg`) the divisor of the first, interior and last
+ * window of each dimension. Attrs are PyTorch's (an int or a tuple per spatial param,
+ * stride defaulting to kernel_size). Invalid configurations fail with the same derivation
+ * in their error message.
  *
  * @example
- * explainPoolShape([1, 1, 6], { kernel_size: [2], stride: [4], padding: [1], dilation: [1], ceil_mode: true })
+ * explainPoolShape([1, 1, 6], { kernel_size: 2, stride: 4, padding: 1, ceil_mode: true }, { print: true })
+ * // L: L=6 k=2 s=4 p=1 d=1: effective kernel 1*(2-1)+1 = 2; ceil((6 + 2*1 - 1*(2-1) - 1) / 4) + 1 = ceil(6/4) + 1 = 3;
+ * //    the last window would start at 2*4 - 1 = 7 >= L = 6, inside the right padding, so it is dropped: 2
  */
-export function explainPoolShape(inputShape: Shape, params: PoolParams): string {
-  const dims = params.kernel_size.length
+export function explainPoolShape(
+  inputShape: Shape,
+  attrs: { kernel_size: number | readonly number[]; stride?: number | readonly number[] | null; padding?: number | readonly number[]; dilation?: number | readonly number[]; ceil_mode?: boolean },
+  options: ExplainPoolOptions = {},
+): string {
+  const dims = typeof attrs.kernel_size === "number" ? Math.max(1, inputShape.length - 2) : attrs.kernel_size.length
+  const params = poolParams(attrs, dims, { padding: true, dilation: options.avg === undefined })
   const { lead, spatial } = splitPoolInput({ shape: inputShape, dtype: "float64" }, dims)
   const lines = [`input ${showShape(inputShape)}: leading dims ${showShape(lead)} are kept; per spatial dim out = ${params.ceil_mode ? "ceil" : "floor"}((L + 2p - d(k-1) - 1) / s) + 1`]
   spatial.forEach((L, i) => {
     const [k, s, p, d] = [params.kernel_size[i], params.stride[i], params.padding[i], params.dilation[i]]
-    lines.push(`  ${spatialName(dims, i)}: L=${L} k=${k} s=${s} p=${p} d=${d}: ${derivePoolOutputSize(L, k, s, p, d, params.ceil_mode)}`)
+    let line = `  ${spatialName(dims, i)}: L=${L} k=${k} s=${s} p=${p} d=${d}: effective kernel ${d}*(${k}-1)+1 = ${d * (k - 1) + 1}; ${derivePoolOutputSize(L, k, s, p, d, params.ceil_mode)}`
+    const out = poolOutputSize(L, k, s, p, d, params.ceil_mode)
+    if (params.ceil_mode && out >= 1 && !line.includes("so it is dropped")) {
+      line += `; the last window starts at ${out - 1}*${s} - ${p} = ${(out - 1) * s - p} < L = ${L}, so no correction`
+    }
+    lines.push(line)
+    if (options.avg !== undefined && out >= 1) lines.push(`     ${avgDivisors(L, k, s, p, out, options.avg)}`)
   })
   lines.push(`output ${showShape(poolOutputShape(inputShape, params))}`)
-  return lines.join("\n")
+  const text = lines.join("\n")
+  if (options.print === true) console.log(text)
+  else if (typeof options.print === "function") options.print(text)
+  return text
+}
+
+/** The avg-pool divisor factor of the first, interior and last window of one dim. */
+function avgDivisors(L: number, k: number, s: number, p: number, out: number, avg: NonNullable<ExplainPoolOptions["avg"]>): string {
+  if (avg.divisor_override !== undefined && avg.divisor_override !== null) return `divisor: divisor_override = ${avg.divisor_override} for every window`
+  const includePad = avg.count_include_pad ?? true
+  const factor = (o: number): number => {
+    const w = poolWindow(o, L, k, s, p, 1)
+    return includePad ? w.poolSize : w.count
+  }
+  const rule = includePad ? "count_include_pad: window size, padding counted, clipped at the right padding" : "in-bounds elements only"
+  const parts = [`first ${factor(0)}`]
+  if (out > 2) parts.push(`interior ${k}`)
+  if (out > 1) parts.push(`last ${factor(out - 1)}`)
+  return `divisor factor (${rule}): ${parts.join(", ")}; a window's divisor is the product over dims`
 }
 
 /** Window o of one dim: its nominal extent [start, end), PyTorch's avg pool_size, and its in-bounds positions. */

@@ -131,3 +131,31 @@ describe("max_unpool output size", () => {
     expect(() => unpoolOutputSize([4, 4], a, [7, 5])).toThrow(/strictly between/)
   })
 })
+
+describe("explainPoolShape for researchers", () => {
+  it("names the effective kernel, says when the ceil_mode correction does not fire, and prints on request", () => {
+    const printed: string[] = []
+    // dilation 2, kernel 3: effective kernel 5. L=9, s=2, p=1, ceil: ceil((9+2-4-1)/2)+1 = 4;
+    // last window starts at 3*2-1 = 5 < 9: no correction
+    const text = explainPoolShape([1, 1, 9], { kernel_size: 3, stride: 2, padding: 1, dilation: 2, ceil_mode: true }, { print: (t) => printed.push(t) })
+    expect(text).toContain("effective kernel 2*(3-1)+1 = 5")
+    expect(text).toContain("the last window starts at 3*2 - 1 = 5 < L = 9, so no correction")
+    expect(text).toContain("output [1, 1, 4]")
+    expect(printed).toEqual([text])
+  })
+
+  it("derives avg pooling's border divisors (hand-worked: L=6, k=3, s=2, p=1, ceil_mode)", () => {
+    // windows start at -1, 1, 3, 5; the last covers 5..7 but L + p = 7 clips it to 5..6: size 2.
+    // In-bounds counts: [0,1] = 2, 3, 3, [5] = 1.
+    const include = explainPoolShape([1, 1, 6], { kernel_size: 3, stride: 2, padding: 1, ceil_mode: true }, { avg: { count_include_pad: true } })
+    expect(include).toContain("first 3, interior 3, last 2")
+    const exclude = explainPoolShape([1, 1, 6], { kernel_size: 3, stride: 2, padding: 1, ceil_mode: true }, { avg: { count_include_pad: false } })
+    expect(exclude).toContain("first 2, interior 3, last 1")
+    expect(explainPoolShape([1, 1, 6], { kernel_size: 3, stride: 2, padding: 1 }, { avg: { divisor_override: 4 } })).toContain("divisor_override = 4 for every window")
+  })
+
+  it("accepts PyTorch's int-or-tuple attrs and rejects invalid ones with the expected form", () => {
+    expect(explainPoolShape([2, 3, 8, 8], { kernel_size: 2 })).toContain("output [2, 3, 4, 4]")
+    expect(() => explainPoolShape([1, 1, 8], { kernel_size: 2, padding: 2 })).toThrow(/expected padding <= floor\(kernel_size \/ 2\)/)
+  })
+})
