@@ -97,6 +97,16 @@ export const logOp = defineOp({
 // PyTorch: relu(NaN) = NaN, relu(x <= 0) = 0. `!(x <= 0)` keeps NaN on the x path.
 export const reluOp = defineOp({
   ...unaryOp("relu", (x) => (x <= 0 ? 0 : x), "max(x, 0); NaN stays NaN"),
+  // A dedicated loop: relu runs after every conv and linear layer, and a closure call per
+  // element through the shared mapUnary (many call sites, no inlining) costs ~3x.
+  kernel: ({ inputs: { x }, outputs: { y } }) => {
+    const xs = x.data
+    const out = y.data
+    for (let i = 0; i < out.length; i++) {
+      const v = xs[i]
+      out[i] = v <= 0 ? 0 : v
+    }
+  },
   grad: ({ inputs: { x }, grads: { y: gy } }) => ({ x: reluBackward(gy!, x) }),
 })
 
@@ -170,7 +180,11 @@ export const scaleOp = defineOp({
     requireFloat(x, "x")
     return { y: x }
   },
-  kernel: ({ inputs: { x }, outputs: { y }, attrs: { value } }) => mapUnary(x.data, y.data, (v) => v * value),
+  kernel: ({ inputs: { x }, outputs: { y }, attrs: { value } }) => {
+    const xs = x.data
+    const out = y.data
+    for (let i = 0; i < out.length; i++) out[i] = xs[i] * value
+  },
   grad: ({ grads: { y: gy }, attrs: { value } }) => ({ x: scale(gy!, value) }),
 })
 
