@@ -1,4 +1,5 @@
 import fc from "fast-check"
+import { hasEmptyWindow } from "./pool-arbitraries.ts"
 import { sizeOf } from "../tensor/shape.ts"
 import { tensor, type Tensor } from "../tensor/tensor.ts"
 
@@ -129,22 +130,7 @@ export function poolConfigArb(dims: 1 | 2 | 3, o: PoolConfigOptions = {}): fc.Ar
  */
 export function hasWindowInPaddingOnly(c: PoolConfig): boolean {
   const { kernel_size, stride, padding, dilation, ceil_mode } = c.attrs
-  return kernel_size.some((k, i) => {
-    const L = c.inputShape[2 + i]
-    const [s, p, d] = [stride[i], padding[i], dilation[i]]
-    const span = L + 2 * p - d * (k - 1) - 1
-    let out = (ceil_mode ? Math.ceil(span / s) : Math.floor(span / s)) + 1
-    if (ceil_mode && (out - 1) * s >= L + p) out--
-    for (let o = 0; o < out; o++) {
-      let inside = false
-      for (let j = 0; j < k && !inside; j++) {
-        const pos = o * s - p + j * d
-        inside = pos >= 0 && pos < L
-      }
-      if (!inside) return true
-    }
-    return false
-  })
+  return kernel_size.some((k, i) => hasEmptyWindow(c.inputShape[2 + i], k, stride[i], padding[i], dilation[i], ceil_mode))
 }
 
 export interface ConvConfig {

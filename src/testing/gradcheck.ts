@@ -85,27 +85,19 @@ export function checkGradients(
   const forward = compile(b.graph, [loss])
   const evaluate = (f: { [name: string]: Tensor }): number => forward.run(f)[0].data[0]
 
-  const entries = wrtNames.map((name, k) => {
+  const entries = wrtNames.map((name, k): GradCheckEntry => {
     const base = feeds[name]
-    const probe = cloneTensor(base)
-    const trial = { ...feeds, [name]: probe }
-    let worst: GradCheckEntry | undefined
-    for (let i = 0; i < base.data.length; i++) {
-      const x0 = base.data[i]
-      probe.data[i] = x0 + eps
-      const plus = evaluate(trial)
-      probe.data[i] = x0 - eps
-      const minus = evaluate(trial)
-      probe.data[i] = x0
-      const numeric = (plus - minus) / (2 * eps)
+    const numericAll = centralDifferences(evaluate, feeds, name, eps)
+    let worst: GradCheckEntry = { input: name, ok: true, index: -1, coords: [], analytic: 0, numeric: 0, absError: 0, ratio: 0 }
+    numericAll.forEach((numeric, i) => {
       const a = analytic[k].data[i]
       const absError = Math.abs(a - numeric)
       const ratio = Number.isNaN(absError) ? Infinity : absError / (atol + rtol * Math.abs(numeric))
-      if (worst === undefined || ratio > worst.ratio) {
+      if (worst.index < 0 || ratio > worst.ratio) {
         worst = { input: name, ok: ratio <= 1, index: i, coords: unravel(i, base.shape), analytic: a, numeric, absError, ratio }
       }
-    }
-    return worst ?? { input: name, ok: true, index: -1, coords: [], analytic: 0, numeric: 0, absError: 0, ratio: 0 }
+    })
+    return worst
   })
   const ok = entries.every((e) => e.ok)
   const summary = entries
@@ -181,7 +173,26 @@ export function scalarProbe(
   return { builder, feeds, values, loss, wrt }
 }
 
-function unravel(i: number, shape: readonly number[]): number[] {
+/** Central differences (L(x + eps e_i) - L(x - eps e_i)) / 2eps for every element of input `name`. */
+export function centralDifferences(evaluate: (feeds: { [name: string]: Tensor }) => number, feeds: { [name: string]: Tensor }, name: string, eps: number): number[] {
+  const base = feeds[name]
+  const probe = cloneTensor(base)
+  const trial = { ...feeds, [name]: probe }
+  const out: number[] = []
+  for (let i = 0; i < base.data.length; i++) {
+    const x0 = base.data[i]
+    probe.data[i] = x0 + eps
+    const plus = evaluate(trial)
+    probe.data[i] = x0 - eps
+    const minus = evaluate(trial)
+    probe.data[i] = x0
+    out.push((plus - minus) / (2 * eps))
+  }
+  return out
+}
+
+/** The multi-dimensional index of flat element i of a row-major tensor. */
+export function unravel(i: number, shape: readonly number[]): number[] {
   const strides = stridesOf(shape)
   return strides.map((s, d) => Math.floor(i / s) % shape[d])
 }

@@ -14,8 +14,8 @@ import { sum } from "../ops/reduce.ts"
 import { lookupOp, type Registry } from "../ops/registry.ts"
 import { cloneTensor, type Tensor } from "../tensor/tensor.ts"
 import { tieOf, type MaxPoolKind, type WindowList } from "../inspect/windows.ts"
+import { centralDifferences, unravel } from "./gradcheck.ts"
 import { phaseOne } from "./ties-feasibility.ts"
-import { stridesOf } from "../tensor/shape.ts"
 import type { TieRuleResult } from "./ties.ts"
 
 /** A max-pool (or declared) or ReLU node the checker inspects. */
@@ -219,22 +219,6 @@ function convexFeasibility(
   return { failures, components: groups.size }
 }
 
-export function centralDifferences(evaluate: (f: { [n: string]: Tensor }) => number, feeds: { [n: string]: Tensor }, name: string, eps: number): number[] {
-  const base = feeds[name]
-  const probe = cloneTensor(base)
-  const trial = { ...feeds, [name]: probe }
-  const out: number[] = []
-  for (let i = 0; i < base.data.length; i++) {
-    const x0 = base.data[i]
-    probe.data[i] = x0 + eps
-    const plus = evaluate(trial)
-    probe.data[i] = x0 - eps
-    const minus = evaluate(trial)
-    probe.data[i] = x0
-    out.push((plus - minus) / (2 * eps))
-  }
-  return out
-}
 
 export function directionalRule(
   evaluate: (f: { [n: string]: Tensor }) => number,
@@ -370,7 +354,3 @@ export function nudgeRule(
 }
 
 /** Multi-dimensional index of flat index i. */
-export function unravel(i: number, shape: readonly number[]): number[] {
-  const strides = stridesOf(shape)
-  return strides.map((s, d) => Math.floor(i / s) % shape[d])
-}

@@ -31,8 +31,8 @@ import type { AnyOp, OpDef } from "../ops/define.ts"
 import type { Registry } from "../ops/registry.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 import { maxPoolWindowList, resolveMaxPoolKind, tieSets, type MaxPoolKind } from "../inspect/windows.ts"
-import { scalarProbe, type GraphFunction } from "./gradcheck.ts"
-import { applyAny, centralDifferences, clarkeRule, directionalRule, nudgeRule, unravel, type Site } from "./ties-rules.ts"
+import { centralDifferences, scalarProbe, unravel, type GraphFunction } from "./gradcheck.ts"
+import { applyAny, clarkeRule, directionalRule, nudgeRule, type Site } from "./ties-rules.ts"
 
 /** The three checks valid at ties and kinks. */
 export type TieRule = "clarke" | "directional" | "nudge"
