@@ -46,13 +46,19 @@ export function threadCount(): number {
   return backend?.threads ?? 1
 }
 
+/** The registered task `task`; throws naming it when no module registered it. */
+export function taskFunction(task: string): TaskFunction {
+  const fn = parallelTasks.get(task)
+  if (fn === undefined) throw new Error(`no parallel task named '${task}'`)
+  return fn
+}
+
 /**
  * Runs `parts` of a registered task: on the backend when there is one and every array is
  * shared, else one after another on this thread (same results either way).
  */
 export function runTask(task: string, parts: readonly TaskArgs[]): void {
-  const fn = parallelTasks.get(task)
-  if (fn === undefined) throw new Error(`no parallel task named '${task}'`)
+  const fn = taskFunction(task)
   const b = backend
   if (b !== undefined && parts.length > 1 && parts.every((p) => p.arrays.every((a) => b.isShared(a)))) {
     b.run(task, parts)

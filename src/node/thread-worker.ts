@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads"
 import "../index.ts"
-import { parallelTasks, type TaskArgs } from "../kernels/parallel.ts"
+import { taskFunction, type TaskArgs } from "../kernels/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
 import type { SharedArrayRef, WorkerJob } from "./threads.ts"
 
@@ -20,10 +20,8 @@ function view(r: SharedArrayRef): DataArray {
 
 parentPort!.on("message", (job: WorkerJob) => {
   try {
-    const fn = parallelTasks.get(job.task)
-    if (fn === undefined) throw new Error(`worker has no task '${job.task}'`)
     const args: TaskArgs = { arrays: job.arrays.map(view), numbers: job.numbers }
-    fn(args)
+    taskFunction(job.task)(args)
   } catch (e) {
     const bytes = new TextEncoder().encode(e instanceof Error ? e.message : String(e))
     errorText.set(bytes.subarray(0, errorText.length - 1))

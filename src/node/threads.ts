@@ -10,7 +10,7 @@
  * await pool.close()
  */
 import { Worker } from "node:worker_threads"
-import { parallelTasks, setParallelBackend, type ParallelBackend, type TaskArgs } from "../kernels/parallel.ts"
+import { setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../kernels/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
 
 export interface SharedArrayRef {
@@ -78,7 +78,7 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
       remote.forEach((p, i) => workers[i].postMessage({ task, arrays: p.arrays.map(refOf), numbers: p.numbers } satisfies WorkerJob))
       let localError: unknown
       try {
-        parallelTasksRun(task, parts[0])
+        taskFunction(task)(parts[0])
       } catch (e) {
         localError = e
       }
@@ -101,10 +101,4 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
   }
   if (threads > 1) setParallelBackend(pool)
   return pool
-}
-
-function parallelTasksRun(task: string, args: TaskArgs): void {
-  const fn = parallelTasks.get(task)
-  if (fn === undefined) throw new Error(`no parallel task named '${task}'`)
-  fn(args)
 }
