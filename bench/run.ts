@@ -14,7 +14,9 @@
  *                     override the measuring defaults (full run: 3 warm-up, 20 iterations,
  *                     60 s per case, at least 3; --quick: 1/0 warm-up, 3 iterations, 6/4 s, 1)
  */
+import { spawn } from "node:child_process"
 import { appendFileSync, writeFileSync } from "node:fs"
+import { createInterface } from "node:readline"
 import { machineInfo, measure, jsonLine, resultsTable, speedupTable, fmt, type Measurement, type MeasureOptions } from "./lib/harness.ts"
 import { SYSTEMS, WORKLOADS, WORKLOAD_INFO, isSkipped, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
 
@@ -29,6 +31,8 @@ interface Options {
   /** Also append the JSON lines to this file (the table still prints). */
   jsonFile: string | undefined
   check: boolean
+  /** Internal: this process is one system's child of a full run (see runIsolated). */
+  child: boolean
   /** Measuring options for dagrad and for the (much slower) anchor systems. */
   measure: MeasureOptions
   anchorMeasure: MeasureOptions
@@ -65,6 +69,7 @@ function parseArgs(argv: readonly string[]): Options {
   let json = false
   let jsonFile: string | undefined
   let check = false
+  let child = false
   let iterations: number | undefined
   let warmup: number | undefined
   let budget: number | undefined
@@ -116,6 +121,9 @@ function parseArgs(argv: readonly string[]): Options {
       case "--check":
         check = true
         break
+      case "--child":
+        child = true
+        break
       case "--iterations":
         iterations = Math.floor(positive(value(), flag, 1))
         break
@@ -150,6 +158,7 @@ function parseArgs(argv: readonly string[]): Options {
     json,
     jsonFile,
     check,
+    child,
     measure: measureOptions,
     anchorMeasure,
   }
@@ -185,7 +194,7 @@ async function withThreads<T>(threads: number, body: () => Promise<T>): Promise<
   }
 }
 
-function header(o: Options, adapters: readonly SystemAdapter[]): string {
+function header(o: Options): string {
   const m = machineInfo()
   const lines = [
     "dagrad benchmark" + (o.quick ? " (--quick smoke run: few iterations, numbers are indicative only)" : ""),
@@ -196,20 +205,21 @@ function header(o: Options, adapters: readonly SystemAdapter[]): string {
     "items/s: images/s for W1 and W4, batch items/s for W2 and W3, GFLOP/s for GEMM256/GEMM512. All data float32, identical for every system.",
   ]
   for (const w of o.workloads) lines.push(`  ${w.padEnd(8)} ${WORKLOAD_INFO[w].title}`)
-  for (const a of adapters) {
-    lines.push(`${a.name}: ${a.version}`)
-    for (const n of a.notes) lines.push(`  note: ${n}`)
-  }
+  lines.push("each system runs in its own Node process, one after the other (see runIsolated in bench/run.ts)")
   return lines.join("\n")
 }
 
-async function runBench(o: Options, adapters: readonly SystemAdapter[]): Promise<void> {
-  const say = (line: string): void => void (o.json ? process.stderr : process.stdout).write(line + "\n")
+/** What measuring produces, whether in this process or reported by a child process. */
+interface BenchOutput {
+  readonly results: Measurement[]
+  readonly notes: string[]
+}
+
+/** Measures every case of the given systems in this process; `onResult` sees each as it lands. */
+async function measureSystems(o: Options, adapters: readonly SystemAdapter[], onResult: (m: Measurement) => void): Promise<BenchOutput> {
   const progress = (line: string): void => void process.stderr.write(line + "\n")
-  if (!o.json) say(header(o, adapters) + "\n")
   const results: Measurement[] = []
   const notes: string[] = []
-  if (o.jsonFile !== undefined) writeFileSync(o.jsonFile, "")
   for (const adapter of adapters) {
     const threadCounts = adapter.name === "dagrad" ? o.threads : [1]
     for (const t of threadCounts) {
@@ -240,8 +250,7 @@ async function runBench(o: Options, adapters: readonly SystemAdapter[]): Promise
             results.push(m)
             if (m.note !== undefined && !notes.includes(`${m.system}: ${m.note}`)) notes.push(`${m.system}: ${m.note}`)
             progress(`  ${m.system} ${m.workload} threads ${m.threads}: median ${fmt(m.medianMs)} ms over ${m.iterations} iterations`)
-            if (o.json) process.stdout.write(jsonLine(m) + "\n")
-            if (o.jsonFile !== undefined) appendFileSync(o.jsonFile, jsonLine(m) + "\n")
+            onResult(m)
           } catch (e) {
             notes.push(`${adapter.name} ${w} (threads ${t}): FAILED while running: ${message(e)}`)
             progress(`  ${adapter.name} ${w}: failed (${message(e)})`)
@@ -256,8 +265,80 @@ async function runBench(o: Options, adapters: readonly SystemAdapter[]): Promise
       }
     }
   }
+  return { results, notes }
+}
+
+/** The line protocol between a child (`--child`) and the parent: one JSON object per line. */
+type ChildLine = { kind: "result"; m: Measurement } | { kind: "note"; text: string } | { kind: "adapter"; name: SystemName; version: string; notes: readonly string[] }
+
+/** --child: measure the one system and report on stdout (progress stays on stderr). */
+async function runChild(o: Options, adapters: readonly SystemAdapter[]): Promise<void> {
+  const send = (line: ChildLine): void => void process.stdout.write(JSON.stringify(line) + "\n")
+  for (const a of adapters) send({ kind: "adapter", name: a.name, version: a.version, notes: a.notes })
+  const out = await measureSystems(o, adapters, (m) => send({ kind: "result", m }))
+  for (const text of out.notes) send({ kind: "note", text })
+}
+
+/** The command-line arguments of this run minus the ones the parent keeps to itself. */
+function childArgs(argv: readonly string[], system: SystemName): string[] {
+  const args: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === "--json") continue
+    if (a === "--system" || a === "--json-file") {
+      i++
+      continue
+    }
+    if (a.startsWith("--system=") || a.startsWith("--json-file=")) continue
+    args.push(a)
+  }
+  return [...args, "--system", system, "--child"]
+}
+
+/**
+ * Runs each system in its own Node process, one after the other. Libraries have
+ * process-wide side effects on V8: loading TF.js detaches an ArrayBuffer, which
+ * permanently turns off V8's "no detached buffers" fast path, and every typed-array access
+ * in the process then pays a check (measured: dagrad's GEMM 4.0 -> 3.0 GFLOP/s after
+ * `import("@tensorflow/tfjs")`). Separate processes keep each system's numbers its own.
+ */
+async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Measurement) => void): Promise<BenchOutput & { versions: string[] }> {
+  const results: Measurement[] = []
+  const notes: string[] = []
+  const versions: string[] = []
+  for (const system of o.systems) {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...childArgs(argv, system)], { stdio: ["ignore", "pipe", "inherit"] })
+    const lines = createInterface({ input: child.stdout })
+    for await (const raw of lines) {
+      if (!raw.startsWith("{")) continue
+      const line = JSON.parse(raw) as ChildLine
+      if (line.kind === "result") {
+        results.push(line.m)
+        onResult(line.m)
+      } else if (line.kind === "note") notes.push(line.text)
+      else {
+        versions.push(`${line.name}: ${line.version}`)
+        for (const n of line.notes) versions.push(`  note: ${n}`)
+      }
+    }
+    const code: number | null = child.exitCode ?? (await new Promise((resolve) => child.once("exit", resolve)))
+    if (code !== 0) notes.push(`${system}: its benchmark process exited with code ${code}`)
+  }
+  return { results, notes, versions }
+}
+
+async function runBench(o: Options, argv: readonly string[]): Promise<void> {
+  const say = (line: string): void => void (o.json ? process.stderr : process.stdout).write(line + "\n")
+  if (!o.json) say(header(o) + "\n")
+  if (o.jsonFile !== undefined) writeFileSync(o.jsonFile, "")
+  const onResult = (m: Measurement): void => {
+    if (o.json) process.stdout.write(jsonLine(m) + "\n")
+    if (o.jsonFile !== undefined) appendFileSync(o.jsonFile, jsonLine(m) + "\n")
+  }
+  const { results, notes, versions } = await runIsolated(o, argv, onResult)
   if (o.json) return
   say("")
+  say(versions.join("\n") + "\n")
   say(resultsTable(results))
   const speedups = speedupTable(results)
   if (speedups !== undefined) say("\nspeed-up of dagrad (other system's median / dagrad's median; > 1 means dagrad is faster)\n" + speedups)
@@ -407,7 +488,9 @@ async function checkOutputs(o: Options, adapters: readonly SystemAdapter[], say:
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2))
+  const argv = process.argv.slice(2)
+  const o = parseArgs(argv)
+  if (!o.check && !o.child) return runBench(o, argv)
   const adapters: SystemAdapter[] = []
   for (const s of o.systems) {
     try {
@@ -417,7 +500,7 @@ async function main(): Promise<void> {
     }
   }
   if (o.check) await runCheck(o, adapters)
-  else await runBench(o, adapters)
+  else await runChild(o, adapters)
 }
 
 await main()
