@@ -205,9 +205,11 @@ export function useDirectBackwardWeight(p: ConvProblem): boolean {
  * for each sample n in order and each block of GEMM_KC output positions p in order,
  * acc = sum over the block, ascending p, of gy[n, co, p] * col[t, p] in float64 from 0,
  * then gw = acc for the very first block of sample 0, else gw = gw + acc (stored, so
- * rounded to gw's dtype, after every block).
+ * rounded to gw's dtype, after every block). Only taps [t0, t1) of each row are computed
+ * when given (how two threads share a layer with few output channels, such as LeNet-5's
+ * first); each element's order is the same whatever the range, so the bits are too.
  */
-export function directBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, c0: number, c1: number): void {
+export function directBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, c0: number, c1: number, t0 = 0, t1 = Infinity): void {
   const g = p.geometry
   const [, inH, inW] = g.inSize
   const [, outH, outW] = g.outSize
@@ -243,8 +245,9 @@ export function directBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArr
         const rows = Math.min(CO, c1 - co0)
         const gyOff = (n * p.outChannels + grp * coutG + co0) * P
         const gwOff = (grp * coutG + co0) * K
-        for (let t = 0; t < K; t += 2) {
-          const cols = Math.min(2, K - t)
+        const tEnd = Math.min(K, t1)
+        for (let t = t0; t < tEnd; t += 2) {
+          const cols = Math.min(2, tEnd - t)
           const off0 = taps[t]
           const off1 = cols === 2 ? taps[t + 1] : off0
           for (let pb = 0; pb < P; pb += GEMM_KC) {

@@ -149,13 +149,18 @@ export function convBackwardInputSerial(gy: FloatArray, weight: FloatArray, gx: 
 
 /**
  * gw = the weight gradient of conv for input x and upstream gy (summed over the batch, in
- * sample order). With a parallel backend, the output channels of each group are split
- * across threads (each thread runs all samples for its channels), never the samples, so
- * every element's summation order, and so its bits, stay those of one thread.
+ * sample order). With a parallel backend, the output channels of each group (or, for the
+ * direct kernel with fewer than 8 channels, the taps) are split across threads, each
+ * thread running all samples for its share, never the samples, so every element's
+ * summation order, and so its bits, stay those of one thread.
  */
 export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
-  if (threadCount() > 1 && !isDepthwise(p) && p.outChannels / p.groups >= 8 && worthSplittingBatch(p)) convBackwardWeightParallel(gy, x, gw, p)
-  else convBackwardWeightSerial(gy, x, gw, p, gemm, 0, p.outChannels / p.groups)
+  if (threadCount() > 1 && !isDepthwise(p) && worthSplittingBatch(p)) {
+    if (p.outChannels / p.groups >= 8) return convBackwardWeightParallel(gy, x, gw, p, "channels")
+    // few output channels (LeNet-5's first layer has 6): split the taps instead
+    if (useDirectBackwardWeight(p)) return convBackwardWeightParallel(gy, x, gw, p, "taps")
+  }
+  convBackwardWeightSerial(gy, x, gw, p, gemm, 0, p.outChannels / p.groups)
 }
 
 /** {@link convBackwardWeight} on this thread for rows [c0, c1) of every group's block of gw. */

@@ -302,6 +302,48 @@ describe("on a parallel backend", () => {
     expect(tasks).toContain("conv.backward_input")
     expect(tasks).toContain("conv.backward_weight")
   })
+
+  it("splits the weight gradient of a layer with few output channels by taps, with the same bits", async () => {
+    const { parallelTasks, setParallelBackend } = await import("../../src/kernels/parallel.ts")
+    const tasks: { task: string; ranges: number[][] }[] = []
+    const backend = {
+      threads: 2,
+      allocShared(dtype: "float32" | "float64" | "int32", size: number) {
+        return dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)
+      },
+      isShared: () => true,
+      run(task: string, parts: readonly { arrays: readonly (Float32Array | Float64Array | Int32Array)[]; numbers: readonly number[] }[]) {
+        tasks.push({ task, ranges: parts.map((p) => p.numbers.slice(-2)) })
+        for (const part of [...parts].reverse()) parallelTasks.get(task)!(part)
+      },
+    }
+    // LeNet-5's first layer: 6 output channels (too few to split by channel), 25 taps
+    const inputs = { x: randomTensor([32, 1, 28, 28], 93), w: randomTensor([6, 1, 5, 5], 94) }
+    const run = (dtype: "float32" | "float64") => {
+      const g = new GraphBuilder({ dtype })
+      const v = { x: g.input("x", inputs.x.shape), w: g.input("w", inputs.w.shape) }
+      const y = conv2d(v.x, v.w, undefined, { padding: 2 })
+      const [gw] = gradValues(g, sum(mul(y, y)), [v.w])
+      const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tensor(t.data, t.shape, dtype)]))
+      return compile(g.graph, [gw]).run(feeds)[0]
+    }
+    for (const dtype of ["float32", "float64"] as const) {
+      const serial = run(dtype)
+      setParallelBackend(backend)
+      let parallel: Tensor
+      try {
+        parallel = run(dtype)
+      } finally {
+        setParallelBackend(undefined)
+      }
+      expect(Array.from(parallel.data)).toEqual(Array.from(serial.data))
+    }
+    const split = tasks.find((t) => t.task === "conv.backward_weight_taps")
+    expect(split?.ranges).toEqual([
+      [0, 12],
+      [12, 25],
+    ])
+  })
 })
 
 describe("on real worker threads", () => {
