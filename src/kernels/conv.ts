@@ -16,10 +16,10 @@
 import type { FloatArray } from "../tensor/dtype.ts"
 import { canIm2colPacked, directBackwardWeight, directForward, im2colPacked, im2colPackedT, useDirectBackwardWeight, useDirectForward } from "./conv-direct.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
-import { canPrepackB, gemm, gemmPrepackedB, gemmSerial, prepackedB } from "./gemm.ts"
+import { canPrepackB, gemm, gemmPrepackedB, gemmScatterAdd, gemmSerial, prepackedB } from "./gemm.ts"
 import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
 import { parallelBackend, threadCount } from "./parallel.ts"
-import { col2im, im2col, inputVolume, kernelVolume, outputVolume, type ConvGeometry } from "./im2col.ts"
+import { im2col, inputVolume, kernelVolume, outputVolume, type ConvGeometry } from "./im2col.ts"
 
 /** Sizes of one convolution problem. */
 export interface ConvProblem {
@@ -130,18 +130,84 @@ export function convBackwardInputSerial(gy: FloatArray, weight: FloatArray, gx: 
   const K = cinG * kernelVolume(g)
   const P = outputVolume(g)
   const inPlane = inputVolume(g)
-  const pointwise = isPointwise(g)
-  const col = pointwise ? undefined : columnBuffer(gy, K * P)
+  if (isPointwise(g)) {
+    for (let n = 0; n < p.batch; n++) {
+      for (let grp = 0; grp < p.groups; grp++) {
+        const B = gy.subarray((n * p.outChannels + grp * coutG) * P)
+        mm(true, false, K, P, coutG, 1, weight.subarray(grp * coutG * K), K, B, P, 0, gx.subarray((n * p.inChannels + grp * cinG) * inPlane), P)
+      }
+    }
+    return
+  }
+  // col2im(W^T gy) with the column matrix never stored: each entry is added straight into
+  // a zero-padded float64 copy of the input plane (gemmScatterAdd), whose interior is then
+  // written to gx. Summing in float64 is also more accurate than adding into gx's dtype.
+  const { rows, cols, padded } = scatterLayout(cinG, g)
   for (let n = 0; n < p.batch; n++) {
     for (let grp = 0; grp < p.groups; grp++) {
-      const gyOff = (n * p.outChannels + grp * coutG) * P
-      const gxOff = (n * p.inChannels + grp * cinG) * inPlane
-      const A = weight.subarray(grp * coutG * K)
-      const B = gy.subarray(gyOff)
-      if (col === undefined) mm(true, false, K, P, coutG, 1, A, K, B, P, 0, gx.subarray(gxOff), P)
-      else {
-        mm(true, false, K, P, coutG, 1, A, K, B, P, 0, col, P)
-        col2im(col, cinG, g, gx, gxOff)
+      padded.fill(0)
+      const B = gy.subarray((n * p.outChannels + grp * coutG) * P)
+      gemmScatterAdd(true, false, K, P, coutG, weight.subarray(grp * coutG * K), K, B, P, rows, cols, padded)
+      copyInterior(padded, cinG, g, gx, (n * p.inChannels + grp * cinG) * inPlane)
+    }
+  }
+}
+
+let scatterRowBuf = new Int32Array(0)
+let scatterColBuf = new Int32Array(0)
+let paddedBuf = new Float64Array(0)
+
+/** Sizes of the zero-padded input that covers every position any window reads. */
+function paddedDims(g: ConvGeometry): [number, number, number] {
+  const dim = (i: number) => Math.max(g.padLo[i] + g.inSize[i], (g.outSize[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1)
+  return [dim(0), dim(1), dim(2)]
+}
+
+/**
+ * The offsets in the padded input of column entry (t, j): tap t = (c, kd, kh, kw) gives
+ * c*plane + kd*dD*Hp*Wp + kh*dH*Wp + kw*dW, output position j = (od, oh, ow) gives
+ * od*sD*Hp*Wp + oh*sH*Wp + ow*sW; their sum is where im2col read the entry from.
+ */
+function scatterLayout(channels: number, g: ConvGeometry): { rows: Int32Array; cols: Int32Array; padded: Float64Array } {
+  const [Dp, Hp, Wp] = paddedDims(g)
+  const [kD, kH, kW] = g.kernel
+  const [outD, outH, outW] = g.outSize
+  const K = channels * kD * kH * kW
+  const P = outD * outH * outW
+  const size = channels * Dp * Hp * Wp
+  if (scatterRowBuf.length < K) scatterRowBuf = new Int32Array(K)
+  if (scatterColBuf.length < P) scatterColBuf = new Int32Array(P)
+  if (paddedBuf.length < size) paddedBuf = new Float64Array(size)
+  const rows = scatterRowBuf.subarray(0, K)
+  const cols = scatterColBuf.subarray(0, P)
+  let t = 0
+  for (let c = 0; c < channels; c++) {
+    for (let kd = 0; kd < kD; kd++) {
+      for (let kh = 0; kh < kH; kh++) {
+        for (let kw = 0; kw < kW; kw++) rows[t++] = c * Dp * Hp * Wp + (kd * g.dilation[0] * Hp + kh * g.dilation[1]) * Wp + kw * g.dilation[2]
+      }
+    }
+  }
+  let j = 0
+  for (let od = 0; od < outD; od++) {
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow++) cols[j++] = (od * g.stride[0] * Hp + oh * g.stride[1]) * Wp + ow * g.stride[2]
+    }
+  }
+  return { rows, cols, padded: paddedBuf.subarray(0, size) }
+}
+
+/** gx[c, d, h, w] = padded[c, d + pD, h + pH, w + pW] for the `channels` planes at gxOff. */
+function copyInterior(padded: Float64Array, channels: number, g: ConvGeometry, gx: FloatArray, gxOff: number): void {
+  const [Dp, Hp, Wp] = paddedDims(g)
+  const [inD, inH, inW] = g.inSize
+  const [pD, pH, pW] = g.padLo
+  let o = gxOff
+  for (let c = 0; c < channels; c++) {
+    for (let d = 0; d < inD; d++) {
+      for (let h = 0; h < inH; h++) {
+        const src = ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW
+        for (let w = 0; w < inW; w++) gx[o++] = padded[src + w]
       }
     }
   }

@@ -116,6 +116,25 @@ export function gemmSerial(
     gemmDirect(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     return
   }
+  gemmPacked(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+}
+
+/** The packed loop nest of {@link gemmSerial} (no small-size shortcut; M, N, K >= 1). */
+function gemmPacked(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: FloatArray,
+  lda: number,
+  B: FloatArray,
+  ldb: number,
+  beta: number,
+  C: FloatArray,
+  ldc: number,
+): void {
   const rsA = transA ? 1 : lda
   const csA = transA ? lda : 1
   const rsB = transB ? 1 : ldb
@@ -134,9 +153,65 @@ export function gemmSerial(
         scalars[0] = alpha
         scalars[1] = first ? beta : 1
         const cOff = ic * ldc + jc
+        scatterRow0 = ic
+        scatterCol0 = jc
         macroKernel(mc, nc, kc, C, cOff, ldc)
       }
     }
+  }
+}
+
+// Scatter mode of the macro-kernel (see gemmScatterAdd): while set, tiles are added to
+// scatterTarget[scatterRows[i] + scatterCols[j]] instead of stored into C.
+let scatterTarget: Float64Array | undefined
+let scatterRows: Int32Array = new Int32Array(0)
+let scatterCols: Int32Array = new Int32Array(0)
+/** Row and column of C where the block being computed starts. */
+let scatterRow0 = 0
+let scatterCol0 = 0
+
+/**
+ * target[rowOffsets[i] + colOffsets[j]] += (op(A) op(B))[i, j] for every i < M, j < N:
+ * a product whose result is scattered as it is computed, never stored as a matrix. The
+ * input gradient of a convolution is col2im(W^T gy); with the offsets of the (padded)
+ * input position that column entry (t, p) belongs to, this adds each entry where col2im
+ * would, without writing and re-reading the column matrix (LeNet-5: 150 x 100 per
+ * sample; a VGG-style 3x3 layer: 288 x 784, larger than L2). Entries are added in a fixed
+ * order that depends only on M, N and K. Offsets may repeat (that is the point).
+ */
+export function gemmScatterAdd(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  A: FloatArray,
+  lda: number,
+  B: FloatArray,
+  ldb: number,
+  rowOffsets: Int32Array,
+  colOffsets: Int32Array,
+  target: Float64Array,
+): void {
+  if (M <= 0 || N <= 0 || K <= 0) return
+  scatterTarget = target
+  scatterRows = rowOffsets
+  scatterCols = colOffsets
+  try {
+    gemmPacked(transA, transB, M, N, K, 1, A, lda, B, ldb, 1, target, 0)
+  } finally {
+    scatterTarget = undefined
+  }
+}
+
+/** Adds a tile's mr x nr entries at their scatter offsets (see gemmScatterAdd). */
+function scatterTile(t: Float64Array, mr: number, nr: number, row0: number, col0: number): void {
+  const target = scatterTarget!
+  const rows = scatterRows
+  const cols = scatterCols
+  for (let r = 0; r < mr; r++) {
+    const base = rows[row0 + r]
+    for (let c = 0; c < nr; c++) target[base + cols[col0 + c]] += t[r * NR + c]
   }
 }
 
@@ -245,7 +320,8 @@ function macroKernel(mc: number, nc: number, kc: number, C: FloatArray, cOff: nu
       out[10] = c31
       out[11] = c32
       const mr = Math.min(4, mc - ir)
-      if (C instanceof Float64Array) storeTile64(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
+      if (scatterTarget !== undefined) scatterTile(out, mr, nr, scatterRow0 + ir, scatterCol0 + jr)
+      else if (C instanceof Float64Array) storeTile64(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
       else storeTile32(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { gemm, gemmReference, gemmSerial } from "../../src/kernels/gemm.ts"
+import { gemm, gemmReference, gemmScatterAdd, gemmSerial } from "../../src/kernels/gemm.ts"
 import { parallelTasks, setParallelBackend, type ParallelBackend } from "../../src/kernels/parallel.ts"
 import type { DataArray } from "../../src/tensor/dtype.ts"
 import { Random } from "../../src/tensor/random.ts"
@@ -135,5 +135,37 @@ describe("gemm", () => {
       [32, 68],
       [68, 101],
     ])
+  })
+})
+
+describe("gemmScatterAdd", () => {
+  // Against the plain product scattered by hand: sizes straddle the tile and KC, offsets
+  // repeat (several entries land on one target, as in col2im), both transposes.
+  it("adds each entry of op(A) op(B) at rowOffsets[i] + colOffsets[j]", () => {
+    const rng = new Random(7)
+    for (const [M, N, K] of [
+      [1, 1, 1],
+      [5, 7, 3],
+      [13, 11, 16],
+      [70, 40, 300],
+    ]) {
+      for (const [transA, transB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+      ] as const) {
+        const A = randomArray(rng, M * K, "float32")
+        const B = randomArray(rng, K * N, "float32")
+        const rows = Int32Array.from({ length: M }, () => Math.floor(rng.uniform(0, 20)))
+        const cols = Int32Array.from({ length: N }, () => Math.floor(rng.uniform(0, 20)))
+        const target = new Float64Array(40).fill(0.5)
+        gemmScatterAdd(transA, transB, M, N, K, A, transA ? M : K, B, transB ? K : N, rows, cols, target)
+        const product = new Float64Array(M * N)
+        gemmReference(transA, transB, M, N, K, 1, A, transA ? M : K, B, transB ? K : N, 0, product, N)
+        const want = new Float64Array(40).fill(0.5)
+        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) want[rows[i] + cols[j]] += product[i * N + j]
+        for (let i = 0; i < 40; i++) expect(target[i]).toBeCloseTo(want[i], 9)
+      }
+    }
   })
 })

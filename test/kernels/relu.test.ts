@@ -60,8 +60,10 @@ describe("float32 relu kernels (branch-free)", () => {
         const yRef = Float32Array.from(x, reluRef)
         const outRef = new Float32Array(n)
         for (let i = 0; i < n; i++) outRef[i] = reluBackwardRef(g[i], x[i])
+        // values, not bits: the reference's float32 -> double -> float32 round trip quiets
+        // signalling NaNs, which the kernel passes through untouched
         expect(sameValues(y, yRef)).toBe(true)
-        expect(sameBits(out, outRef)).toBe(true)
+        expect(sameValues(out, outRef)).toBe(true)
       }),
     )
   })
