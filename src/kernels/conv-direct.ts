@@ -408,9 +408,10 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
 /**
  * The transposed column matrix col^T (P rows, K columns) in gemm's packed-B layout, for
  * the weight gradient gw += gy col^T: entry (j, t) goes to ((t / 3 | 0) * P + j) * 3 + t % 3,
- * the last panel's columns past K are 0. Same values as im2col, transposed.
+ * the last panel's columns past K are 0. Same values as im2col, transposed. With a tap
+ * range [t0, t1), only those columns are written, as columns 0 .. t1 - t0 - 1.
  */
-export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: ConvProblem, out: Float64Array): void {
+export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: ConvProblem, out: Float64Array, t0 = 0, t1 = Infinity): void {
   const g = p.geometry
   const [, inH, inW] = g.inSize
   const [, outH, outW] = g.outSize
@@ -440,9 +441,10 @@ export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: 
     }
   }
   let o = 0
-  for (let t = 0; t < K; t += 3) {
+  const tEnd = Math.min(K, t1)
+  for (let t = t0; t < tEnd; t += 3) {
     const o0 = tp[t]
-    if (t + 3 <= K) {
+    if (t + 3 <= tEnd) {
       const o1 = tp[t + 1]
       const o2 = tp[t + 2]
       for (let j = 0; j < P; j++, o += 3) {
@@ -452,7 +454,7 @@ export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: 
         out[o + 2] = xp[b + o2]
       }
     } else {
-      const cols = K - t
+      const cols = tEnd - t
       const o1 = cols >= 2 ? tp[t + 1] : 0
       for (let j = 0; j < P; j++, o += 3) {
         const b = pos[j]

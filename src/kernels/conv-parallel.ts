@@ -2,13 +2,13 @@
  * Convolution kernels across threads. Forward and input gradient are split by samples:
  * sample n's output depends only on sample n, so each thread runs the serial kernel (with
  * the serial GEMM) on a contiguous range of samples. The weight gradient sums over
- * samples, so it is split by output channels instead (by taps when a layer has too few
- * channels), each thread summing all samples in order for its share. Either way every element is computed exactly as on one thread
+ * samples, so it is split by taps (columns of gw; each thread builds only its columns of
+ * the column matrix) or, where the column matrix is not built per tap range, by output
+ * channels, each thread summing all samples in order for its share. Either way every element is computed exactly as on one thread
  * (same bits). Operands the workers cannot see are staged into shared memory first.
  */
 import type { FloatArray } from "../tensor/dtype.ts"
 import { convBackwardInputSerial, convBackwardWeightSerial, convForwardSerial, type ConvProblem } from "./conv.ts"
-import { directBackwardWeight } from "./conv-direct.ts"
 import { gemmSerial } from "./gemm.ts"
 import { stageShared } from "./gemm-parallel.ts"
 import { inputVolume, kernelVolume, outputVolume } from "./im2col.ts"
@@ -63,10 +63,10 @@ parallelTasks.set("conv.backward_weight", ({ arrays, numbers }: TaskArgs) => {
   convBackwardWeightSerial(floatArray(arrays[0]), floatArray(arrays[1]), floatArray(arrays[2]), p, gemmSerial, numbers[23], numbers[24])
 })
 
-// arrays: gy, x, gw; numbers: the problem (all samples), then the tap range t0, t1 (direct kernel)
+// arrays: gy, x, gw; numbers: the problem (all samples), then the tap range t0, t1
 parallelTasks.set("conv.backward_weight_taps", ({ arrays, numbers }: TaskArgs) => {
   const { p } = decode(numbers)
-  directBackwardWeight(floatArray(arrays[0]), floatArray(arrays[1]), floatArray(arrays[2]), p, 0, p.outChannels / p.groups, numbers[23], numbers[24])
+  convBackwardWeightSerial(floatArray(arrays[0]), floatArray(arrays[1]), floatArray(arrays[2]), p, gemmSerial, 0, p.outChannels / p.groups, numbers[23], numbers[24])
 })
 
 const staging: (FloatArray | undefined)[] = [undefined, undefined, undefined, undefined]
@@ -114,8 +114,8 @@ export function convBackwardWeightParallel(gy: FloatArray, x: FloatArray, gw: Fl
   const sgw = stageShared(staging, backend, 2, gw, gw.length)
   const whole = encode(p, 0, p.batch)
   const taps = (p.inChannels / p.groups) * kernelVolume(p.geometry)
-  // tap ranges stay even: the direct kernel computes taps in pairs
-  const ranges = by === "channels" ? splitRange(coutG, threadCount(), 4) : splitRange(taps, threadCount(), 2)
+  // tap ranges in multiples of 6: whole pairs for the direct kernel, whole 3-column panels for the GEMM
+  const ranges = by === "channels" ? splitRange(coutG, threadCount(), 4) : splitRange(taps, threadCount(), 6)
   const parts = ranges.map(([r0, r1]) => ({ arrays: [sgy, sx, sgw], numbers: [...whole, r0, r1] }))
   runTask(by === "channels" ? "conv.backward_weight" : "conv.backward_weight_taps", parts)
   if (sgw !== gw) gw.set(sgw.subarray(0, gw.length))

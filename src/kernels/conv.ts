@@ -215,41 +215,57 @@ function copyInterior(padded: Float64Array, channels: number, g: ConvGeometry, g
 
 /**
  * gw = the weight gradient of conv for input x and upstream gy (summed over the batch, in
- * sample order). With a parallel backend, the output channels of each group (or, for the
- * direct kernel with fewer than 8 channels, the taps) are split across threads, each
- * thread running all samples for its share, never the samples, so every element's
- * summation order, and so its bits, stay those of one thread.
+ * sample order). With a parallel backend, the taps (columns of gw) or the output
+ * channels of each group are split across threads, each thread running all samples for
+ * its share, never the samples, so every element's summation order, and so its bits,
+ * stay those of one thread. Taps when the column matrix is built per tap range (each
+ * thread then builds only its columns), else channels.
  */
 export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
   if (threadCount() > 1 && !isDepthwise(p) && worthSplittingBatch(p)) {
+    // by taps when each thread can build just its columns of col^T (no duplicated im2col)
+    if (useDirectBackwardWeight(p) || prepacksWeightGradient(p)) return convBackwardWeightParallel(gy, x, gw, p, "taps")
     if (p.outChannels / p.groups >= 8) return convBackwardWeightParallel(gy, x, gw, p, "channels")
-    // few output channels (LeNet-5's first layer has 6): split the taps instead
-    if (useDirectBackwardWeight(p)) return convBackwardWeightParallel(gy, x, gw, p, "taps")
   }
   convBackwardWeightSerial(gy, x, gw, p, gemm, 0, p.outChannels / p.groups)
 }
 
-/** {@link convBackwardWeight} on this thread for rows [c0, c1) of every group's block of gw. */
-export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, mm: GemmFunction, c0: number, c1: number): void {
+/** True when the weight gradient of `p` writes col^T straight into gemm's packed panels. */
+function prepacksWeightGradient(p: ConvProblem): boolean {
+  const K = (p.inChannels / p.groups) * kernelVolume(p.geometry)
+  return !isPointwise(p.geometry) && canIm2colPacked(p) && canPrepackB(p.outChannels / p.groups, K, outputVolume(p.geometry))
+}
+
+/**
+ * {@link convBackwardWeight} on this thread for rows [c0, c1) and taps (columns) [t0, t1)
+ * of every group's block of gw. Each element's summation order is the same whatever the
+ * ranges, so parts computed separately give the bits of one call.
+ */
+export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, mm: GemmFunction, c0: number, c1: number, t0 = 0, t1 = Infinity): void {
   if (isDepthwise(p)) return depthwiseBackwardWeight(gy, x, gw, p)
-  if (useDirectBackwardWeight(p)) return directBackwardWeight(gy, x, gw, p, c0, c1)
+  if (useDirectBackwardWeight(p)) return directBackwardWeight(gy, x, gw, p, c0, c1, t0, t1)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups
   const K = cinG * kernelVolume(g)
   const P = outputVolume(g)
   const inPlane = inputVolume(g)
+  const tEnd = Math.min(K, t1)
+  const taps = tEnd - t0
+  if (taps <= 0 || c1 <= c0) return
   const pointwise = isPointwise(g)
   // col^T straight into gemm's packed B, as in convForwardSerial
-  const prepack = !pointwise && canIm2colPacked(p) && canPrepackB(c1 - c0, K, P) && (mm === gemmSerial || threadCount() === 1)
+  const prepack = !pointwise && canIm2colPacked(p) && canPrepackB(c1 - c0, taps, P) && (mm === gemmSerial || threadCount() === 1)
   const col = pointwise || prepack ? undefined : columnBuffer(x, K * P)
   for (let n = 0; n < p.batch; n++) {
     for (let grp = 0; grp < p.groups; grp++) {
       const xOff = (n * p.inChannels + grp * cinG) * inPlane
+      const gyOff = (n * p.outChannels + grp * coutG + c0) * P
+      const gwOff = (grp * coutG + c0) * K + t0
+      const beta = n === 0 ? 0 : 1
       if (prepack) {
-        im2colPackedT(x, xOff, cinG, p, prepackedB())
-        const gyOff = (n * p.outChannels + grp * coutG + c0) * P
-        gemmPrepackedB(c1 - c0, K, P, 1, gy.subarray(gyOff), P, n === 0 ? 0 : 1, gw.subarray((grp * coutG + c0) * K), K)
+        im2colPackedT(x, xOff, cinG, p, prepackedB(), t0, tEnd)
+        gemmPrepackedB(c1 - c0, taps, P, 1, gy.subarray(gyOff), P, beta, gw.subarray(gwOff), K)
         continue
       }
       let B: FloatArray
@@ -258,8 +274,8 @@ export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: Floa
         im2col(x, xOff, cinG, g, col)
         B = col
       }
-      const gyOff = (n * p.outChannels + grp * coutG + c0) * P
-      mm(false, true, c1 - c0, K, P, 1, gy.subarray(gyOff), P, B, P, n === 0 ? 0 : 1, gw.subarray((grp * coutG + c0) * K), K)
+      // rows t0 .. tEnd of col are columns t0 .. tEnd of col^T
+      mm(false, true, c1 - c0, taps, P, 1, gy.subarray(gyOff), P, B.subarray(t0 * P), P, beta, gw.subarray(gwOff), K)
     }
   }
 }

@@ -303,7 +303,7 @@ describe("on a parallel backend", () => {
     expect(tasks).toContain("conv.backward_weight")
   })
 
-  it("splits the weight gradient of a layer with few output channels by taps, with the same bits", async () => {
+  it("splits the weight gradient by taps (each thread builds only its columns), with the same bits", async () => {
     const { parallelTasks, setParallelBackend } = await import("../../src/kernels/parallel.ts")
     const tasks: { task: string; ranges: number[][] }[] = []
     const backend = {
@@ -317,32 +317,37 @@ describe("on a parallel backend", () => {
         for (const part of [...parts].reverse()) parallelTasks.get(task)!(part)
       },
     }
-    // LeNet-5's first layer: 6 output channels (too few to split by channel), 25 taps
-    const inputs = { x: randomTensor([32, 1, 28, 28], 93), w: randomTensor([6, 1, 5, 5], 94) }
-    const run = (dtype: "float32" | "float64") => {
-      const g = new GraphBuilder({ dtype })
-      const v = { x: g.input("x", inputs.x.shape), w: g.input("w", inputs.w.shape) }
-      const y = conv2d(v.x, v.w, undefined, { padding: 2 })
-      const [gw] = gradValues(g, sum(mul(y, y)), [v.w])
-      const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tensor(t.data, t.shape, dtype)]))
-      return compile(g.graph, [gw]).run(feeds)[0]
-    }
-    for (const dtype of ["float32", "float64"] as const) {
-      const serial = run(dtype)
-      setParallelBackend(backend)
-      let parallel: Tensor
-      try {
-        parallel = run(dtype)
-      } finally {
-        setParallelBackend(undefined)
+    // LeNet-5's layers: the first (6 output channels, 25 taps; direct kernel) and the
+    // second (16 channels, 150 taps; col^T packed per tap range for the GEMM)
+    const layers = [
+      { x: [32, 1, 28, 28], w: [6, 1, 5, 5], padding: 2, ranges: [[0, 12], [12, 25]] },
+      { x: [32, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, ranges: [[0, 72], [72, 150]] },
+    ]
+    for (const layer of layers) {
+      tasks.length = 0
+      const inputs = { x: randomTensor(layer.x, 93), w: randomTensor(layer.w, 94) }
+      const run = (dtype: "float32" | "float64") => {
+        const g = new GraphBuilder({ dtype })
+        const v = { x: g.input("x", inputs.x.shape), w: g.input("w", inputs.w.shape) }
+        const y = conv2d(v.x, v.w, undefined, { padding: layer.padding })
+        const [gw] = gradValues(g, sum(mul(y, y)), [v.w])
+        const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tensor(t.data, t.shape, dtype)]))
+        return compile(g.graph, [gw]).run(feeds)[0]
       }
-      expect(Array.from(parallel.data)).toEqual(Array.from(serial.data))
+      for (const dtype of ["float32", "float64"] as const) {
+        const serial = run(dtype)
+        setParallelBackend(backend)
+        let parallel: Tensor
+        try {
+          parallel = run(dtype)
+        } finally {
+          setParallelBackend(undefined)
+        }
+        expect(Array.from(parallel.data)).toEqual(Array.from(serial.data))
+      }
+      const split = tasks.find((t) => t.task === "conv.backward_weight_taps")
+      expect(split?.ranges).toEqual(layer.ranges)
     }
-    const split = tasks.find((t) => t.task === "conv.backward_weight_taps")
-    expect(split?.ranges).toEqual([
-      [0, 12],
-      [12, 25],
-    ])
   })
 })
 
