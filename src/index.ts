@@ -16,7 +16,7 @@ export { defineOp, type OpDef, type OpSpec, type AnyOp, type KernelArgs, type Gr
 export { createRegistry, withOp, type Registry } from "./ops/registry.ts"
 export { builtinOps, defaultRegistry } from "./ops/builtins.ts"
 export { grad, gradValues, type GradOptions } from "./autodiff/grad.ts"
-export { compile, run, Plan, topologicalOrder, type ParamStore, type RunOptions } from "./exec/plan.ts"
+export { compile, run, Plan, poisonUnclearedOutputs, topologicalOrder, type ParamStore, type RunOptions } from "./exec/plan.ts"
 export * from "./ops/elementwise.ts"
 export * from "./ops/reduce.ts"
 export * from "./ops/shape.ts"

@@ -139,8 +139,9 @@ export class Plan {
     const inputs: { [name: string]: Tensor } = {}
     for (const [name, key] of step.inputs) inputs[name] = values.get(key)!
     const outputs: { [name: string]: Tensor } = {}
+    const clear = step.op?.overwritesOutputs !== true
     for (const [spec, key] of step.outputs) {
-      const t = { shape: spec.shape, dtype: spec.dtype, data: this.take(spec) }
+      const t = { shape: spec.shape, dtype: spec.dtype, data: this.take(spec, clear) }
       outputs[spec.name] = t
       values.set(key, t)
     }
@@ -157,18 +158,21 @@ export class Plan {
     }
   }
 
-  private take(spec: OutputSpec): DataArray {
+  /** An output buffer: recycled when one fits, cleared unless the op overwrites it anyway. */
+  private take(spec: OutputSpec, clear: boolean): DataArray {
     const size = sizeOf(spec.shape)
     const free = this.pool.get(`${spec.dtype}:${size}`)
     const reused = free?.pop()
     if (reused !== undefined) {
       // Kernels may rely on zero-filled outputs (scatter-adds), so reuse looks fresh.
-      reused.fill(0)
+      if (clear) reused.fill(0)
+      else if (poisonUncleared) poison(reused)
       return reused
     }
     // With a thread pool, buffers live in shared memory so kernels can split work.
     const data = parallelBackend()?.allocShared(spec.dtype, size) ?? allocate(spec.dtype, size)
     this.lastRunAllocatedBytes += data.byteLength
+    if (!clear && poisonUncleared) poison(data)
     return data
   }
 
@@ -179,6 +183,24 @@ export class Plan {
     if (list === undefined) this.pool.set(key, [data])
     else if (!list.includes(data)) list.push(data)
   }
+}
+
+let poisonUncleared = false
+
+/** NaN everywhere (int32 buffers: -2147483647, an index no kernel writes). */
+function poison(data: DataArray): void {
+  data.fill(data instanceof Int32Array ? -0x7fffffff : NaN)
+}
+
+/**
+ * A check for op authors: while on, every output buffer handed to an op that declares
+ * `overwritesOutputs` (fresh or recycled) is first filled with NaN (int32 outputs:
+ * -2147483647), so a kernel that leaves an element unwritten produces a visible NaN or an
+ * impossible index instead of a zero or stale value that happens to look right. The test
+ * suite runs with it on (test/setup.ts).
+ */
+export function poisonUnclearedOutputs(on: boolean): void {
+  poisonUncleared = on
 }
 
 /**

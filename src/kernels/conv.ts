@@ -74,7 +74,11 @@ export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray 
 
 /** {@link convForward} on this thread, with the given GEMM. */
 export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, mm: GemmFunction): void {
-  if (isDepthwise(p)) return depthwiseForward(x, weight, bias, y, p)
+  if (isDepthwise(p)) {
+    // the depthwise loops accumulate into y: start from zero (the executor does not clear)
+    if (bias === undefined) y.fill(0, 0, p.batch * p.outChannels * outputVolume(p.geometry))
+    return depthwiseForward(x, weight, bias, y, p)
+  }
   if (useDirectForward(p)) return directForward(x, weight, bias, y, p)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
@@ -123,7 +127,10 @@ export function convBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatA
 
 /** {@link convBackwardInput} on this thread, with the given GEMM. */
 export function convBackwardInputSerial(gy: FloatArray, weight: FloatArray, gx: FloatArray, p: ConvProblem, mm: GemmFunction): void {
-  if (isDepthwise(p)) return depthwiseBackwardInput(gy, weight, gx, p)
+  if (isDepthwise(p)) {
+    gx.fill(0, 0, p.batch * p.inChannels * inputVolume(p.geometry))
+    return depthwiseBackwardInput(gy, weight, gx, p)
+  }
   const g = p.geometry
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups
@@ -242,7 +249,11 @@ function prepacksWeightGradient(p: ConvProblem): boolean {
  * ranges, so parts computed separately give the bits of one call.
  */
 export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, mm: GemmFunction, c0: number, c1: number, t0 = 0, t1 = Infinity): void {
-  if (isDepthwise(p)) return depthwiseBackwardWeight(gy, x, gw, p)
+  if (isDepthwise(p) || p.batch === 0) {
+    gw.fill(0)
+    if (p.batch === 0) return
+    return depthwiseBackwardWeight(gy, x, gw, p)
+  }
   if (useDirectBackwardWeight(p)) return directBackwardWeight(gy, x, gw, p, c0, c1, t0, t1)
   const g = p.geometry
   const cinG = p.inChannels / p.groups

@@ -33,12 +33,12 @@ parallelTasks.set(MAX_2X2, ({ arrays, numbers }) => {
   maxPool2x2(floats(arrays[0]).subarray(p0 * inPlane, p1 * inPlane), floats(arrays[1]).subarray(p0 * outPlane, p1 * outPlane), indices, p1 - p0, H, W, OH, OW)
 })
 
-// arrays: gy, indices, gx; numbers: p0, p1, outPlane, inPlane
+// arrays: gy, indices, gx; numbers: p0, p1, outPlane, inPlane, clear (0/1)
 parallelTasks.set(SCATTER, ({ arrays, numbers }) => {
-  const [p0, p1, outPlane, inPlane] = numbers
+  const [p0, p1, outPlane, inPlane, clear] = numbers
   const gy = floats(arrays[0]).subarray(p0 * outPlane, p1 * outPlane)
   const indices = int32(arrays[1]).subarray(p0 * outPlane, p1 * outPlane)
-  scatterAddPlanes(gy, indices, floats(arrays[2]).subarray(p0 * inPlane, p1 * inPlane), p1 - p0, outPlane, inPlane)
+  scatterAddPlanes(gy, indices, floats(arrays[2]).subarray(p0 * inPlane, p1 * inPlane), p1 - p0, outPlane, inPlane, clear === 1)
 })
 
 function planeParts(planes: number, elements: number): [number, number][] | undefined {
@@ -61,15 +61,15 @@ export function maxPool2x2Planes(x: FloatArray, y: FloatArray, indices: Int32Arr
   )
 }
 
-/** {@link scatterAddPlanes}, split by planes when a parallel backend can take it. */
-export function scatterAddPlanesSplit(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, outPlane: number, inPlane: number): void {
+/** {@link scatterAddPlanes} (with its `clear`), split by planes when a parallel backend can take it. */
+export function scatterAddPlanesSplit(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, outPlane: number, inPlane: number, clear = false): void {
   const parts = planeParts(planes, gx.length)
   if (parts === undefined) {
-    scatterAddPlanes(gy, indices, gx, planes, outPlane, inPlane)
+    scatterAddPlanes(gy, indices, gx, planes, outPlane, inPlane, clear)
     return
   }
   runTask(
     SCATTER,
-    parts.map(([p0, p1]) => ({ arrays: [gy, indices, gx], numbers: [p0, p1, outPlane, inPlane] })),
+    parts.map(([p0, p1]) => ({ arrays: [gy, indices, gx], numbers: [p0, p1, outPlane, inPlane, clear ? 1 : 0] })),
   )
 }

@@ -8,13 +8,31 @@
  * path.
  */
 import type { DataArray } from "../tensor/dtype.ts"
+import { parallelTasks, runTask, splitRange, threadCount } from "./parallel.ts"
+
+/** Below this many elements another thread costs more than it saves. */
+const MIN_SPLIT = 1 << 18
+const TASK = "relu.pass_where_positive"
+
+// arrays: g, x, out (float32, shared); numbers: the element range i0, i1
+parallelTasks.set(TASK, ({ arrays: [g, x, out], numbers: [i0, i1] }) => {
+  if (!(g instanceof Float32Array && x instanceof Float32Array && out instanceof Float32Array)) throw new Error("relu task: expected float32 arrays")
+  passWherePositive32(bits(g.subarray(i0, i1)), bits(x.subarray(i0, i1)), bits(out.subarray(i0, i1)))
+})
+
+/** Elementwise, so any split gives the same bits; large tensors go to the thread pool. */
+function passWherePositive(g: Float32Array, x: Float32Array, out: Float32Array): void {
+  const n = out.length
+  if (threadCount() > 1 && n >= MIN_SPLIT) {
+    runTask(TASK, splitRange(n, threadCount(), 1024).map(([i0, i1]) => ({ arrays: [g, x, out], numbers: [i0, i1] })))
+    return
+  }
+  passWherePositive32(bits(g), bits(x), bits(out))
+}
 
 /** y = max(x, 0), NaN stays NaN, relu(-0) = +0 (PyTorch's `x <= 0 ? 0 : x`). */
 export function reluForward(x: DataArray, y: DataArray): void {
-  if (x instanceof Float32Array && y instanceof Float32Array) {
-    const xb = bits(x)
-    return passWherePositive32(xb, xb, bits(y))
-  }
+  if (x instanceof Float32Array && y instanceof Float32Array) return passWherePositive(x, x, y)
   const n = y.length
   for (let i = 0; i < n; i++) {
     const v = x[i]
@@ -25,7 +43,7 @@ export function reluForward(x: DataArray, y: DataArray): void {
 /** out = x <= 0 ? 0 : gy (gy passes where x > 0 or x is NaN; PyTorch's threshold_backward). */
 export function reluBackwardKernel(gy: DataArray, x: DataArray, out: DataArray): void {
   if (gy instanceof Float32Array && x instanceof Float32Array && out instanceof Float32Array) {
-    return passWherePositive32(bits(gy), bits(x), bits(out))
+    return passWherePositive(gy, x, out)
   }
   const n = out.length
   for (let i = 0; i < n; i++) out[i] = x[i] <= 0 ? 0 : gy[i]

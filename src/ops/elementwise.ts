@@ -31,6 +31,7 @@ function binaryOp(name: string, f: (a: number, b: number) => number, doc: string
       return { y: { shape: broadcastShapes(a.shape, b.shape), dtype: a.dtype } }
     },
     kernel: ({ inputs: { a, b }, outputs: { y } }) => mapBinary(a.data, a.shape, b.data, b.shape, y.data, y.shape, f),
+    overwritesOutputs: true,
   })
 }
 
@@ -77,6 +78,7 @@ function unaryOp(name: string, f: (x: number) => number, doc: string) {
       return { y: x }
     },
     kernel: ({ inputs: { x }, outputs: { y } }) => mapUnary(x.data, y.data, f),
+    overwritesOutputs: true,
   })
 }
 
@@ -119,6 +121,7 @@ export const reluBackwardOp = defineOp({
     return { y: gy }
   },
   kernel: ({ inputs: { gy, x }, outputs: { y } }) => reluBackwardKernel(gy.data, x.data, y.data),
+  overwritesOutputs: true,
   // Linear in gy with the same mask; piecewise constant in x (gradient 0 almost everywhere).
   grad: ({ inputs: { x }, grads: { y: ggy } }) => ({ gy: reluBackward(ggy!, x) }),
 })

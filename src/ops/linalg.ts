@@ -93,6 +93,8 @@ export const matmulOp = defineOp({
     return { y: { shape: matmulGeometry(a.shape, b.shape).out, dtype: a.dtype } }
   },
   kernel: ({ inputs: { a, b }, outputs: { y } }) => matmulKernel(floatData(a), a.shape, floatData(b), b.shape, floatData(y)),
+  // gemm with beta 0 writes every element (zeros when K = 0)
+  overwritesOutputs: true,
   // With a, b promoted to matrices (a2 = a as [.., M, K], b2 = b as [.., K, N]) and gy as
   // [batch.., M, N]: da2 = gy b2^T, db2 = a2^T gy, each summed over the batch dims that
   // were broadcast, then reshaped back to the operand's own shape.
@@ -174,9 +176,10 @@ export const linearOp = defineOp({
       for (let r = 0; r < rows; r++) for (let o = 0; o < out; o++) yd[r * out + o] = bd[o]
       beta = 1
     }
-    if (inF === 0 && rows > 0) return
+    // with inF = 0, gemm leaves y at the bias (beta 1) or writes zeros (beta 0)
     gemm(false, true, rows, out, inF, 1, floatData(x), inF, floatData(weight), inF, beta, yd, out)
   },
+  overwritesOutputs: true,
   // y = x W^T + b over rows r of x: dx = gy W, dW = sum_r gy_r^T x_r, db = sum_r gy_r.
   grad: ({ inputs: { x, weight, bias }, grads: { y: gy }, needsGrad }) => {
     const [out, inF] = weight.shape

@@ -82,6 +82,7 @@ function makeConv(dims: 1 | 2 | 3) {
     },
     kernel: ({ inputs: { x, weight, bias }, outputs: { y }, attrs }) =>
       convForward(floatData(x), floatData(weight), bias && floatData(bias), floatData(y), convProblem(x.shape, weight.shape, y.shape.slice(2), attrs)),
+    overwritesOutputs: true,
     grad: ({ inputs: { x, weight, bias }, grads: { y: gy }, attrs, needsGrad }) => ({
       x: needsGrad("x") ? backwardInput(gy!, weight, { ...params(attrs), input_size: x.shape.slice(2) }) : undefined,
       weight: needsGrad("weight") ? backwardWeight(gy!, x, { ...params(attrs), kernel_size: weight.shape.slice(2) }) : undefined,
@@ -109,6 +110,7 @@ function makeConv(dims: 1 | 2 | 3) {
     },
     kernel: ({ inputs: { gy, weight }, outputs: { y }, attrs }) =>
       convBackwardInput(floatData(gy), floatData(weight), floatData(y), convProblem(y.shape, weight.shape, gy.shape.slice(2), attrs)),
+    overwritesOutputs: true,
     grad: ({ inputs: { gy, weight }, grads: { y: ggx }, attrs, needsGrad }) => ({
       gy: needsGrad("gy")
         ? convolve(ggx!, weight, undefined, { ...params(attrs), output_size: outputSizeFor(attrs.input_size, weight.shape.slice(2), attrs, gy.shape.slice(2)) })
@@ -138,6 +140,7 @@ function makeConv(dims: 1 | 2 | 3) {
     },
     kernel: ({ inputs: { gy, x }, outputs: { y }, attrs }) =>
       convBackwardWeight(floatData(gy), floatData(x), floatData(y), convProblem(x.shape, y.shape, gy.shape.slice(2), attrs)),
+    overwritesOutputs: true,
     grad: ({ inputs: { gy, x }, grads: { y: ggw }, attrs, needsGrad }) => ({
       gy: needsGrad("gy")
         ? convolve(x, ggw!, undefined, { ...params(attrs), output_size: outputSizeFor(x.shape.slice(2), attrs.kernel_size, attrs, gy.shape.slice(2)) })

@@ -84,6 +84,8 @@ export function makeMaxFamily<RawA, A extends Attrs & MaxPolicyAttrs & RawA>(spe
       if (spec.fast !== undefined && spec.fast(x, y, indices, attrs)) return
       maxPoolWindows(floats(x), floats(y), indices && ints(indices), spec.windows(x.shape, attrs), attrs.tie === "last", attrs.nan === "ignore")
     },
+    // every output element and index is written (-inf / -1 for a window with no element)
+    overwritesOutputs: true,
     // The argmax is an output edge: the backward node reads it; the window search is not redone.
     grad: ({ inputs: { x }, outputs: { y, indices }, grads: { y: gy }, attrs }): { x?: Value } => {
       if (gy === undefined) return {}
@@ -108,8 +110,11 @@ export function makeMaxFamily<RawA, A extends Attrs & MaxPolicyAttrs & RawA>(spe
     kernel: ({ inputs: { gy, indices }, outputs: { y } }) => {
       const inPlane = sizeOf(y.shape.slice(y.shape.length - dims))
       const outPlane = sizeOf(gy.shape.slice(gy.shape.length - dims))
-      scatterAddPlanesSplit(floats(gy), ints(indices), floats(y), sizeOf(gy.shape) / outPlane, outPlane, inPlane)
+      if (outPlane === 0) return void floats(y).fill(0)
+      scatterAddPlanesSplit(floats(gy), ints(indices), floats(y), sizeOf(gy.shape) / outPlane, outPlane, inPlane, true)
     },
+    // the scatter zeroes each plane itself, just before filling it (one memory pass, not two)
+    overwritesOutputs: true,
     grad: ({ inputs: { indices }, grads: { y: ggx } }): { gy?: Value } => ({ gy: gatherPlanes(ggx!, indices, dims) }),
   })
 
