@@ -2,7 +2,8 @@ import { Graph as GraphlibGraph, alg } from "@dagrejs/graphlib"
 import { DagradError, FeedError, GraphError, KernelError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
 import { refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
-import { kernelFor, type AnyOp, type Kernel } from "../ops/define.ts"
+import { kernelFor, type Activation, type AnyOp, type Kernel } from "../ops/define.ts"
+import { reluOp } from "../ops/elementwise.ts"
 import { lookupOp } from "../ops/registry.ts"
 import { parallelBackend } from "../kernels/parallel.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
@@ -30,7 +31,14 @@ interface Step {
   readonly outputs: readonly (readonly [spec: OutputSpec, key: string])[]
   /** Buffers whose last reader is this step: recycled right after it. */
   readonly release: readonly string[]
+  /** The activation this step's kernel applies to its `y` (fused activation node after it). */
+  readonly activation?: Activation
+  /** Set on a fused activation node: its output is this key's tensor, already activated. */
+  readonly aliasOf?: string
 }
+
+/** Activation ops the executor can fold into the kernel of the op before them. */
+const FUSABLE_ACTIVATIONS: ReadonlyMap<AnyOp, Activation> = new Map<AnyOp, Activation>([[reluOp as AnyOp, "relu"]])
 
 /**
  * A compiled graph: the nodes the fetches need in topological order, which outputs each
@@ -62,10 +70,12 @@ export class Plan {
       for (const r of Object.values(graph.nodes[id].inputs)) lastUse.set(refKey(r), i)
     })
     const fetched = new Set(this.fetchKeys)
+    const ops = new Map(ordered.map((id) => [id, graph.nodes[id].kind === "op" ? lookupOp(graph.registry, graph.nodes[id].op, id) : undefined]))
+    const fusion = fusedActivations(graph, ordered, ops, fetched)
     const releaseAt: string[][] = ordered.map(() => [])
     const steps: Step[] = ordered.map((id, i) => {
       const node = graph.nodes[id]
-      const op = node.kind === "op" ? lookupOp(graph.registry, node.op, id) : undefined
+      const op = ops.get(id)
       const kernel = op === undefined ? undefined : kernelFor(op, graph.dtype)
       if (op !== undefined && kernel === undefined) {
         throw new GraphError(`op ${op.name} has no kernel for dtype ${graph.dtype}`, { node: id, op: op.name })
@@ -74,15 +84,26 @@ export class Plan {
       const outputs = node.outputs
         .map((spec) => [spec, refKey({ node: id, output: spec.name })] as const)
         .filter(([spec, key]) => required.has(spec.name) || consumed.has(key))
+      const aliasOf = fusion.aliasOf.get(id)
       for (const [, key] of outputs) {
-        // Leaves (feeds, parameters) are owned by the caller: never recycled.
-        if (node.kind !== "op" || fetched.has(key)) continue
+        // Leaves (feeds, parameters) are owned by the caller: never recycled. A fused
+        // producer's y lives on as its activation node's output, which is released instead.
+        if (node.kind !== "op" || fetched.has(key) || fusion.absorbed.has(key)) continue
         releaseAt[lastUse.get(key) ?? i].push(key)
       }
       const inputs = Object.entries(node.inputs).map(([name, r]) => [name, refKey(r)] as const)
-      return { node, op, kernel, inputs, outputs, release: releaseAt[i] }
+      const activation = fusion.activation.get(id)
+      return { node, op, kernel, inputs, outputs, release: releaseAt[i], activation, aliasOf }
     })
     this.steps = steps
+  }
+
+  /**
+   * Activation nodes the plan runs inside the kernel before them: pairs of [producer node,
+   * activation node] (e.g. a conv2d and the relu on its output).
+   */
+  get fused(): [producer: string, activation: string][] {
+    return this.steps.filter((s) => s.aliasOf !== undefined).map((s) => [s.node.inputs.x.node, s.node.id])
   }
 
   /** Node ids in execution order. */
@@ -115,6 +136,9 @@ export class Plan {
         values.set(key, checkLeaf(node, feeds[node.id], "feed"))
       } else if (node.kind === "param") {
         values.set(key, checkLeaf(node, params.get(node.id), "parameter"))
+      } else if (step.aliasOf !== undefined) {
+        values.set(key, values.get(step.aliasOf)!)
+        if (options.onNode) options.onNode(node, 0)
       } else {
         const started = options.onNode ? performance.now() : 0
         this.runOp(step, values)
@@ -146,7 +170,7 @@ export class Plan {
       values.set(key, t)
     }
     try {
-      step.kernel!({ inputs, outputs, attrs: step.node.attrs })
+      step.kernel!(step.activation === undefined ? { inputs, outputs, attrs: step.node.attrs } : { inputs, outputs, attrs: step.node.attrs, activation: step.activation })
     } catch (e) {
       const context = {
         node: step.node.id,
@@ -183,6 +207,38 @@ export class Plan {
     if (list === undefined) this.pool.set(key, [data])
     else if (!list.includes(data)) list.push(data)
   }
+}
+
+/**
+ * Which activation nodes fold into their producer: an activation op (relu) whose input is
+ * output y of an op listing that activation in `activations`, when the activation node is
+ * y's only reader and y is not fetched (then nothing can observe y before activation).
+ */
+function fusedActivations(
+  graph: Graph,
+  ordered: readonly string[],
+  ops: ReadonlyMap<string, AnyOp | undefined>,
+  fetched: ReadonlySet<string>,
+): { activation: Map<string, Activation>; aliasOf: Map<string, string>; absorbed: Set<string> } {
+  const readers = new Map<string, number>()
+  for (const id of ordered) for (const r of Object.values(graph.nodes[id].inputs)) readers.set(refKey(r), (readers.get(refKey(r)) ?? 0) + 1)
+  const activation = new Map<string, Activation>()
+  const aliasOf = new Map<string, string>()
+  const absorbed = new Set<string>()
+  for (const id of ordered) {
+    const node = graph.nodes[id]
+    const op = ops.get(id)
+    const act = op === undefined ? undefined : FUSABLE_ACTIVATIONS.get(op)
+    const input = node.inputs.x
+    if (act === undefined || input === undefined || input.output !== "y") continue
+    const key = refKey(input)
+    const producer = ops.get(input.node)
+    if (producer?.activations?.includes(act) !== true || readers.get(key) !== 1 || fetched.has(key) || activation.has(input.node)) continue
+    activation.set(input.node, act)
+    aliasOf.set(id, key)
+    absorbed.add(key)
+  }
+  return { activation, aliasOf, absorbed }
 }
 
 let poisonUncleared = false

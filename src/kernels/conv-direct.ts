@@ -14,6 +14,7 @@
  */
 import type { FloatArray } from "../tensor/dtype.ts"
 import { GEMM_KC } from "./gemm.ts"
+import { reluForward } from "./relu.ts"
 import type { ConvProblem } from "./conv.ts"
 
 /** Output channels per register tile. */
@@ -44,8 +45,8 @@ function paddedSize(p: ConvProblem): number {
   return (p.inChannels / p.groups) * Hp * Wp
 }
 
-/** y = conv(x, weight) (+ bias) for a problem accepted by {@link useDirectForward}; y zero-filled. */
-export function directForward(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem): void {
+/** y = conv(x, weight) (+ bias), then relu if asked, for a problem accepted by {@link useDirectForward}. */
+export function directForward(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, relu = false): void {
   const g = p.geometry
   const [, inH, inW] = g.inSize
   const [, outH, outW] = g.outSize
@@ -96,8 +97,16 @@ export function directForward(x: FloatArray, weight: FloatArray, bias: FloatArra
         const yOff = (n * p.outChannels + grp * coutG + co0) * P
         directRows(K, chunk * K * CO, outH, outW, sH, sW, Wp, rows, bias !== undefined, y, yOff, P)
       }
+      // fused relu on this sample's output while it is still in cache (one group: complete)
+      if (relu && p.groups === 1) reluSample(y, n * p.outChannels * P, (n + 1) * p.outChannels * P)
     }
   }
+  if (relu && p.groups > 1) reluSample(y, 0, p.batch * p.outChannels * P)
+}
+
+function reluSample(y: FloatArray, start: number, end: number): void {
+  const s = y.subarray(start, end)
+  reluForward(s, s)
 }
 
 /** The tile loop over every output position for one chunk of <= 6 output channels (two 3-channel halves). */

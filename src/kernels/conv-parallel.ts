@@ -39,14 +39,14 @@ function floatArray(a: unknown): FloatArray {
   throw new Error("conv task: expected float arrays")
 }
 
-// arrays: x, weight, y[, bias]
+// arrays: x, weight, y[, bias]; numbers: the problem and sample range, then relu (0/1)
 parallelTasks.set("conv.forward", ({ arrays, numbers }: TaskArgs) => {
   const { p, n0 } = decode(numbers)
   const inPlane = inputVolume(p.geometry)
   const outPlane = outputVolume(p.geometry)
   const x = floatArray(arrays[0]).subarray(n0 * p.inChannels * inPlane)
   const y = floatArray(arrays[2]).subarray(n0 * p.outChannels * outPlane)
-  convForwardSerial(x, floatArray(arrays[1]), arrays.length > 3 ? floatArray(arrays[3]) : undefined, y, p, gemmSerial)
+  convForwardSerial(x, floatArray(arrays[1]), arrays.length > 3 ? floatArray(arrays[3]) : undefined, y, p, gemmSerial, numbers[23] === 1)
 })
 
 // arrays: gy, weight, gx
@@ -76,16 +76,19 @@ function parts(p: ConvProblem, arrays: FloatArray[]): TaskArgs[] {
 }
 
 /** convForward split by samples (see the header); y zero-filled. */
-export function convForwardParallel(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem): void {
+export function convForwardParallel(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, relu = false): void {
   const backend = parallelBackend()
-  if (backend === undefined) return convForwardSerial(x, weight, bias, y, p, gemmSerial)
+  if (backend === undefined) return convForwardSerial(x, weight, bias, y, p, gemmSerial, relu)
   const sx = stageShared(staging, backend, 0, x, p.batch * p.inChannels * inputVolume(p.geometry))
   const sw = stageShared(staging, backend, 1, weight, weight.length)
   const yLength = p.batch * p.outChannels * outputVolume(p.geometry)
   const sy = stageShared(staging, backend, 2, y, yLength)
   const arrays = [sx, sw, sy]
   if (bias !== undefined) arrays.push(stageShared(staging, backend, 3, bias, bias.length))
-  runTask("conv.forward", parts(p, arrays))
+  runTask(
+    "conv.forward",
+    parts(p, arrays).map((part) => ({ ...part, numbers: [...part.numbers, relu ? 1 : 0] })),
+  )
   if (sy !== y) y.set(sy.subarray(0, yLength))
 }
 

@@ -19,6 +19,7 @@ import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDe
 import { canPrepackB, gemm, gemmPrepackedB, gemmScatterAdd, gemmSerial, prepackedB } from "./gemm.ts"
 import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
 import { parallelBackend, threadCount } from "./parallel.ts"
+import { reluForward } from "./relu.ts"
 import { im2col, inputVolume, kernelVolume, outputVolume, type ConvGeometry } from "./im2col.ts"
 
 /** Sizes of one convolution problem. */
@@ -64,22 +65,26 @@ function isPointwise(g: ConvGeometry): boolean {
 export type GemmFunction = typeof gemm
 
 /**
- * y = conv(x, weight) + bias; y zero-filled. With a parallel backend, large batches are
+ * y = conv(x, weight) + bias, then relu(y) when `relu` (a fused epilogue, applied sample by
+ * sample while the sample's output is in cache). With a parallel backend, large batches are
  * split across threads by samples (each sample's result does not depend on the split).
  */
-export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem): void {
-  if (threadCount() > 1 && worthSplittingBatch(p)) convForwardParallel(x, weight, bias, y, p)
-  else convForwardSerial(x, weight, bias, y, p, gemm)
+export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, relu = false): void {
+  if (threadCount() > 1 && worthSplittingBatch(p)) convForwardParallel(x, weight, bias, y, p, relu)
+  else convForwardSerial(x, weight, bias, y, p, gemm, relu)
 }
 
 /** {@link convForward} on this thread, with the given GEMM. */
-export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, mm: GemmFunction): void {
+export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, mm: GemmFunction, relu = false): void {
   if (isDepthwise(p)) {
+    const all = y.subarray(0, p.batch * p.outChannels * outputVolume(p.geometry))
     // the depthwise loops accumulate into y: start from zero (the executor does not clear)
-    if (bias === undefined) y.fill(0, 0, p.batch * p.outChannels * outputVolume(p.geometry))
-    return depthwiseForward(x, weight, bias, y, p)
+    if (bias === undefined) all.fill(0)
+    depthwiseForward(x, weight, bias, y, p)
+    if (relu) reluForward(all, all)
+    return
   }
-  if (useDirectForward(p)) return directForward(x, weight, bias, y, p)
+  if (useDirectForward(p)) return directForward(x, weight, bias, y, p, relu)
   const g = p.geometry
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups
@@ -112,6 +117,10 @@ export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: Float
         B = col
       }
       mm(false, false, coutG, P, K, 1, weight.subarray(grp * coutG * K), K, B, P, beta, y.subarray(yOff), P)
+    }
+    if (relu) {
+      const sample = y.subarray(n * p.outChannels * P, (n + 1) * p.outChannels * P)
+      reluForward(sample, sample)
     }
   }
 }

@@ -19,7 +19,15 @@ export interface KernelArgs<I extends string, J extends string, O extends string
    */
   readonly outputs: OpOutputs<O, P, Tensor>
   readonly attrs: A
+  /**
+   * An activation to apply to output `y` before returning, set only for ops that list it
+   * in `activations` (the executor fused the activation node that follows into this one).
+   */
+  readonly activation?: Activation
 }
+
+/** Activations a kernel may apply to its output as a fused epilogue. */
+export type Activation = "relu"
 
 export type Kernel<I extends string, J extends string, O extends string, P extends string, A> = (
   args: KernelArgs<I, J, O, P, A>,
@@ -80,6 +88,13 @@ export interface OpSpec<
    * unset (outputs arrive zero-filled) for kernels that accumulate into their outputs.
    */
   readonly overwritesOutputs?: boolean
+  /**
+   * Activations the kernel can apply to its output `y` itself (see KernelArgs.activation).
+   * When such an activation node is the only reader of `y` and `y` is not fetched, the
+   * executor runs this kernel with the activation and skips the activation node, whose
+   * output then shares `y`'s buffer. The graph itself is unchanged.
+   */
+  readonly activations?: readonly Activation[]
   /**
    * The gradient rule: one gradient per input, keyed by input name, each built from
    * graph ops; an absent key means "no gradient" (int inputs, non-differentiable ones).

@@ -104,7 +104,10 @@ export const reluOp = defineOp({
   // element through the shared mapUnary (many call sites, no inlining) costs ~3x, and
   // the branch on the sign another ~4x (see kernels/relu.ts).
   kernel: ({ inputs: { x }, outputs: { y } }) => reluForward(x.data, y.data),
-  grad: ({ inputs: { x }, grads: { y: gy } }) => ({ x: reluBackward(gy!, x) }),
+  // The mask from the output: y > 0 exactly where x > 0 (and NaN where x is NaN), so
+  // relu_backward(gy, y) = relu_backward(gy, x); reading y leaves relu the only reader of
+  // x, which lets the executor fuse relu into the op that produces x.
+  grad: ({ outputs: { y }, grads: { y: gy } }) => ({ x: reluBackward(gy!, y) }),
 })
 
 /**

@@ -6,6 +6,7 @@ import { AttrError, ShapeError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
 import type { TensorSpec } from "../graph/types.ts"
 import { gemm } from "../kernels/gemm.ts"
+import { reluForward } from "../kernels/relu.ts"
 import type { FloatArray } from "../tensor/dtype.ts"
 import { broadcastShapes, broadcastStrides, sizeOf, type Shape } from "../tensor/shape.ts"
 import { defineOp } from "./define.ts"
@@ -165,7 +166,7 @@ export const linearOp = defineOp({
   outputs: ["y"],
   attrs: linearAttrs,
   infer: ({ x, weight, bias }, a) => ({ y: linearInfer(x, weight, bias, a) }),
-  kernel: ({ inputs: { x, weight, bias }, outputs: { y } }) => {
+  kernel: ({ inputs: { x, weight, bias }, outputs: { y }, activation }) => {
     const [out, inF] = weight.shape
     const rows = sizeOf(x.shape) / Math.max(1, inF)
     const yd = floatData(y)
@@ -178,8 +179,10 @@ export const linearOp = defineOp({
     }
     // with inF = 0, gemm leaves y at the bias (beta 1) or writes zeros (beta 0)
     gemm(false, true, rows, out, inF, 1, floatData(x), inF, floatData(weight), inF, beta, yd, out)
+    if (activation === "relu") reluForward(yd, yd)
   },
   overwritesOutputs: true,
+  activations: ["relu"],
   // y = x W^T + b over rows r of x: dx = gy W, dW = sum_r gy_r^T x_r, db = sum_r gy_r.
   grad: ({ inputs: { x, weight, bias }, grads: { y: gy }, needsGrad }) => {
     const [out, inF] = weight.shape

@@ -80,9 +80,11 @@ function makeConv(dims: 1 | 2 | 3) {
       const out = convOutputShape(x.shape.slice(2), weight.shape.slice(2), a)
       return { y: { shape: [x.shape[0], weight.shape[0], ...out], dtype: x.dtype } }
     },
-    kernel: ({ inputs: { x, weight, bias }, outputs: { y }, attrs }) =>
-      convForward(floatData(x), floatData(weight), bias && floatData(bias), floatData(y), convProblem(x.shape, weight.shape, y.shape.slice(2), attrs)),
+    kernel: ({ inputs: { x, weight, bias }, outputs: { y }, attrs, activation }) =>
+      convForward(floatData(x), floatData(weight), bias && floatData(bias), floatData(y), convProblem(x.shape, weight.shape, y.shape.slice(2), attrs), activation === "relu"),
     overwritesOutputs: true,
+    // a relu after the conv runs per sample inside the kernel (see Plan's fusion)
+    activations: ["relu"],
     grad: ({ inputs: { x, weight, bias }, grads: { y: gy }, attrs, needsGrad }) => ({
       x: needsGrad("x") ? backwardInput(gy!, weight, { ...params(attrs), input_size: x.shape.slice(2) }) : undefined,
       weight: needsGrad("weight") ? backwardWeight(gy!, x, { ...params(attrs), kernel_size: weight.shape.slice(2) }) : undefined,
