@@ -71,9 +71,11 @@ for (const [cin, cout, H, pad, k] of [[1, 6, 28, 2, 5], [6, 16, 14, 0, 5]]) {
   time("conv2 backward weight im2col+gemm", () => { for (let n = 0; n < B; n++) { im2col(x, n * 6 * 196, 6, g, col); gemmSerial(false, true, 16, 150, 100, 1, gy.subarray(n * 1600), 100, col, 100, n === 0 ? 0 : 1, gw, 150) } })
 }
 {
-  const { col2im } = await import("../src/kernels/im2col.ts")
+  const { convBackwardInputSerial } = await import("../src/kernels/conv.ts")
   const g = convGeometry([14, 14], [10, 10], [5, 5], [1, 1], [1, 1], [0, 0])
-  const col = new Float32Array(150 * 100).map(() => Math.random())
+  const p = { batch: B, inChannels: 6, outChannels: 16, groups: 1, geometry: g }
+  const w = new Float32Array(16 * 150).map(() => Math.random())
+  const gy = new Float32Array(B * 16 * 100).map(() => Math.random())
   const gx = new Float32Array(B * 6 * 196)
-  time("conv2 col2im x64", () => { for (let n = 0; n < B; n++) col2im(col, 6, g, gx, n * 6 * 196) })
+  time("conv2 backward input (scatter GEMM)", () => convBackwardInputSerial(gy, w, gx, p, gemmSerial))
 }

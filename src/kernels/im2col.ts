@@ -1,5 +1,5 @@
 /**
- * im2col / col2im for 1-, 2- and 3-d convolutions, written once for 3 spatial dims: a 1-d
+ * im2col for 1-, 2- and 3-d convolutions, written once for 3 spatial dims: a 1-d
  * or 2-d problem is the 3-d one with leading spatial sizes 1 (kernel 1, stride 1, no
  * padding there), which costs nothing but a few loop iterations of length 1.
  *
@@ -10,7 +10,9 @@
  *     = x[c, od*sD - pD + kd*dD, oh*sH - pH + kh*dH, ow*sW - pW + kw*dW]   (0 outside x)
  *
  * so a convolution is W (C_out x C*k) times col (C*k x P), and its input gradient is
- * col2im(W^T gy): the same index map with the arrows reversed, accumulating.
+ * col2im(W^T gy): the same index map with the arrows reversed, accumulating. That
+ * reversal happens inside the GEMM (gemmScatterAdd, see conv.ts), so there is no col2im
+ * loop of its own.
  */
 import type { FloatArray } from "../tensor/dtype.ts"
 
@@ -121,92 +123,6 @@ export function im2col(x: FloatArray, xOff: number, channels: number, g: ConvGeo
             }
           }
         }
-      }
-    }
-  }
-}
-
-/**
- * The adjoint of {@link im2col}: adds every entry of `col` to the input position it was
- * read from (entries that came from padding are dropped). Accumulates into `x`.
- */
-export function col2im(col: FloatArray, channels: number, g: ConvGeometry, x: FloatArray, xOff: number): void {
-  if (isPlainPlanar(g)) return col2imPlanar(col, channels, g, x, xOff)
-  const [inD, inH, inW] = g.inSize
-  const [outD, outH, outW] = g.outSize
-  const [kD, kH, kW] = g.kernel
-  const [sD, sH, sW] = g.stride
-  const [dD, dH, dW] = g.dilation
-  const [pD, pH, pW] = g.padLo
-  const plane = inD * inH * inW
-  let o = 0
-  for (let c = 0; c < channels; c++) {
-    const xc = xOff + c * plane
-    for (let kd = 0; kd < kD; kd++) {
-      const d0 = validLo(sD, kd * dD - pD)
-      const d1 = validHi(outD, sD, kd * dD - pD, inD)
-      for (let kh = 0; kh < kH; kh++) {
-        const h0 = validLo(sH, kh * dH - pH)
-        const h1 = validHi(outH, sH, kh * dH - pH, inH)
-        for (let kw = 0; kw < kW; kw++) {
-          const offW = kw * dW - pW
-          const w0 = validLo(sW, offW)
-          const w1 = validHi(outW, sW, offW, inW)
-          for (let od = 0; od < outD; od++) {
-            if (od < d0 || od >= d1) {
-              o += outH * outW
-              continue
-            }
-            const id = od * sD + kd * dD - pD
-            for (let oh = 0; oh < outH; oh++) {
-              if (oh < h0 || oh >= h1) {
-                o += outW
-                continue
-              }
-              const dst = xc + (id * inH + oh * sH + kh * dH - pH) * inW + offW
-              for (let ow = w0; ow < w1; ow++) x[dst + ow * sW] += col[o + ow]
-              o += outW
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/** 2-d or 1-d (depth 1), stride 1, dilation 1: the common case, with a loop of its own. */
-function isPlainPlanar(g: ConvGeometry): boolean {
-  return g.inSize[0] === 1 && g.outSize[0] === 1 && g.kernel[0] === 1 && g.stride[1] === 1 && g.stride[2] === 1 && g.dilation[1] === 1 && g.dilation[2] === 1
-}
-
-/**
- * {@link col2im} for {@link isPlainPlanar} geometries: each column row (tap) adds to the
- * input plane shifted by the tap, row by row, with the valid ranges computed once per tap
- * instead of per output row (LeNet-5's second layer: 6.2 -> 3.5 ms per batch of 64). The
- * additions happen in the same order as the general loop, so the bits are the same.
- */
-function col2imPlanar(col: FloatArray, channels: number, g: ConvGeometry, x: FloatArray, xOff: number): void {
-  const [, inH, inW] = g.inSize
-  const [, outH, outW] = g.outSize
-  const [, kH, kW] = g.kernel
-  const [, pH, pW] = g.padLo
-  const plane = inH * inW
-  const tapSize = outH * outW
-  let o = 0
-  for (let c = 0; c < channels; c++) {
-    const xc = xOff + c * plane
-    for (let kh = 0; kh < kH; kh++) {
-      const h0 = Math.max(0, pH - kh) | 0
-      const h1 = Math.max(h0, Math.min(outH, inH + pH - kh)) | 0
-      for (let kw = 0; kw < kW; kw++) {
-        const w0 = Math.max(0, pW - kw) | 0
-        const w1 = Math.max(w0, Math.min(outW, inW + pW - kw)) | 0
-        for (let oh = h0; oh < h1; oh++) {
-          const dst = xc + (oh + kh - pH) * inW + kw - pW
-          const src = o + oh * outW
-          for (let ow = w0; ow < w1; ow++) x[dst + ow] += col[src + ow]
-        }
-        o += tapSize
       }
     }
   }
