@@ -14,6 +14,7 @@
  */
 import type { FloatArray } from "../tensor/dtype.ts"
 import { GEMM_KC } from "./gemm.ts"
+import { padInput, paddedSizes, positionOffsets, tapOffsets } from "./im2col.ts"
 import { reluForward } from "./relu.ts"
 import type { ConvProblem } from "./conv.ts"
 
@@ -39,10 +40,8 @@ const taps = new Int32Array(MAX_K)
 
 /** Elements of the zero-padded copy of one (sample, group) input. */
 function paddedSize(p: ConvProblem): number {
-  const g = p.geometry
-  const Hp = Math.max(g.padLo[1] + g.inSize[1], (g.outSize[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1)
-  const Wp = Math.max(g.padLo[2] + g.inSize[2], (g.outSize[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1)
-  return (p.inChannels / p.groups) * Hp * Wp
+  const [Dp, Hp, Wp] = paddedSizes(p.geometry)
+  return (p.inChannels / p.groups) * Dp * Hp * Wp
 }
 
 /** y = conv(x, weight) (+ bias), then relu if asked, for a problem accepted by {@link useDirectForward}. */
@@ -52,21 +51,13 @@ export function directForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const [, outH, outW] = g.outSize
   const [, kH, kW] = g.kernel
   const [, sH, sW] = g.stride
-  const [, dH, dW] = g.dilation
-  const [, pH, pW] = g.padLo
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups
   const K = cinG * kH * kW
   const P = outH * outW
-  // the padded input covers every position any output reads
-  const Hp = Math.max(pH + inH, (outH - 1) * sH + (kH - 1) * dH + 1)
-  const Wp = Math.max(pW + inW, (outW - 1) * sW + (kW - 1) * dW + 1)
-  const planeP = Hp * Wp
+  const Wp = paddedSizes(g)[2]
   const chunks = Math.ceil(coutG / CO)
-  for (let c = 0, t = 0; c < cinG; c++) {
-    for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) taps[t++] = c * planeP + kh * dH * Wp + kw * dW
-  }
-  const xp = padded
+  tapOffsets(cinG, g, taps)
   if (bias !== undefined) {
     for (let n = 0; n < p.batch; n++) {
       for (let co = 0; co < p.outChannels; co++) y.fill(bias[co], (n * p.outChannels + co) * P, (n * p.outChannels + co + 1) * P)
@@ -82,15 +73,7 @@ export function directForward(x: FloatArray, weight: FloatArray, bias: FloatArra
       for (let t = 0; t < K; t++) packedW[(chunk * K + t) * CO + j] = weight[(grp * coutG + co) * K + t]
     }
     for (let n = 0; n < p.batch; n++) {
-      xp.fill(0, 0, cinG * planeP)
-      const xOff = (n * p.inChannels + grp * cinG) * inPlane
-      for (let c = 0; c < cinG; c++) {
-        for (let h = 0; h < inH; h++) {
-          const src = xOff + c * inPlane + h * inW
-          const dst = c * planeP + (h + pH) * Wp + pW
-          for (let w = 0; w < inW; w++) xp[dst + w] = x[src + w]
-        }
-      }
+      padInput(x, (n * p.inChannels + grp * cinG) * inPlane, cinG, g, padded)
       for (let chunk = 0; chunk < chunks; chunk++) {
         const co0 = chunk * CO
         const rows = Math.min(CO, coutG - co0)
@@ -223,33 +206,16 @@ export function directBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArr
   const [, inH, inW] = g.inSize
   const [, outH, outW] = g.outSize
   const [, kH, kW] = g.kernel
-  const [, sH, sW] = g.stride
-  const [, dH, dW] = g.dilation
-  const [, pH, pW] = g.padLo
   const cinG = p.inChannels / p.groups
   const coutG = p.outChannels / p.groups
   const K = cinG * kH * kW
   const P = outH * outW
-  const Hp = Math.max(pH + inH, (outH - 1) * sH + (kH - 1) * dH + 1)
-  const Wp = Math.max(pW + inW, (outW - 1) * sW + (kW - 1) * dW + 1)
-  const planeP = Hp * Wp
-  for (let c = 0, t = 0; c < cinG; c++) {
-    for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) taps[t++] = c * planeP + kh * dH * Wp + kw * dW
-  }
-  for (let oh = 0, q = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) positions[q++] = oh * sH * Wp + ow * sW
+  tapOffsets(cinG, g, taps)
+  positionOffsets(g, positions)
   const inPlane = inH * inW
-  const xp = padded
   for (let grp = 0; grp < p.groups; grp++) {
     for (let n = 0; n < p.batch; n++) {
-      xp.fill(0, 0, cinG * planeP)
-      const xOff = (n * p.inChannels + grp * cinG) * inPlane
-      for (let c = 0; c < cinG; c++) {
-        for (let h = 0; h < inH; h++) {
-          const src = xOff + c * inPlane + h * inW
-          const dst = c * planeP + (h + pH) * Wp + pW
-          for (let w = 0; w < inW; w++) xp[dst + w] = x[src + w]
-        }
-      }
+      padInput(x, (n * p.inChannels + grp * cinG) * inPlane, cinG, g, padded)
       for (let co0 = c0; co0 < c1; co0 += CO) {
         const rows = Math.min(CO, c1 - co0)
         const gyOff = (n * p.outChannels + grp * coutG + co0) * P
@@ -363,33 +329,14 @@ const packTaps = new Int32Array(256)
  */
 export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: ConvProblem, out: Float64Array): void {
   const g = p.geometry
-  const [, inH, inW] = g.inSize
-  const [, outH, outW] = g.outSize
-  const [, kH, kW] = g.kernel
-  const [, sH, sW] = g.stride
-  const [, dH, dW] = g.dilation
-  const [, pH, pW] = g.padLo
-  const K = channels * kH * kW
-  const P = outH * outW
-  const Hp = Math.max(pH + inH, (outH - 1) * sH + (kH - 1) * dH + 1)
-  const Wp = Math.max(pW + inW, (outW - 1) * sW + (kW - 1) * dW + 1)
-  const planeP = Hp * Wp
+  const K = channels * g.kernel[1] * g.kernel[2]
+  const P = g.outSize[1] * g.outSize[2]
   const tp = packTaps
-  for (let c = 0, t = 0; c < channels; c++) {
-    for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) tp[t++] = c * planeP + kh * dH * Wp + kw * dW
-  }
+  tapOffsets(channels, g, tp)
   const pos = positions
-  for (let oh = 0, q = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) pos[q++] = oh * sH * Wp + ow * sW
+  positionOffsets(g, pos)
   const xp = padded
-  xp.fill(0, 0, channels * planeP)
-  const inPlane = inH * inW
-  for (let c = 0; c < channels; c++) {
-    for (let h = 0; h < inH; h++) {
-      const src = xOff + c * inPlane + h * inW
-      const dst = c * planeP + (h + pH) * Wp + pW
-      for (let w = 0; w < inW; w++) xp[dst + w] = x[src + w]
-    }
-  }
+  padInput(x, xOff, channels, g, xp)
   let o = 0
   for (let j = 0; j < P; j += 3) {
     const b0 = pos[j]
@@ -422,33 +369,14 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
  */
 export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: ConvProblem, out: Float64Array, t0 = 0, t1 = Infinity): void {
   const g = p.geometry
-  const [, inH, inW] = g.inSize
-  const [, outH, outW] = g.outSize
-  const [, kH, kW] = g.kernel
-  const [, sH, sW] = g.stride
-  const [, dH, dW] = g.dilation
-  const [, pH, pW] = g.padLo
-  const K = channels * kH * kW
-  const P = outH * outW
-  const Hp = Math.max(pH + inH, (outH - 1) * sH + (kH - 1) * dH + 1)
-  const Wp = Math.max(pW + inW, (outW - 1) * sW + (kW - 1) * dW + 1)
-  const planeP = Hp * Wp
+  const K = channels * g.kernel[1] * g.kernel[2]
+  const P = g.outSize[1] * g.outSize[2]
   const tp = packTaps
-  for (let c = 0, t = 0; c < channels; c++) {
-    for (let kh = 0; kh < kH; kh++) for (let kw = 0; kw < kW; kw++) tp[t++] = c * planeP + kh * dH * Wp + kw * dW
-  }
+  tapOffsets(channels, g, tp)
   const pos = positions
-  for (let oh = 0, q = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) pos[q++] = oh * sH * Wp + ow * sW
+  positionOffsets(g, pos)
   const xp = padded
-  xp.fill(0, 0, channels * planeP)
-  const inPlane = inH * inW
-  for (let c = 0; c < channels; c++) {
-    for (let h = 0; h < inH; h++) {
-      const src = xOff + c * inPlane + h * inW
-      const dst = c * planeP + (h + pH) * Wp + pW
-      for (let w = 0; w < inW; w++) xp[dst + w] = x[src + w]
-    }
-  }
+  padInput(x, xOff, channels, g, xp)
   let o = 0
   const tEnd = Math.min(K, t1)
   for (let t = t0; t < tEnd; t += 3) {

@@ -20,7 +20,7 @@ import { canPrepackB, gemm, gemmPrepackedB, gemmScatterAdd, gemmSerial, prepacke
 import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
 import { parallelBackend, threadCount } from "./parallel.ts"
 import { reluForward } from "./relu.ts"
-import { im2col, inputVolume, kernelVolume, outputVolume, type ConvGeometry } from "./im2col.ts"
+import { im2col, inputVolume, kernelVolume, outputVolume, paddedSizes, positionOffsets, tapOffsets, type ConvGeometry } from "./im2col.ts"
 
 /** Sizes of one convolution problem. */
 export interface ConvProblem {
@@ -173,49 +173,25 @@ let scatterRowBuf = new Int32Array(0)
 let scatterColBuf = new Int32Array(0)
 let paddedBuf = new Float64Array(0)
 
-/** Sizes of the zero-padded input that covers every position any window reads. */
-function paddedDims(g: ConvGeometry): [number, number, number] {
-  const dim = (i: number) => Math.max(g.padLo[i] + g.inSize[i], (g.outSize[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1)
-  return [dim(0), dim(1), dim(2)]
-}
-
-/**
- * The offsets in the padded input of column entry (t, j): tap t = (c, kd, kh, kw) gives
- * c*plane + kd*dD*Hp*Wp + kh*dH*Wp + kw*dW, output position j = (od, oh, ow) gives
- * od*sD*Hp*Wp + oh*sH*Wp + ow*sW; their sum is where im2col read the entry from.
- */
+/** The offsets of gemmScatterAdd for conv input gradients (see im2col.ts), in reused buffers. */
 function scatterLayout(channels: number, g: ConvGeometry): { rows: Int32Array; cols: Int32Array; padded: Float64Array } {
-  const [Dp, Hp, Wp] = paddedDims(g)
-  const [kD, kH, kW] = g.kernel
-  const [outD, outH, outW] = g.outSize
-  const K = channels * kD * kH * kW
-  const P = outD * outH * outW
+  const [Dp, Hp, Wp] = paddedSizes(g)
+  const K = channels * kernelVolume(g)
+  const P = outputVolume(g)
   const size = channels * Dp * Hp * Wp
   if (scatterRowBuf.length < K) scatterRowBuf = new Int32Array(K)
   if (scatterColBuf.length < P) scatterColBuf = new Int32Array(P)
   if (paddedBuf.length < size) paddedBuf = new Float64Array(size)
   const rows = scatterRowBuf.subarray(0, K)
   const cols = scatterColBuf.subarray(0, P)
-  let t = 0
-  for (let c = 0; c < channels; c++) {
-    for (let kd = 0; kd < kD; kd++) {
-      for (let kh = 0; kh < kH; kh++) {
-        for (let kw = 0; kw < kW; kw++) rows[t++] = c * Dp * Hp * Wp + (kd * g.dilation[0] * Hp + kh * g.dilation[1]) * Wp + kw * g.dilation[2]
-      }
-    }
-  }
-  let j = 0
-  for (let od = 0; od < outD; od++) {
-    for (let oh = 0; oh < outH; oh++) {
-      for (let ow = 0; ow < outW; ow++) cols[j++] = (od * g.stride[0] * Hp + oh * g.stride[1]) * Wp + ow * g.stride[2]
-    }
-  }
+  tapOffsets(channels, g, rows)
+  positionOffsets(g, cols)
   return { rows, cols, padded: paddedBuf.subarray(0, size) }
 }
 
 /** gx[c, d, h, w] = padded[c, d + pD, h + pH, w + pW] for the `channels` planes at gxOff. */
 function copyInterior(padded: Float64Array, channels: number, g: ConvGeometry, gx: FloatArray, gxOff: number): void {
-  const [Dp, Hp, Wp] = paddedDims(g)
+  const [Dp, Hp, Wp] = paddedSizes(g)
   const [inD, inH, inW] = g.inSize
   const [pD, pH, pW] = g.padLo
   let o = gxOff

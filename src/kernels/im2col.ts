@@ -127,3 +127,60 @@ export function im2col(x: FloatArray, xOff: number, channels: number, g: ConvGeo
     }
   }
 }
+
+// The zero-padded input: kernels that read windows from a padded copy of the input (the
+// direct convolutions, im2col into packed panels, the scatter-GEMM input gradient) need
+// no bounds tests, and window entry (tap t, output position j) sits at
+// tapOffsets[t] + positionOffsets[j] in it.
+
+/** Sizes (D, H, W) of the zero-padded input: it holds every position any window reads. */
+export function paddedSizes(g: ConvGeometry): [number, number, number] {
+  const size = (i: number): number => Math.max(g.padLo[i] + g.inSize[i], (g.outSize[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1)
+  return [size(0), size(1), size(2)]
+}
+
+/** out[t] = offset of tap t = (c, kd, kh, kw) in a padded input of `channels` planes. */
+export function tapOffsets(channels: number, g: ConvGeometry, out: Int32Array): void {
+  const [Dp, Hp, Wp] = paddedSizes(g)
+  const plane = Dp * Hp * Wp
+  const [kD, kH, kW] = g.kernel
+  const [dD, dH, dW] = g.dilation
+  let t = 0
+  for (let c = 0; c < channels; c++) {
+    for (let kd = 0; kd < kD; kd++) {
+      for (let kh = 0; kh < kH; kh++) {
+        for (let kw = 0; kw < kW; kw++) out[t++] = c * plane + (kd * dD * Hp + kh * dH) * Wp + kw * dW
+      }
+    }
+  }
+}
+
+/** out[j] = offset of output position j's window origin (tap 0) in the padded input. */
+export function positionOffsets(g: ConvGeometry, out: Int32Array): void {
+  const [, Hp, Wp] = paddedSizes(g)
+  const [outD, outH, outW] = g.outSize
+  const [sD, sH, sW] = g.stride
+  let j = 0
+  for (let od = 0; od < outD; od++) {
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow++) out[j++] = (od * sD * Hp + oh * sH) * Wp + ow * sW
+    }
+  }
+}
+
+/** The first channels * Dp * Hp * Wp entries of `out` = x's `channels` planes at xOff, zero-padded. */
+export function padInput(x: FloatArray, xOff: number, channels: number, g: ConvGeometry, out: Float64Array): void {
+  const [Dp, Hp, Wp] = paddedSizes(g)
+  const [inD, inH, inW] = g.inSize
+  const [pD, pH, pW] = g.padLo
+  out.fill(0, 0, channels * Dp * Hp * Wp)
+  let src = xOff
+  for (let c = 0; c < channels; c++) {
+    for (let d = 0; d < inD; d++) {
+      for (let h = 0; h < inH; h++, src += inW) {
+        const dst = ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW
+        for (let w = 0; w < inW; w++) out[dst + w] = x[src + w]
+      }
+    }
+  }
+}
