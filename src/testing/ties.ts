@@ -25,7 +25,6 @@
  */
 import { gradValues } from "../autodiff/grad.ts"
 import { compile } from "../exec/plan.ts"
-import type { Value } from "../graph/builder.ts"
 import type { Attrs } from "../graph/types.ts"
 import type { AnyOp, OpDef } from "../ops/define.ts"
 import type { Registry } from "../ops/registry.ts"

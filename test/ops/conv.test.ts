@@ -20,7 +20,6 @@ import {
   type ConvOptions,
   type ConvTransposeOptions,
   type Tensor,
-  type Value,
 } from "../../src/index.ts"
 import { startThreadPool } from "../../src/node/threads.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { GraphBuilder, compile, gradValues, linear, linearOp, matmul, mul, sum, tensor, type Tensor, type Value } from "../../src/index.ts"
+import { GraphBuilder, gradValues, linear, linearOp, matmul, mul, sum, tensor, type Tensor } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
 import { forward, randomTensor } from "../helpers.ts"
