@@ -1,6 +1,34 @@
-// Helpers shared by op tests: build a graph on named inputs and run it.
+// Helpers shared by op tests: build a graph on named inputs and run it; run golden files.
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "vitest"
 import { GraphBuilder, compile, tensor, type Tensor, type Value } from "../src/index.ts"
+import { parseGoldenFile, runGoldenCase } from "../src/testing/golden.ts"
 export { randomTensor } from "../src/testing/tensors.ts"
+
+const GOLDEN_DIR = new URL("../../shared/golden/", import.meta.url)
+
+/**
+ * One describe per PyTorch golden file (../shared/golden): every case (of `ops` only, when
+ * given) in float64 and float32 must pass, and the file must hold at least one such case.
+ */
+export function describeGoldenFiles(files: readonly string[], ops?: readonly string[]): void {
+  for (const file of files) {
+    const golden = parseGoldenFile(readFileSync(new URL(file, GOLDEN_DIR), "utf8"), file)
+    const cases = golden.cases.filter((c) => ops === undefined || ops.includes(c.op))
+    describe(`golden ${file} (PyTorch)`, () => {
+      it("has cases", () => expect(cases.length).toBeGreaterThan(0))
+      for (const c of cases) {
+        for (const dtype of ["float64", "float32"] as const) {
+          it(`${c.name} (${dtype})`, () => {
+            const r = runGoldenCase(c, { dtype })
+            expect(r.detail ?? "").toBe("")
+            expect(r.status).toBe("passed")
+          })
+        }
+      }
+    })
+  }
+}
 
 /** Builds `build` on graph inputs named like `inputs` in `dtype`, runs it, returns y. */
 export function forward(build: (v: { [k: string]: Value }) => Value, inputs: { [k: string]: Tensor }, dtype: "float32" | "float64" = "float64"): Tensor {

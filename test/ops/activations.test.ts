@@ -1,5 +1,4 @@
 import fc from "fast-check"
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import {
   GraphBuilder,
@@ -20,10 +19,8 @@ import {
 import { erf } from "../../src/ops/erf.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
-import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
 import { Random } from "../../src/tensor/random.ts"
-
-const goldenDir = new URL("../../../shared/golden/", import.meta.url)
+import { describeGoldenFiles } from "../helpers.ts"
 
 /** Forward value and d sum(y * u)/dx (u = ones unless given) of a one-input function, in float64. */
 function evalWithGrad(f: (x: Value) => Value, xs: readonly number[], shape: readonly number[] = [xs.length], u?: readonly number[]): { y: number[]; gx: number[] } {
@@ -248,17 +245,4 @@ describe("op laws (shape, determinism, inputs untouched, FD gradient) on random 
   })
 })
 
-describe("golden files (PyTorch)", () => {
-  for (const file of ["activations.json", "softmax.json"]) {
-    const golden = parseGoldenFile(readFileSync(new URL(file, goldenDir), "utf8"), file)
-    for (const c of golden.cases) {
-      for (const dtype of ["float64", "float32"] as const) {
-        it(`${file} ${c.name} (${dtype})`, () => {
-          const r = runGoldenCase(c, { dtype })
-          expect(r.detail ?? "").toBe("")
-          expect(r.status).toBe("passed")
-        })
-      }
-    }
-  }
-})
+describeGoldenFiles(["activations.json", "softmax.json"])

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import {
   GraphBuilder,
@@ -23,13 +22,9 @@ import {
 } from "../../src/index.ts"
 import { startThreadPool } from "../../src/node/threads.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
-import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
 import { Random } from "../../src/tensor/random.ts"
 import { sizeOf } from "../../src/tensor/shape.ts"
-import { forward, randomTensor } from "../helpers.ts"
-
-const goldenDir = new URL("../../../shared/golden/", import.meta.url)
-
+import { describeGoldenFiles, forward, randomTensor } from "../helpers.ts"
 
 const t = (values: number[], shape: number[]) => tensor(values, shape, "float64")
 
@@ -241,20 +236,7 @@ describe("float32 agrees with float64", () => {
   })
 })
 
-describe("golden files (PyTorch)", () => {
-  for (const file of ["conv.json", "conv_transpose.json"]) {
-    const golden = parseGoldenFile(readFileSync(new URL(file, goldenDir), "utf8"), file)
-    for (const c of golden.cases) {
-      for (const dtype of ["float64", "float32"] as const) {
-        it(`${file} ${c.name} (${dtype})`, () => {
-          const r = runGoldenCase(c, { dtype })
-          expect(r.detail ?? "").toBe("")
-          expect(r.status).toBe("passed")
-        })
-      }
-    }
-  }
-})
+describeGoldenFiles(["conv.json", "conv_transpose.json"])
 
 describe("on a parallel backend", () => {
   it("splitting by samples (and GEMM rows) gives the same bits as one thread", async () => {

@@ -1,12 +1,7 @@
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, gradValues, linear, linearOp, matmul, mul, sum, tensor, type Tensor } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
-import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
-import { forward, randomTensor } from "../helpers.ts"
-
-const goldenDir = new URL("../../../shared/golden/", import.meta.url)
-
+import { describeGoldenFiles, forward, randomTensor } from "../helpers.ts"
 
 describe("matmul", () => {
   it("multiplies hand-worked 2x2 matrices", () => {
@@ -105,21 +100,5 @@ describe("linear", () => {
   })
 })
 
-describe("golden files (PyTorch)", () => {
-  for (const [file, ops] of [
-    ["linear.json", ["linear"]],
-    ["tensor_ops.json", ["matmul"]],
-  ] as const) {
-    const golden = parseGoldenFile(readFileSync(new URL(file, goldenDir), "utf8"), file)
-    for (const c of golden.cases) {
-      if (!(ops as readonly string[]).includes(c.op)) continue
-      for (const dtype of ["float64", "float32"] as const) {
-        it(`${file} ${c.name} (${dtype})`, () => {
-          const r = runGoldenCase(c, { dtype })
-          expect(r.detail ?? "").toBe("")
-          expect(r.status).toBe("passed")
-        })
-      }
-    }
-  }
-})
+describeGoldenFiles(["linear.json"], ["linear"])
+describeGoldenFiles(["tensor_ops.json"], ["matmul"])

@@ -1,5 +1,4 @@
 import fc from "fast-check"
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import {
   GraphBuilder,
@@ -20,10 +19,7 @@ import {
 } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
-import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
-import { randomTensor as uniformTensor } from "../helpers.ts"
-
-const goldenDir = new URL("../../../shared/golden/", import.meta.url)
+import { describeGoldenFiles, randomTensor as uniformTensor } from "../helpers.ts"
 
 // values in [-2, 2) unless a test asks otherwise
 const randomTensor = (shape: readonly number[], seed: number, low = -2, high = 2): Tensor => uniformTensor(shape, seed, low, high)
@@ -346,15 +342,4 @@ describe("op laws on random shapes", () => {
   })
 })
 
-describe("golden file losses.json (PyTorch)", () => {
-  const golden = parseGoldenFile(readFileSync(new URL("losses.json", goldenDir), "utf8"), "losses.json")
-  for (const c of golden.cases) {
-    for (const dtype of ["float64", "float32"] as const) {
-      it(`${c.name} (${dtype})`, () => {
-        const r = runGoldenCase(c, { dtype })
-        expect(r.detail ?? "").toBe("")
-        expect(r.status).toBe("passed")
-      })
-    }
-  }
-})
+describeGoldenFiles(["losses.json"])

@@ -1,13 +1,9 @@
 import fc from "fast-check"
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, ShapeError, batchNorm2d, batchNorm2dOp, compile, dropout, dropoutOp, gradValues, mul, sum, tensor, type Tensor } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
-import { parseGoldenFile, runGoldenCase } from "../../src/testing/golden.ts"
-import { randomTensor as uniformTensor } from "../helpers.ts"
-
-const goldenDir = new URL("../../../shared/golden/", import.meta.url)
+import { describeGoldenFiles, randomTensor as uniformTensor } from "../helpers.ts"
 
 // values in [-2, 2) unless a test asks otherwise
 const randomTensor = (shape: readonly number[], seed: number, low = -2, high = 2): Tensor => uniformTensor(shape, seed, low, high)
@@ -228,15 +224,4 @@ describe("dropout", () => {
   })
 })
 
-describe("golden file batch_norm.json (PyTorch)", () => {
-  const golden = parseGoldenFile(readFileSync(new URL("batch_norm.json", goldenDir), "utf8"), "batch_norm.json")
-  for (const c of golden.cases) {
-    for (const dtype of ["float64", "float32"] as const) {
-      it(`${c.name} (${dtype})`, () => {
-        const r = runGoldenCase(c, { dtype })
-        expect(r.detail ?? "").toBe("")
-        expect(r.status).toBe("passed")
-      })
-    }
-  }
-})
+describeGoldenFiles(["batch_norm.json"])
