@@ -61,6 +61,16 @@ function isPointwise(g: ConvGeometry): boolean {
   return true
 }
 
+/**
+ * The column matrix (size entries) of the `channels` planes at xOff: x itself when there is
+ * no column buffer (pointwise convs, where im2col would copy x unchanged), else im2col into it.
+ */
+function columnMatrix(x: FloatArray, xOff: number, channels: number, g: ConvGeometry, col: FloatArray | undefined, size: number): FloatArray {
+  if (col === undefined) return x.subarray(xOff, xOff + size)
+  im2col(x, xOff, channels, g, col)
+  return col
+}
+
 /** The GEMM a kernel uses: `gemm` (may split rows across threads) or `gemmSerial`. */
 export type GemmFunction = typeof gemm
 
@@ -110,12 +120,7 @@ export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: Float
         gemmPrepackedB(coutG, P, K, 1, weight.subarray(grp * coutG * K), K, beta, y.subarray(yOff), P)
         continue
       }
-      let B: FloatArray
-      if (col === undefined) B = x.subarray(xOff, xOff + K * P)
-      else {
-        im2col(x, xOff, cinG, g, col)
-        B = col
-      }
+      const B = columnMatrix(x, xOff, cinG, g, col, K * P)
       mm(false, false, coutG, P, K, 1, weight.subarray(grp * coutG * K), K, B, P, beta, y.subarray(yOff), P)
     }
     if (relu) {
@@ -264,12 +269,7 @@ export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: Floa
         gemmPrepackedB(c1 - c0, taps, P, 1, gy.subarray(gyOff), P, beta, gw.subarray(gwOff), K)
         continue
       }
-      let B: FloatArray
-      if (col === undefined) B = x.subarray(xOff, xOff + K * P)
-      else {
-        im2col(x, xOff, cinG, g, col)
-        B = col
-      }
+      const B = columnMatrix(x, xOff, cinG, g, col, K * P)
       // rows t0 .. tEnd of col are columns t0 .. tEnd of col^T
       mm(false, true, c1 - c0, taps, P, 1, gy.subarray(gyOff), P, B.subarray(t0 * P), P, beta, gw.subarray(gwOff), K)
     }
