@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { FormatError } from "../../src/errors.ts"
+import { formatErrorOf } from "./helpers.ts"
 import { checkTensorsMatch, crc32, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint } from "../../src/node/checkpoint.ts"
 import { tensor } from "../../src/tensor/tensor.ts"
 
@@ -15,16 +15,6 @@ function sample(epoch = 3): Checkpoint {
     ]),
     meta: { epoch, seed: 42, rngState: [1, 2, 3, 4], model: { name: "mlp" }, metrics: [{ epoch: 1, testAccuracy: 0.9 }] },
   }
-}
-
-function errorOf(f: () => unknown): FormatError {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(FormatError)
-    return e as FormatError
-  }
-  throw new Error("expected a FormatError")
 }
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "dagrad-ck-"))
@@ -57,25 +47,25 @@ describe("checkpoint format", () => {
 
   it("rejects truncated files, flipped bits, foreign files and trailing bytes", () => {
     const bytes = encodeCheckpoint(sample())
-    expect(errorOf(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 3), "x.dgck")).message).toMatch(/^x\.dgck: found \d+ bytes \(truncated\), expected exactly/)
-    expect(errorOf(() => decodeCheckpoint(bytes.subarray(0, 10), "x")).message).toContain("(truncated)")
+    expect(formatErrorOf(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 3), "x.dgck")).message).toMatch(/^x\.dgck: found \d+ bytes \(truncated\), expected exactly/)
+    expect(formatErrorOf(() => decodeCheckpoint(bytes.subarray(0, 10), "x")).message).toContain("(truncated)")
     const flipped = bytes.slice()
     flipped[flipped.length - 5] ^= 0x10
-    expect(errorOf(() => decodeCheckpoint(flipped, "x")).message).toContain("tensor data is corrupt")
+    expect(formatErrorOf(() => decodeCheckpoint(flipped, "x")).message).toContain("tensor data is corrupt")
     const badHeader = bytes.slice()
     badHeader[40] ^= 0x01
-    expect(errorOf(() => decodeCheckpoint(badHeader, "x")).message).toContain("header is corrupt")
-    expect(errorOf(() => decodeCheckpoint(new TextEncoder().encode("{\"not\": \"a checkpoint\"} padding padding"), "y.json")).message).toContain(
+    expect(formatErrorOf(() => decodeCheckpoint(badHeader, "x")).message).toContain("header is corrupt")
+    expect(formatErrorOf(() => decodeCheckpoint(new TextEncoder().encode("{\"not\": \"a checkpoint\"} padding padding"), "y.json")).message).toContain(
       'expected a dagrad checkpoint starting with "DAGRADCK"',
     )
-    expect(errorOf(() => decodeCheckpoint(Uint8Array.from([...bytes, 0]), "x")).message).toContain("trailing bytes")
+    expect(formatErrorOf(() => decodeCheckpoint(Uint8Array.from([...bytes, 0]), "x")).message).toContain("trailing bytes")
     const v2 = bytes.slice()
     v2[8] = 2
-    expect(errorOf(() => decodeCheckpoint(v2, "x")).message).toContain("found format version 2, expected version 1")
+    expect(formatErrorOf(() => decodeCheckpoint(v2, "x")).message).toContain("found format version 2, expected version 1")
   })
 
   it("reports a missing file as a FormatError", () => {
-    expect(errorOf(() => loadCheckpoint(join(tmp(), "nope.dgck"))).message).toContain("cannot read the file")
+    expect(formatErrorOf(() => loadCheckpoint(join(tmp(), "nope.dgck"))).message).toContain("cannot read the file")
   })
 
   it("checks tensors against a model's expected shapes", () => {
@@ -87,10 +77,10 @@ describe("checkpoint format", () => {
     ])
     checkTensorsMatch(params, expected, "f")
     expected.set("conv1.weight", { shape: [6, 1], dtype: "float32" })
-    expect(errorOf(() => checkTensorsMatch(params, expected, "f")).message).toContain("found parameter 'conv1.weight' [3, 1] float32, expected [6, 1] float32")
+    expect(formatErrorOf(() => checkTensorsMatch(params, expected, "f")).message).toContain("found parameter 'conv1.weight' [3, 1] float32, expected [6, 1] float32")
     expected.set("fc2.weight", { shape: [1], dtype: "float32" })
     expected.set("conv1.weight", { shape: [3, 1], dtype: "float32" })
-    expect(errorOf(() => checkTensorsMatch(params, expected, "f")).message).toContain("found no parameter 'fc2.weight'")
+    expect(formatErrorOf(() => checkTensorsMatch(params, expected, "f")).message).toContain("found no parameter 'fc2.weight'")
   })
 })
 

@@ -3,22 +3,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
-import { FormatError } from "../../src/errors.ts"
+import { formatErrorOf } from "./helpers.ts"
 import { encodeIdxUint8, idxMagic, parseIdx, readIdxFile } from "../../src/node/idx.ts"
 import { findIdxFile, loadMnist, mnistDataDir } from "../../src/node/mnist.ts"
 
 /** A 2x2x3 uint8 "images" file written byte by byte from the spec. */
 const handMade = Uint8Array.from([0, 0, 0x08, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 255])
-
-function errorOf(f: () => unknown): FormatError {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(FormatError)
-    return e as FormatError
-  }
-  throw new Error("expected a FormatError")
-}
 
 describe("IDX parser", () => {
   it("parses a hand-made uint8 file: magic, dims, data", () => {
@@ -42,29 +32,29 @@ describe("IDX parser", () => {
   })
 
   it("rejects a truncated file naming the file, found and expected lengths", () => {
-    const e = errorOf(() => parseIdx(handMade.subarray(0, 20), "train-images-idx3-ubyte"))
+    const e = formatErrorOf(() => parseIdx(handMade.subarray(0, 20), "train-images-idx3-ubyte"))
     expect(e.message).toContain("train-images-idx3-ubyte")
     expect(e.message).toContain("found 20 bytes (truncated file)")
     expect(e.message).toContain("expected exactly 28 bytes")
   })
 
   it("rejects trailing bytes, a truncated header and an empty file", () => {
-    expect(errorOf(() => parseIdx(Uint8Array.from([...handMade, 0]), "f")).message).toContain("trailing bytes")
-    expect(errorOf(() => parseIdx(handMade.subarray(0, 9), "f")).message).toContain("16-byte header")
-    expect(errorOf(() => parseIdx(new Uint8Array(0), "f")).message).toContain("only 0 bytes")
+    expect(formatErrorOf(() => parseIdx(Uint8Array.from([...handMade, 0]), "f")).message).toContain("trailing bytes")
+    expect(formatErrorOf(() => parseIdx(handMade.subarray(0, 9), "f")).message).toContain("16-byte header")
+    expect(formatErrorOf(() => parseIdx(new Uint8Array(0), "f")).message).toContain("only 0 bytes")
   })
 
   it("rejects labels passed as images, and non-IDX data, by magic number", () => {
     const labels = encodeIdxUint8(Uint8Array.from([1, 2]), [2])
-    const e = errorOf(() => parseIdx(labels, "labels-as-images", { type: "uint8", rank: 3 }))
+    const e = formatErrorOf(() => parseIdx(labels, "labels-as-images", { type: "uint8", rank: 3 }))
     expect(e.message).toContain("found magic number 0x00000801 (uint8, 1 dims)")
     expect(e.message).toContain("expected magic 0x00000803 (uint8, 3 dims)")
     const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0])
-    expect(errorOf(() => parseIdx(png, "pic.png")).message).toContain("0x89504e47 (not an IDX header)")
+    expect(formatErrorOf(() => parseIdx(png, "pic.png")).message).toContain("0x89504e47 (not an IDX header)")
   })
 
   it("rejects wrong dims", () => {
-    expect(errorOf(() => parseIdx(handMade, "f", { dims: [undefined, 28, 28] })).message).toContain("expected dim 1 to be 28")
+    expect(formatErrorOf(() => parseIdx(handMade, "f", { dims: [undefined, 28, 28] })).message).toContain("expected dim 1 to be 28")
   })
 
   it("reads gzipped files, and reports a missing file as a FormatError", () => {
@@ -72,8 +62,8 @@ describe("IDX parser", () => {
     writeFileSync(join(dir, "a.gz"), gzipSync(handMade))
     expect(readIdxFile(join(dir, "a.gz")).shape).toEqual([2, 2, 3])
     writeFileSync(join(dir, "bad.gz"), Uint8Array.from([0x1f, 0x8b, 1, 2, 3]))
-    expect(errorOf(() => readIdxFile(join(dir, "bad.gz"))).message).toContain("corrupt gzip")
-    expect(errorOf(() => readIdxFile(join(dir, "missing"))).message).toContain("cannot read")
+    expect(formatErrorOf(() => readIdxFile(join(dir, "bad.gz"))).message).toContain("corrupt gzip")
+    expect(formatErrorOf(() => readIdxFile(join(dir, "missing"))).message).toContain("cannot read")
   })
 })
 
@@ -105,9 +95,9 @@ describe("MNIST files", () => {
     const ds = loadMnist("test", dir)
     expect([ds.count, ds.height, ds.width]).toEqual([3, 2, 2])
     writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), encodeIdxUint8(Uint8Array.from([0, 9]), [2]))
-    expect(errorOf(() => loadMnist("test", dir)).message).toContain("found 2 labels, expected 3")
+    expect(formatErrorOf(() => loadMnist("test", dir)).message).toContain("found 2 labels, expected 3")
     writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), encodeIdxUint8(Uint8Array.from([0, 10, 1]), [3]))
-    expect(errorOf(() => loadMnist("test", dir)).message).toContain("found label 10 at index 1")
-    expect(errorOf(() => loadMnist("train", dir)).message).toContain("no file train-images-idx3-ubyte")
+    expect(formatErrorOf(() => loadMnist("test", dir)).message).toContain("found label 10 at index 1")
+    expect(formatErrorOf(() => loadMnist("train", dir)).message).toContain("no file train-images-idx3-ubyte")
   })
 })
