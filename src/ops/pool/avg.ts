@@ -15,21 +15,15 @@
 import { AttrError } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import type { Attrs } from "../../graph/types.ts"
-import { avgPoolBackwardWindows, avgPoolWindows, type Windows } from "../../kernels/pool.ts"
+import { avgPoolBackwardWindows, avgPoolWindows } from "../../kernels/pool.ts"
 import { avgPool2x2, avgPool2x2Backward } from "../../kernels/pool2d.ts"
 import { sameShape, type Shape } from "../../tensor/shape.ts"
 import { ShapeError, showShape } from "../../errors.ts"
 import { defineOp } from "../define.ts"
-import { booleanAttr, poolOutputShape, poolParams, poolWindows, spatialParam, splitPoolInput, type PoolParams, type SpatialParam } from "./geometry.ts"
+import { booleanAttr, poolOutputShape, poolParams, poolWindows, spatialParam, splitPoolInput, type PoolFamilySpec, type PoolParams, type SpatialParam } from "./geometry.ts"
 import { floats } from "./planes.ts"
 
-export interface AvgFamilySpec<RawA, A extends Attrs & RawA> {
-  readonly name: string
-  readonly dims: 1 | 2 | 3
-  readonly doc: string
-  attrs(raw: RawA): A
-  outputShape(x: Shape, a: A): number[]
-  windows(x: Shape, a: A): Windows
+export interface AvgFamilySpec<RawA, A extends Attrs & RawA> extends PoolFamilySpec<RawA, A> {
   override(a: A): number | null
   /**
    * When the windows are the plain 2x2 / stride 2 / no padding tiling of a 2-d input, the

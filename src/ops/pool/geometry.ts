@@ -276,6 +276,21 @@ export function adaptiveBin(i: number, L: number, O: number): { start: number; e
   return { start: Math.floor((i * L) / O), end: Math.ceil(((i + 1) * L) / O) }
 }
 
+/**
+ * What a pooling family (avg-type, max-type) is made from: one op per dimension count,
+ * each with its attrs normaliser, output shape and window tables; the families add their
+ * own fields (divisor override, fast paths).
+ */
+export interface PoolFamilySpec<RawA, A> {
+  readonly name: string
+  readonly dims: 1 | 2 | 3
+  readonly doc: string
+  attrs(raw: RawA): A
+  /** Full output shape for an input shape (throws ShapeError when it cannot pool). */
+  outputShape(x: Shape, a: A): number[]
+  windows(x: Shape, a: A): Windows
+}
+
 /** Window tables for max/avg/lp pooling. `includePad`: avg's count_include_pad divisor; else the in-bounds count. */
 export function poolWindows(inputShape: Shape, params: PoolParams, includePad: boolean): Windows {
   const dims = params.kernel_size.length

@@ -17,27 +17,19 @@
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import type { Attrs, TensorSpec } from "../../graph/types.ts"
-import type { Windows } from "../../kernels/pool.ts"
 import { maxPoolWindows } from "../../kernels/pool.ts"
 import { scatterAddPlanesSplit } from "../../kernels/pool-parallel.ts"
 import { maxTieBackward, maxTieTranspose } from "../../kernels/pool-ties.ts"
 import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import type { Tensor } from "../../tensor/tensor.ts"
 import { defineOp } from "../define.ts"
-import { spatialParam, splitPoolInput, type NanPolicy, type TiePolicy } from "./geometry.ts"
+import { spatialParam, splitPoolInput, type NanPolicy, type PoolFamilySpec, type TiePolicy } from "./geometry.ts"
 import { checkIndices, floats, gatherPlanes, ints } from "./planes.ts"
 
 /** Attrs every max-type pool carries. */
 export type MaxPolicyAttrs = { tie: TiePolicy; nan: NanPolicy; return_indices: boolean }
 
-export interface MaxFamilySpec<RawA, A extends Attrs & MaxPolicyAttrs & RawA> {
-  readonly name: string
-  readonly dims: 1 | 2 | 3
-  readonly doc: string
-  attrs(raw: RawA): A
-  /** Full output shape for an input shape (throws ShapeError when it cannot pool). */
-  outputShape(x: Shape, a: A): number[]
-  windows(x: Shape, a: A): Windows
+export interface MaxFamilySpec<RawA, A extends Attrs & MaxPolicyAttrs & RawA> extends PoolFamilySpec<RawA, A> {
   /** An optional specialised forward; returns false to fall back to the generic kernel. */
   fast?(x: Tensor, y: Tensor, indices: Tensor | undefined, a: A): boolean
 }
