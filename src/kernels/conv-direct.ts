@@ -14,7 +14,7 @@
  */
 import type { FloatArray } from "../tensor/dtype.ts"
 import { GEMM_KC } from "./gemm.ts"
-import { padInput, paddedSizes, positionOffsets, tapOffsets } from "./im2col.ts"
+import { padInput, paddedSizes, positionOffsets, tapOffsets, type ConvGeometry } from "./im2col.ts"
 import { reluForward } from "./relu.ts"
 import type { ConvProblem } from "./conv.ts"
 
@@ -321,6 +321,13 @@ export function canIm2colPacked(p: ConvProblem): boolean {
 /** Tap offsets (as `taps`, any K <= 256) for im2colPacked. */
 const packTaps = new Int32Array(256)
 
+/** The tap and position tables and the zero-padded copy that the two packers read windows from. */
+function padWindows(x: FloatArray, xOff: number, channels: number, g: ConvGeometry): void {
+  tapOffsets(channels, g, packTaps)
+  positionOffsets(g, positions)
+  padInput(x, xOff, channels, g, padded)
+}
+
 /**
  * im2col of `channels` channels at `xOff` written straight into gemm's packed-B layout
  * (prepackedB in gemm.ts): entry (t, j) of the column matrix (K rows, P columns) goes to
@@ -331,12 +338,10 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
   const g = p.geometry
   const K = channels * g.kernel[1] * g.kernel[2]
   const P = g.outSize[1] * g.outSize[2]
+  padWindows(x, xOff, channels, g)
   const tp = packTaps
-  tapOffsets(channels, g, tp)
   const pos = positions
-  positionOffsets(g, pos)
   const xp = padded
-  padInput(x, xOff, channels, g, xp)
   let o = 0
   for (let j = 0; j < P; j += 3) {
     const b0 = pos[j]
@@ -371,12 +376,10 @@ export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: 
   const g = p.geometry
   const K = channels * g.kernel[1] * g.kernel[2]
   const P = g.outSize[1] * g.outSize[2]
+  padWindows(x, xOff, channels, g)
   const tp = packTaps
-  tapOffsets(channels, g, tp)
   const pos = positions
-  positionOffsets(g, pos)
   const xp = padded
-  padInput(x, xOff, channels, g, xp)
   let o = 0
   const tEnd = Math.min(K, t1)
   for (let t = t0; t < tEnd; t += 3) {

@@ -53,6 +53,16 @@ function columnBuffer(like: FloatArray, size: number): FloatArray {
   return buf.subarray(0, size)
 }
 
+/**
+ * The sizes of one (sample, group) product: channels in and out per group, the column
+ * matrix's K rows (channels x kernel taps) and P columns (output positions), and the
+ * input plane volume.
+ */
+function gemmSizes(p: ConvProblem): { cinG: number; coutG: number; K: number; P: number; inPlane: number } {
+  const cinG = p.inChannels / p.groups
+  return { cinG, coutG: p.outChannels / p.groups, K: cinG * kernelVolume(p.geometry), P: outputVolume(p.geometry), inPlane: inputVolume(p.geometry) }
+}
+
 /** True when im2col would copy x unchanged (1x1 kernel, stride 1, no padding, out = in). */
 function isPointwise(g: ConvGeometry): boolean {
   for (let i = 0; i < 3; i++) {
@@ -96,11 +106,7 @@ export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: Float
   }
   if (useDirectForward(p)) return directForward(x, weight, bias, y, p, relu)
   const g = p.geometry
-  const cinG = p.inChannels / p.groups
-  const coutG = p.outChannels / p.groups
-  const K = cinG * kernelVolume(g)
-  const P = outputVolume(g)
-  const inPlane = inputVolume(g)
+  const { cinG, coutG, K, P, inPlane } = gemmSizes(p)
   const pointwise = isPointwise(g)
   // im2col straight into gemm's packed B (saves a copy) when this thread runs the GEMM
   const prepack = !pointwise && canIm2colPacked(p) && canPrepackB(coutG, P, K) && (mm === gemmSerial || threadCount() === 1)
@@ -146,11 +152,7 @@ export function convBackwardInputSerial(gy: FloatArray, weight: FloatArray, gx: 
     return depthwiseBackwardInput(gy, weight, gx, p)
   }
   const g = p.geometry
-  const cinG = p.inChannels / p.groups
-  const coutG = p.outChannels / p.groups
-  const K = cinG * kernelVolume(g)
-  const P = outputVolume(g)
-  const inPlane = inputVolume(g)
+  const { cinG, coutG, K, P, inPlane } = gemmSizes(p)
   if (isPointwise(g)) {
     for (let n = 0; n < p.batch; n++) {
       for (let grp = 0; grp < p.groups; grp++) {
@@ -229,8 +231,8 @@ export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray
 
 /** True when the weight gradient of `p` writes col^T straight into gemm's packed panels. */
 function prepacksWeightGradient(p: ConvProblem): boolean {
-  const K = (p.inChannels / p.groups) * kernelVolume(p.geometry)
-  return !isPointwise(p.geometry) && canIm2colPacked(p) && canPrepackB(p.outChannels / p.groups, K, outputVolume(p.geometry))
+  const { coutG, K, P } = gemmSizes(p)
+  return !isPointwise(p.geometry) && canIm2colPacked(p) && canPrepackB(coutG, K, P)
 }
 
 /**
@@ -246,11 +248,7 @@ export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: Floa
   }
   if (useDirectBackwardWeight(p)) return directBackwardWeight(gy, x, gw, p, c0, c1, t0, t1)
   const g = p.geometry
-  const cinG = p.inChannels / p.groups
-  const coutG = p.outChannels / p.groups
-  const K = cinG * kernelVolume(g)
-  const P = outputVolume(g)
-  const inPlane = inputVolume(g)
+  const { cinG, coutG, K, P, inPlane } = gemmSizes(p)
   const tEnd = Math.min(K, t1)
   const taps = tEnd - t0
   if (taps <= 0 || c1 <= c0) return
