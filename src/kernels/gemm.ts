@@ -209,6 +209,19 @@ function scatterTile(t: Float64Array, mr: number, nr: number, row0: number, col0
   const target = scatterTarget!
   const rows = scatterRows
   const cols = scatterCols
+  if (mr === 4 && nr === 3) {
+    // full tile (nearly all of them): the 3 column offsets read once, not once per row
+    const k0 = cols[col0]
+    const k1 = cols[col0 + 1]
+    const k2 = cols[col0 + 2]
+    for (let r = 0; r < 12; r += 3, row0++) {
+      const base = rows[row0]
+      target[base + k0] += t[r]
+      target[base + k1] += t[r + 1]
+      target[base + k2] += t[r + 2]
+    }
+    return
+  }
   for (let r = 0; r < mr; r++) {
     const base = rows[row0 + r]
     for (let c = 0; c < nr; c++) target[base + cols[col0 + c]] += t[r * NR + c]
