@@ -102,8 +102,10 @@ export function im2col(x: FloatArray, xOff: number, channels: number, g: ConvGeo
         const h1 = validHi(outH, sH, kh * dH - pH, inH)
         for (let kw = 0; kw < kW; kw++) {
           const offW = kw * dW - pW
-          const w0 = validLo(sW, offW)
-          const w1 = validHi(outW, sW, offW, inW)
+          // clamped: with padding wider than the output (e.g. a 5-wide kernel, pad 2, on a
+          // 1-wide input) a tap can read only padding, and validLo then exceeds outW
+          const w0 = Math.min(outW, validLo(sW, offW))
+          const w1 = Math.min(outW, validHi(outW, sW, offW, inW))
           for (let od = 0; od < outD; od++) {
             if (od < d0 || od >= d1) {
               for (let i = 0; i < outH * outW; i++) col[o++] = 0

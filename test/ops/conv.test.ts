@@ -67,6 +67,17 @@ describe("convolution by hand", () => {
     expect(Array.from(y.data)).toEqual([4, 6])
   })
 
+  it("conv3d whose padding is wider than the output (a tap reads only padding)", () => {
+    // kernel 1x1x5, pad 2 along W on a 1-wide input: only the centre tap meets the input,
+    // y = 30 x[channel 0] + 3 x[channel 1] (im2col once wrote past the row here)
+    const x = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    const y = forward(({ x, w }) => conv3d(x, w, undefined, { padding: [0, 0, 2] }), {
+      x: t(x, [1, 2, 2, 3, 1]),
+      w: t([10, 20, 30, 40, 50, 1, 2, 3, 4, 5], [1, 2, 1, 1, 5]),
+    })
+    expect(Array.from(y.data)).toEqual([51, 84, 117, 150, 183, 216])
+  })
+
   it("conv_transpose scatters each input times the kernel", () => {
     const x = t([1, 2], [1, 1, 2])
     const w = t([1, 10], [1, 1, 2])
