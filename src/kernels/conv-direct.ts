@@ -342,12 +342,18 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
   const tp = packTaps
   const pos = positions
   const xp = padded
+  const kW = g.kernel[2]
+  const unitW = g.stride[2] === 1 && g.dilation[2] === 1
   let o = 0
   for (let j = 0; j < P; j += 3) {
     const b0 = pos[j]
     if (j + 3 <= P) {
       const b1 = pos[j + 1]
       const b2 = pos[j + 2]
+      if (unitW && b1 === b0 + 1 && b2 === b0 + 2) {
+        o = packAdjacentPositions(xp, tp, b0, K, kW, out, o)
+        continue
+      }
       for (let t = 0; t < K; t++, o += 3) {
         const off = tp[t]
         out[o] = xp[b0 + off]
@@ -367,6 +373,29 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
 }
 
 /**
+ * One panel of im2colPacked whose three positions are adjacent in one output row, with
+ * stride and dilation 1 along W: along a kernel row (kW consecutive taps) the panel's rows
+ * are xp[r + kw], xp[r + kw + 1], xp[r + kw + 2], so each value is loaded once and shifted
+ * through three locals instead of loaded three times. Returns the next output index.
+ */
+function packAdjacentPositions(xp: Float64Array, tp: Int32Array, b0: number, K: number, kW: number, out: Float64Array, o: number): number {
+  for (let t = 0; t < K; t += kW) {
+    const r = b0 + tp[t]
+    let v0 = xp[r]
+    let v1 = xp[r + 1]
+    for (let kw = 0; kw < kW; kw++, o += 3) {
+      const v2 = xp[r + kw + 2]
+      out[o] = v0
+      out[o + 1] = v1
+      out[o + 2] = v2
+      v0 = v1
+      v1 = v2
+    }
+  }
+  return o
+}
+
+/**
  * The transposed column matrix col^T (P rows, K columns) in gemm's packed-B layout, for
  * the weight gradient gw += gy col^T: entry (j, t) goes to ((t / 3 | 0) * P + j) * 3 + t % 3,
  * the last panel's columns past K are 0. Same values as im2col, transposed. With a tap
@@ -382,11 +411,17 @@ export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: 
   const xp = padded
   let o = 0
   const tEnd = Math.min(K, t1)
+  const outW = g.outSize[2]
+  const unitStride = g.stride[2] === 1
   for (let t = t0; t < tEnd; t += 3) {
     const o0 = tp[t]
     if (t + 3 <= tEnd) {
       const o1 = tp[t + 1]
       const o2 = tp[t + 2]
+      if (unitStride && o1 === o0 + 1 && o2 === o0 + 2) {
+        o = packAdjacentTaps(xp, pos, o0, P, outW, out, o)
+        continue
+      }
       for (let j = 0; j < P; j++, o += 3) {
         const b = pos[j]
         out[o] = xp[b + o0]
@@ -404,4 +439,27 @@ export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: 
       }
     }
   }
+}
+
+/**
+ * One panel of im2colPackedT whose three taps are adjacent in one kernel row (offsets o0,
+ * o0 + 1, o0 + 2), with stride 1 along W: along an output row the panel's rows are
+ * xp[r + ow], xp[r + ow + 1], xp[r + ow + 2], so each value is loaded once and shifted
+ * through three locals. Returns the next output index.
+ */
+function packAdjacentTaps(xp: Float64Array, pos: Int32Array, o0: number, P: number, outW: number, out: Float64Array, o: number): number {
+  for (let j = 0; j < P; j += outW) {
+    const r = pos[j] + o0
+    let v0 = xp[r]
+    let v1 = xp[r + 1]
+    for (let ow = 0; ow < outW; ow++, o += 3) {
+      const v2 = xp[r + ow + 2]
+      out[o] = v0
+      out[o + 1] = v1
+      out[o + 2] = v2
+      v0 = v1
+      v1 = v2
+    }
+  }
+  return o
 }
