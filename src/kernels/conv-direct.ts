@@ -351,7 +351,7 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
       const b1 = pos[j + 1]
       const b2 = pos[j + 2]
       if (unitW && b1 === b0 + 1 && b2 === b0 + 2) {
-        o = packAdjacentPositions(xp, tp, b0, K, kW, out, o)
+        o = packSlidingRuns(xp, tp, b0, K, kW, out, o)
         continue
       }
       for (let t = 0; t < K; t++, o += 3) {
@@ -373,18 +373,20 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
 }
 
 /**
- * One panel of im2colPacked whose three positions are adjacent in one output row, with
- * stride and dilation 1 along W: along a kernel row (kW consecutive taps) the panel's rows
- * are xp[r + kw], xp[r + kw + 1], xp[r + kw + 2], so each value is loaded once and shifted
- * through three locals instead of loaded three times. Returns the next output index.
+ * Panels of gemm's packed B whose three columns read consecutive inputs: for each run start
+ * r = starts[i] + base (i = 0, run, 2 run, ... < end), the panel rows xp[r + k], xp[r + k + 1],
+ * xp[r + k + 2] for k < run, each input loaded once and shifted through three locals instead
+ * of loaded three times. im2colPacked uses it for three adjacent output positions (runs =
+ * kernel rows of taps), im2colPackedT for three adjacent taps (runs = output rows); both
+ * need stride (and, for taps, dilation) 1 along W. Returns the next output index.
  */
-function packAdjacentPositions(xp: Float64Array, tp: Int32Array, b0: number, K: number, kW: number, out: Float64Array, o: number): number {
-  for (let t = 0; t < K; t += kW) {
-    const r = b0 + tp[t]
+function packSlidingRuns(xp: Float64Array, starts: Int32Array, base: number, end: number, run: number, out: Float64Array, o: number): number {
+  for (let i = 0; i < end; i += run) {
+    const r = starts[i] + base
     let v0 = xp[r]
     let v1 = xp[r + 1]
-    for (let kw = 0; kw < kW; kw++, o += 3) {
-      const v2 = xp[r + kw + 2]
+    for (let k = 0; k < run; k++, o += 3) {
+      const v2 = xp[r + k + 2]
       out[o] = v0
       out[o + 1] = v1
       out[o + 2] = v2
@@ -419,7 +421,7 @@ export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: 
       const o1 = tp[t + 1]
       const o2 = tp[t + 2]
       if (unitStride && o1 === o0 + 1 && o2 === o0 + 2) {
-        o = packAdjacentTaps(xp, pos, o0, P, outW, out, o)
+        o = packSlidingRuns(xp, pos, o0, P, outW, out, o)
         continue
       }
       for (let j = 0; j < P; j++, o += 3) {
@@ -439,27 +441,4 @@ export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: 
       }
     }
   }
-}
-
-/**
- * One panel of im2colPackedT whose three taps are adjacent in one kernel row (offsets o0,
- * o0 + 1, o0 + 2), with stride 1 along W: along an output row the panel's rows are
- * xp[r + ow], xp[r + ow + 1], xp[r + ow + 2], so each value is loaded once and shifted
- * through three locals. Returns the next output index.
- */
-function packAdjacentTaps(xp: Float64Array, pos: Int32Array, o0: number, P: number, outW: number, out: Float64Array, o: number): number {
-  for (let j = 0; j < P; j += outW) {
-    const r = pos[j] + o0
-    let v0 = xp[r]
-    let v1 = xp[r + 1]
-    for (let ow = 0; ow < outW; ow++, o += 3) {
-      const v2 = xp[r + ow + 2]
-      out[o] = v0
-      out[o + 1] = v1
-      out[o + 2] = v2
-      v0 = v1
-      v1 = v2
-    }
-  }
-  return o
 }
