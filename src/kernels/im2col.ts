@@ -62,20 +62,22 @@ export const inputVolume = (g: ConvGeometry): number => g.inSize[0] * g.inSize[1
 
 /**
  * The outputs o in [0, out) whose input position o*s + offset lies in [0, size) form the
- * range [validLo, validHi). Lets the inner loops run without a bounds test per element.
- * (Two scalar functions rather than one returning a pair: destructuring an array in a
- * loop nest costs an allocation and an iterator walk in V8.)
+ * range [validLo, validHi), with 0 <= validLo <= validHi <= out even when the range is
+ * empty (padding wider than the output: a tap that meets no input), so a loop may run
+ * 0 .. validLo .. validHi .. out in sequence. Lets the inner loops run without a bounds
+ * test per element. (Two scalar functions rather than one returning a pair: destructuring
+ * an array in a loop nest costs an allocation and an iterator walk in V8.)
  */
-export function validLo(s: number, offset: number): number {
+export function validLo(out: number, s: number, offset: number): number {
   // o*s + offset >= 0  <=>  o >= ceil(-offset / s)
   // `| 0`: Math.ceil and Math.floor are typed as doubles; without it every loop index
   // derived from these bounds becomes a double in V8 (measured 2x slower loops).
-  return Math.max(0, Math.ceil(-offset / s)) | 0
+  return Math.min(out, Math.max(0, Math.ceil(-offset / s))) | 0
 }
 
 export function validHi(out: number, s: number, offset: number, size: number): number {
   // o*s + offset <= size - 1  <=>  o <= floor((size - 1 - offset) / s); never below validLo
-  return Math.max(validLo(s, offset), Math.min(out, Math.floor((size - 1 - offset) / s) + 1)) | 0
+  return Math.max(validLo(out, s, offset), Math.min(out, Math.floor((size - 1 - offset) / s) + 1)) | 0
 }
 
 /**
@@ -95,17 +97,15 @@ export function im2col(x: FloatArray, xOff: number, channels: number, g: ConvGeo
   for (let c = 0; c < channels; c++) {
     const xc = xOff + c * plane
     for (let kd = 0; kd < kD; kd++) {
-      const d0 = validLo(sD, kd * dD - pD)
+      const d0 = validLo(outD, sD, kd * dD - pD)
       const d1 = validHi(outD, sD, kd * dD - pD, inD)
       for (let kh = 0; kh < kH; kh++) {
-        const h0 = validLo(sH, kh * dH - pH)
+        const h0 = validLo(outH, sH, kh * dH - pH)
         const h1 = validHi(outH, sH, kh * dH - pH, inH)
         for (let kw = 0; kw < kW; kw++) {
           const offW = kw * dW - pW
-          // clamped: with padding wider than the output (e.g. a 5-wide kernel, pad 2, on a
-          // 1-wide input) a tap can read only padding, and validLo then exceeds outW
-          const w0 = Math.min(outW, validLo(sW, offW))
-          const w1 = Math.min(outW, validHi(outW, sW, offW, inW))
+          const w0 = validLo(outW, sW, offW)
+          const w1 = validHi(outW, sW, offW, inW)
           for (let od = 0; od < outD; od++) {
             if (od < d0 || od >= d1) {
               for (let i = 0; i < outH * outW; i++) col[o++] = 0
