@@ -343,14 +343,15 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
   const pos = positions
   const xp = padded
   const kW = g.kernel[2]
-  const unitW = g.stride[2] === 1 && g.dilation[2] === 1
+  // unit dilation along W: a kernel row's taps are consecutive inputs (packSlidingRuns)
+  const unitDilation = g.dilation[2] === 1
   let o = 0
   for (let j = 0; j < P; j += 3) {
     const b0 = pos[j]
     if (j + 3 <= P) {
       const b1 = pos[j + 1]
       const b2 = pos[j + 2]
-      if (unitW && b1 === b0 + 1 && b2 === b0 + 2) {
+      if (unitDilation && b1 === b0 + 1 && b2 === b0 + 2) {
         o = packSlidingRuns(xp, tp, b0, K, kW, out, o)
         continue
       }
@@ -376,9 +377,10 @@ export function im2colPacked(x: FloatArray, xOff: number, channels: number, p: C
  * Panels of gemm's packed B whose three columns read consecutive inputs: for each run start
  * r = starts[i] + base (i = 0, run, 2 run, ... < end), the panel rows xp[r + k], xp[r + k + 1],
  * xp[r + k + 2] for k < run, each input loaded once and shifted through three locals instead
- * of loaded three times. im2colPacked uses it for three adjacent output positions (runs =
- * kernel rows of taps), im2colPackedT for three adjacent taps (runs = output rows); both
- * need stride (and, for taps, dilation) 1 along W. Returns the next output index.
+ * of loaded three times. im2colPacked uses it for three adjacent positions (b0, b0 + 1,
+ * b0 + 2), with runs = kernel rows of taps, which needs unit dilation along W; im2colPackedT
+ * for three adjacent taps (o0, o0 + 1, o0 + 2), with runs = output rows of positions, which
+ * needs unit stride along W. Returns the next output index.
  */
 function packSlidingRuns(xp: Float64Array, starts: Int32Array, base: number, end: number, run: number, out: Float64Array, o: number): number {
   for (let i = 0; i < end; i += run) {
@@ -414,6 +416,7 @@ export function im2colPackedT(x: FloatArray, xOff: number, channels: number, p: 
   let o = 0
   const tEnd = Math.min(K, t1)
   const outW = g.outSize[2]
+  // unit stride along W: an output row's positions are consecutive inputs (packSlidingRuns)
   const unitStride = g.stride[2] === 1
   for (let t = t0; t < tEnd; t += 3) {
     const o0 = tp[t]
