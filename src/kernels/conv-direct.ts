@@ -31,9 +31,9 @@ export function useDirectForward(p: ConvProblem): boolean {
 
 // Fixed-size module constants (as in gemm.ts): V8 folds their length and data pointer in
 // the hot loop. useDirectForward admits only problems that fit.
-const MAX_K = 32
+export const MAX_K = 32
 const MAX_CHUNKS = 16
-const MAX_PADDED = 1 << 15
+export const MAX_PADDED = 1 << 15
 const padded = new Float64Array(MAX_PADDED)
 const packedW = new Float64Array(MAX_K * CO * MAX_CHUNKS)
 const taps = new Int32Array(MAX_K)
@@ -179,133 +179,10 @@ function directTile(K: number, wOff: number, b0: number, d1: number, d2: number,
 
 const tileOut = new Float64Array(12)
 
-/** Largest output plane the backward-weight kernel maps (Int32Array of offsets). */
-const MAX_P = 1 << 14
+/** Largest output plane the packers map (Int32Array of offsets). */
+export const MAX_P = 1 << 14
 /** p -> offset of output position p's window origin in the padded input. */
 const positions = new Int32Array(MAX_P)
-const tileW = new Float64Array(12)
-
-/** True when {@link directBackwardWeight} handles the problem (same family as the forward). */
-export function useDirectBackwardWeight(p: ConvProblem): boolean {
-  return useDirectForward(p) && p.geometry.outSize[1] * p.geometry.outSize[2] <= MAX_P
-}
-
-/**
- * gw rows [c0, c1) of every group's block = the weight gradient, summed over the batch.
- *
- * Bits: as the GEMM path (gw_g += gy[n, g] col^T per sample, col = im2col(x[n, g])):
- * for each sample n in order and each block of GEMM_KC output positions p in order,
- * acc = sum over the block, ascending p, of gy[n, co, p] * col[t, p] in float64 from 0,
- * then gw = acc for the very first block of sample 0, else gw = gw + acc (stored, so
- * rounded to gw's dtype, after every block). Only taps [t0, t1) of each row are computed
- * when given (how two threads share a layer with few output channels, such as LeNet-5's
- * first); each element's order is the same whatever the range, so the bits are too.
- */
-export function directBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, c0: number, c1: number, t0 = 0, t1 = Infinity): void {
-  const g = p.geometry
-  const [, inH, inW] = g.inSize
-  const [, outH, outW] = g.outSize
-  const [, kH, kW] = g.kernel
-  const cinG = p.inChannels / p.groups
-  const coutG = p.outChannels / p.groups
-  const K = cinG * kH * kW
-  const P = outH * outW
-  tapOffsets(cinG, g, taps)
-  positionOffsets(g, positions)
-  const inPlane = inH * inW
-  for (let grp = 0; grp < p.groups; grp++) {
-    for (let n = 0; n < p.batch; n++) {
-      padInput(x, (n * p.inChannels + grp * cinG) * inPlane, cinG, g, padded)
-      for (let co0 = c0; co0 < c1; co0 += CO) {
-        const rows = Math.min(CO, c1 - co0)
-        const gyOff = (n * p.outChannels + grp * coutG + co0) * P
-        const gwOff = (grp * coutG + co0) * K
-        const tEnd = Math.min(K, t1)
-        for (let t = t0; t < tEnd; t += 2) {
-          const cols = Math.min(2, tEnd - t)
-          const off0 = taps[t]
-          const off1 = cols === 2 ? taps[t + 1] : off0
-          for (let pb = 0; pb < P; pb += GEMM_KC) {
-            const pe = Math.min(P, pb + GEMM_KC)
-            if (rows === CO) weightTile6(gy, gyOff, P, pb, pe, off0, off1)
-            else weightTileAny(gy, gyOff, P, pb, pe, off0, off1, rows)
-            const first = n === 0 && pb === 0
-            const tw = tileW
-            for (let r = 0; r < rows; r++) {
-              for (let c = 0; c < cols; c++) {
-                const i = gwOff + r * K + t + c
-                if (first) gw[i] = tw[r * 2 + c]
-                else gw[i] += tw[r * 2 + c]
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/** 6 channels x 2 taps over positions [pb, pe): per position 6 gy values, 2 inputs, 12 multiply-adds. */
-function weightTile6(gy: FloatArray, gyOff: number, P: number, pb: number, pe: number, off0: number, off1: number): void {
-  const xp = padded
-  const pos = positions
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0
-  let e0 = 0, e1 = 0, e2 = 0, e3 = 0, e4 = 0, e5 = 0
-  for (let q = pb, gi = gyOff + pb; q < pe; q++, gi++) {
-    const o = pos[q]
-    const x0 = xp[o + off0]
-    const x1 = xp[o + off1]
-    let gv = gy[gi]
-    a0 += gv * x0
-    e0 += gv * x1
-    gv = gy[gi + P]
-    a1 += gv * x0
-    e1 += gv * x1
-    gv = gy[gi + 2 * P]
-    a2 += gv * x0
-    e2 += gv * x1
-    gv = gy[gi + 3 * P]
-    a3 += gv * x0
-    e3 += gv * x1
-    gv = gy[gi + 4 * P]
-    a4 += gv * x0
-    e4 += gv * x1
-    gv = gy[gi + 5 * P]
-    a5 += gv * x0
-    e5 += gv * x1
-  }
-  const t = tileW
-  t[0] = a0
-  t[1] = e0
-  t[2] = a1
-  t[3] = e1
-  t[4] = a2
-  t[5] = e2
-  t[6] = a3
-  t[7] = e3
-  t[8] = a4
-  t[9] = e4
-  t[10] = a5
-  t[11] = e5
-}
-
-/** {@link weightTile6} for fewer than 6 channels (the last chunk). */
-function weightTileAny(gy: FloatArray, gyOff: number, P: number, pb: number, pe: number, off0: number, off1: number, rows: number): void {
-  const xp = padded
-  const pos = positions
-  for (let r = 0; r < rows; r++) {
-    let a = 0
-    let e = 0
-    for (let q = pb, gi = gyOff + r * P + pb; q < pe; q++, gi++) {
-      const o = pos[q]
-      const gv = gy[gi]
-      a += gv * xp[o + off0]
-      e += gv * xp[o + off1]
-    }
-    tileW[r * 2] = a
-    tileW[r * 2 + 1] = e
-  }
-}
 
 /**
  * True when {@link im2colPacked} handles the geometry of `p` (2-d or 1-d, fits the

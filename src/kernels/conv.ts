@@ -14,7 +14,8 @@
  * so do forward passes with a tiny K = C_in/groups * k (conv-direct.ts, same bits).
  */
 import type { FloatArray } from "../tensor/dtype.ts"
-import { canIm2colPacked, directBackwardWeight, directForward, im2colPacked, im2colPackedT, useDirectBackwardWeight, useDirectForward } from "./conv-direct.ts"
+import { canIm2colPacked, directForward, im2colPacked, im2colPackedT, useDirectForward } from "./conv-direct.ts"
+import { directBackwardWeight, useDirectBackwardWeight } from "./conv-direct-weight.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
 import { canPrepackB, gemm, gemmPrepackedB, gemmScatterAdd, gemmSerial, prepackedB } from "./gemm.ts"
 import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
