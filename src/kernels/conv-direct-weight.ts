@@ -47,63 +47,158 @@ export function useDirectBackwardWeight(p: ConvProblem): boolean {
 
 /**
  * gw rows [c0, c1) of every group's block = the weight gradient, summed over the batch (bits:
- * see the header). Only taps [t0, t1) of each row are computed when given (how two threads
- * share a layer with few output channels, such as LeNet-5's first); each element's order is
- * the same whatever the ranges, so the bits are too.
+ * see the header). Only taps [t0, t1) of each row are computed when given; each element's
+ * order is the same whatever the ranges, so the bits are too.
  */
 export function directBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, c0: number, c1: number, t0 = 0, t1 = Infinity): void {
-  const g = p.geometry
-  const [, inH, inW] = g.inSize
-  const [, outH, outW] = g.outSize
-  const [, kH, kW] = g.kernel
-  const cinG = p.inChannels / p.groups
-  const coutG = p.outChannels / p.groups
-  const K = cinG * kH * kW
-  const P = outH * outW
-  const tEnd = Math.min(K, t1)
-  const slide = kW === ROW && g.stride[2] === 1 && g.dilation[2] === 1
-  tapOffsets(cinG, g, taps)
-  positionOffsets(g, positions)
-  const inPlane = inH * inW
+  const w = weightLayout(p)
+  const tEnd = Math.min(w.K, t1)
+  // The sums go to this thread's own copy of gw, copied out at the end: were threads to
+  // share a layer by taps, both would otherwise store into the same cache lines (LeNet's
+  // conv1: rows of 25 floats) after every block of every sample.
+  const own = ownCopy(gw)
   for (let grp = 0; grp < p.groups; grp++) {
     for (let n = 0; n < p.batch; n++) {
-      padInput(x, (n * p.inChannels + grp * cinG) * inPlane, cinG, g, padded)
-      for (let pb = 0; pb < P; pb += GEMM_KC) {
-        const block: Block = { pb, pe: Math.min(P, pb + GEMM_KC), first: n === 0 && pb === 0 }
-        const gyOff = (n * p.outChannels + grp * coutG) * P
-        const gwOff = grp * coutG * K
-        let t = t0
-        while (t < tEnd) {
-          if (slide && t % ROW === 0 && t + ROW <= tEnd) {
-            kernelRow(gy, gyOff, P, outW, gw, gwOff, K, t, c0, c1, block)
-            t += ROW
-          } else {
-            // up to the next kernel row the row tile can take, two taps at a time
-            const cols = Math.min(2, tEnd - t, slide ? ROW - (t % ROW) : 2)
-            tapPair(gy, gyOff, P, gw, gwOff, K, t, cols, c0, c1, block)
-            t += cols
-          }
-        }
+      padSample(x, p, n, grp)
+      for (let b = 0; b < w.blocks; b++) {
+        weightBlock(gy, p, w, n, grp, b, c0, c1, t0, tEnd, own, grp * w.coutG * w.K, n > 0 || b > 0)
+      }
+    }
+  }
+  for (let grp = 0; grp < p.groups; grp++) {
+    for (let co = c0; co < c1; co++) {
+      const row = (grp * w.coutG + co) * w.K
+      gw.set(own.subarray(row + t0, row + tEnd), row + t0)
+    }
+  }
+}
+
+/**
+ * Length of the partial sums {@link directWeightPartials} writes for a batch: one block of
+ * sums (every output channel and tap) per sample and GEMM_KC-block of positions.
+ */
+export function weightPartialsLength(p: ConvProblem): number {
+  const w = weightLayout(p)
+  return p.batch * w.blocks * p.outChannels * w.K
+}
+
+/**
+ * The sum over each block of positions of samples [n0, n1), unreduced: for sample n and
+ * block b, partials[((n * blocks + b) * C_out + co) * K + t] (n counted from 0 for the whole
+ * batch). How threads share the weight gradient by samples: each computes its samples'
+ * sums, then {@link reduceWeightPartials} adds them in the one order (same bits as
+ * {@link directBackwardWeight}).
+ */
+export function directWeightPartials(gy: FloatArray, x: FloatArray, partials: Float64Array, p: ConvProblem, n0: number, n1: number): void {
+  const w = weightLayout(p)
+  for (let grp = 0; grp < p.groups; grp++) {
+    for (let n = n0; n < n1; n++) {
+      padSample(x, p, n, grp)
+      for (let b = 0; b < w.blocks; b++) {
+        const off = ((n * w.blocks + b) * p.outChannels + grp * w.coutG) * w.K
+        weightBlock(gy, p, w, n, grp, b, 0, w.coutG, 0, w.K, partials, off, false)
       }
     }
   }
 }
 
-/** Positions [pb, pe) of one sample; `first` when gw is stored (not added to). */
+/** gw = the partials of every sample and block summed in order, rounded to gw's dtype after each. */
+export function reduceWeightPartials(partials: Float64Array, gw: FloatArray, p: ConvProblem): void {
+  const size = p.outChannels * weightLayout(p).K
+  const count = weightPartialsLength(p) / size
+  for (let i = 0; i < size; i++) gw[i] = partials[i]
+  for (let j = 1; j < count; j++) {
+    const off = j * size
+    for (let i = 0; i < size; i++) gw[i] += partials[off + i]
+  }
+}
+
+/** Sizes of the weight-gradient problem and the tables of the padded input. */
+interface WeightLayout {
+  readonly coutG: number
+  readonly K: number
+  readonly P: number
+  readonly outW: number
+  readonly blocks: number
+  /** The kernel-row tile applies: a 5-wide kernel, unit stride and dilation along W. */
+  readonly slide: boolean
+}
+
+/** The layout of `p`, with `taps` and `positions` filled for it. */
+function weightLayout(p: ConvProblem): WeightLayout {
+  const g = p.geometry
+  const [, outH, outW] = g.outSize
+  const [, kH, kW] = g.kernel
+  const cinG = p.inChannels / p.groups
+  const P = outH * outW
+  tapOffsets(cinG, g, taps)
+  positionOffsets(g, positions)
+  return {
+    coutG: p.outChannels / p.groups,
+    K: cinG * kH * kW,
+    P,
+    outW,
+    blocks: Math.ceil(P / GEMM_KC),
+    slide: kW === ROW && g.stride[2] === 1 && g.dilation[2] === 1,
+  }
+}
+
+/** The zero-padded copy of sample n's group grp channels into `padded`. */
+function padSample(x: FloatArray, p: ConvProblem, n: number, grp: number): void {
+  const cinG = p.inChannels / p.groups
+  const [, inH, inW] = p.geometry.inSize
+  padInput(x, (n * p.inChannels + grp * cinG) * inH * inW, cinG, p.geometry, padded)
+}
+
+/**
+ * Block b of sample n (already in `padded`), channels [c0, c1) and taps [t0, tEnd) of group
+ * grp: dst[off + co * K + t] = (or += when `add`) the block's sum.
+ */
+function weightBlock(gy: FloatArray, p: ConvProblem, w: WeightLayout, n: number, grp: number, b: number, c0: number, c1: number, t0: number, tEnd: number, dst: FloatArray, off: number, add: boolean): void {
+  const block: Block = { pb: b * GEMM_KC, pe: Math.min(w.P, (b + 1) * GEMM_KC), add }
+  const gyOff = (n * p.outChannels + grp * w.coutG) * w.P
+  let t = t0
+  while (t < tEnd) {
+    if (w.slide && t % ROW === 0 && t + ROW <= tEnd) {
+      kernelRow(gy, gyOff, w.P, w.outW, dst, off, w.K, t, c0, c1, block)
+      t += ROW
+    } else {
+      // up to the next kernel row the row tile can take, two taps at a time
+      const cols = Math.min(2, tEnd - t, w.slide ? ROW - (t % ROW) : 2)
+      tapPair(gy, gyOff, w.P, dst, off, w.K, t, cols, c0, c1, block)
+      t += cols
+    }
+  }
+}
+
+let own32 = new Float32Array(0)
+let own64 = new Float64Array(0)
+
+/** A thread-local scratch array of gw's dtype and length (contents undefined). */
+function ownCopy(gw: FloatArray): FloatArray {
+  if (gw instanceof Float64Array) {
+    if (own64.length < gw.length) own64 = new Float64Array(gw.length)
+    return own64.subarray(0, gw.length)
+  }
+  if (own32.length < gw.length) own32 = new Float32Array(gw.length)
+  return own32.subarray(0, gw.length)
+}
+
+/** Positions [pb, pe) of one sample; `add` when the sums are added to the destination. */
 interface Block {
   readonly pb: number
   readonly pe: number
-  readonly first: boolean
+  readonly add: boolean
 }
 
 /** gw (+)= the block's sums in tileW, `rows` channels x `cols` taps, tileW row stride `stride`. */
-function storeTile(gw: FloatArray, gwOff: number, K: number, rows: number, cols: number, stride: number, first: boolean): void {
+function storeTile(gw: FloatArray, gwOff: number, K: number, rows: number, cols: number, stride: number, add: boolean): void {
   const tw = tileW
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const i = gwOff + r * K + c
-      if (first) gw[i] = tw[r * stride + c]
-      else gw[i] += tw[r * stride + c]
+      if (add) gw[i] += tw[r * stride + c]
+      else gw[i] = tw[r * stride + c]
     }
   }
 }
@@ -116,7 +211,7 @@ function tapPair(gy: FloatArray, gyOff: number, P: number, gw: FloatArray, gwOff
     const rows = Math.min(CO, c1 - co0)
     if (rows === CO) weightTile6(gy, gyOff + co0 * P, P, b.pb, b.pe, off0, off1)
     else weightTileAny(gy, gyOff + co0 * P, P, b.pb, b.pe, off0, off1, rows)
-    storeTile(gw, gwOff + co0 * K + t, K, rows, cols, 2, b.first)
+    storeTile(gw, gwOff + co0 * K + t, K, rows, cols, 2, b.add)
   }
 }
 
@@ -126,7 +221,7 @@ function kernelRow(gy: FloatArray, gyOff: number, P: number, outW: number, gw: F
     const rows = Math.min(2, c1 - co)
     // a lone last channel reads its own gy twice; the second row is not stored
     rowTile(gy, gyOff + co * P, rows === 2 ? P : 0, outW, taps[t], b.pb, b.pe)
-    storeTile(gw, gwOff + co * K + t, K, rows, ROW, ROW, b.first)
+    storeTile(gw, gwOff + co * K + t, K, rows, ROW, ROW, b.add)
   }
 }
 

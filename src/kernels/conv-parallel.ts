@@ -2,13 +2,17 @@
  * Convolution kernels across threads. Forward and input gradient are split by samples:
  * sample n's output depends only on sample n, so each thread runs the serial kernel (with
  * the serial GEMM) on a contiguous range of samples. The weight gradient sums over
- * samples, so it is split by taps (columns of gw; each thread builds only its columns of
- * the column matrix) or, where the column matrix is not built per tap range, by output
- * channels, each thread summing all samples in order for its share. Either way every element is computed exactly as on one thread
- * (same bits). Operands the workers cannot see are staged into shared memory first.
+ * samples. For the direct kernel it is still split by samples: each thread writes out the
+ * sums of its samples' position blocks and the calling thread adds them in order. Else it
+ * is split by taps (columns of gw; each thread builds only its columns of the column
+ * matrix) or, where the column matrix is not built per tap range, by output channels, each
+ * thread summing all samples in order for its share. Either way every element is computed
+ * exactly as on one thread (same bits). Operands the workers cannot see are staged into
+ * shared memory first.
  */
 import type { FloatArray } from "../tensor/dtype.ts"
 import { convBackwardInputSerial, convBackwardWeightSerial, convForwardSerial, type ConvProblem } from "./conv.ts"
+import { directWeightPartials, reduceWeightPartials, weightPartialsLength } from "./conv-direct-weight.ts"
 import { gemmSerial } from "./gemm.ts"
 import { stageShared } from "./gemm-parallel.ts"
 import { inputVolume, kernelVolume, outputVolume } from "./im2col.ts"
@@ -69,6 +73,14 @@ parallelTasks.set("conv.backward_weight_taps", ({ arrays, numbers }: TaskArgs) =
   convBackwardWeightSerial(floatArray(arrays[0]), floatArray(arrays[1]), floatArray(arrays[2]), p, gemmSerial, 0, p.outChannels / p.groups, numbers[23], numbers[24])
 })
 
+// arrays: gy, x, partials; numbers: the problem (all samples), then the sample range n0, n1
+parallelTasks.set("conv.backward_weight_samples", ({ arrays, numbers }: TaskArgs) => {
+  const { p } = decode(numbers)
+  const partials = arrays[2]
+  if (!(partials instanceof Float64Array)) throw new Error("conv task: expected float64 partial sums")
+  directWeightPartials(floatArray(arrays[0]), floatArray(arrays[1]), partials, p, numbers[23], numbers[24])
+})
+
 const staging: (FloatArray | undefined)[] = [undefined, undefined, undefined, undefined]
 
 function parts(p: ConvProblem, arrays: FloatArray[]): TaskArgs[] {
@@ -122,4 +134,40 @@ export function convBackwardWeightParallel(gy: FloatArray, x: FloatArray, gw: Fl
   const parts = ranges.map(([r0, r1]) => ({ arrays: [sgy, sx, sgw], numbers: [...whole, r0, r1] }))
   runTask(by === "channels" ? "conv.backward_weight" : "conv.backward_weight_taps", parts)
   if (sgw !== gw) gw.set(sgw.subarray(0, gw.length))
+}
+
+/** Largest partial-sum buffer (float64 entries) the by-samples weight gradient may use: 8 MiB. */
+const MAX_PARTIALS = 1 << 20
+
+/** True when {@link convBackwardWeightBySamples} takes the problem (direct kernel's, partials fit). */
+export function weightGradientBySamples(p: ConvProblem): boolean {
+  return weightPartialsLength(p) <= MAX_PARTIALS
+}
+
+let partialsBuf: Float64Array | undefined
+
+/**
+ * The direct kernel's weight gradient split by samples: each thread writes the sums of its
+ * samples' position blocks (directWeightPartials), then this thread adds them up in sample
+ * and block order, so every element has the bits of one thread. Unlike a split by taps,
+ * no thread repeats another's padding of the inputs, and the shares are equal.
+ */
+export function convBackwardWeightBySamples(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
+  const backend = parallelBackend()
+  const length = weightPartialsLength(p)
+  if (backend === undefined) return convBackwardWeightSerial(gy, x, gw, p, gemmSerial, 0, p.outChannels / p.groups)
+  if (partialsBuf === undefined || partialsBuf.length < length) {
+    const fresh = backend.allocShared("float64", length)
+    if (!(fresh instanceof Float64Array)) throw new Error("expected a float64 buffer")
+    partialsBuf = fresh
+  }
+  const partials = partialsBuf
+  const sgy = stageShared(staging, backend, 0, gy, p.batch * p.outChannels * outputVolume(p.geometry))
+  const sx = stageShared(staging, backend, 1, x, p.batch * p.inChannels * inputVolume(p.geometry))
+  const whole = encode(p, 0, p.batch)
+  runTask(
+    "conv.backward_weight_samples",
+    splitRange(p.batch, threadCount()).map(([n0, n1]) => ({ arrays: [sgy, sx, partials], numbers: [...whole, n0, n1] })),
+  )
+  reduceWeightPartials(partials, gw, p)
 }

@@ -18,7 +18,7 @@ import { canIm2colPacked, directForward, im2colPacked, im2colPackedT, useDirectF
 import { directBackwardWeight, useDirectBackwardWeight } from "./conv-direct-weight.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
 import { canPrepackB, gemm, gemmPrepackedB, gemmScatterAdd, gemmSerial, prepackedB } from "./gemm.ts"
-import { convBackwardInputParallel, convBackwardWeightParallel, convForwardParallel, worthSplittingBatch } from "./conv-parallel.ts"
+import { convBackwardInputParallel, convBackwardWeightBySamples, convBackwardWeightParallel, convForwardParallel, weightGradientBySamples, worthSplittingBatch } from "./conv-parallel.ts"
 import { parallelBackend, threadCount } from "./parallel.ts"
 import { reluForward } from "./relu.ts"
 import { im2col, inputVolume, kernelVolume, outputVolume, paddedSizes, positionOffsets, tapOffsets, type ConvGeometry } from "./im2col.ts"
@@ -223,6 +223,7 @@ function copyInterior(padded: Float64Array, channels: number, g: ConvGeometry, g
  */
 export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
   if (threadCount() > 1 && !isDepthwise(p) && worthSplittingBatch(p)) {
+    if (useDirectBackwardWeight(p) && weightGradientBySamples(p)) return convBackwardWeightBySamples(gy, x, gw, p)
     // by taps when each thread can build just its columns of col^T (no duplicated im2col)
     if (useDirectBackwardWeight(p) || prepacksWeightGradient(p)) return convBackwardWeightParallel(gy, x, gw, p, "taps")
     if (p.outChannels / p.groups >= 8) return convBackwardWeightParallel(gy, x, gw, p, "channels")

@@ -295,7 +295,7 @@ describe("on a parallel backend", () => {
     expect(tasks).toContain("conv.backward_weight")
   })
 
-  it("splits the weight gradient by taps (each thread builds only its columns), with the same bits", async () => {
+  it("splits the weight gradient by samples (direct kernel) or by taps (each thread builds only its columns), with the same bits", async () => {
     const { parallelTasks, setParallelBackend } = await import("../../src/kernels/parallel.ts")
     const tasks: { task: string; ranges: number[][] }[] = []
     const backend = {
@@ -309,11 +309,12 @@ describe("on a parallel backend", () => {
         for (const part of [...parts].reverse()) parallelTasks.get(task)!(part)
       },
     }
-    // LeNet-5's layers: the first (6 output channels, 25 taps; direct kernel) and the
-    // second (16 channels, 150 taps; col^T packed per tap range for the GEMM)
+    // LeNet-5's layers: the first (6 output channels, 25 taps; direct kernel, each thread
+    // sums its samples' blocks, added up in order after) and the second (16 channels, 150
+    // taps; col^T packed per tap range for the GEMM)
     const layers = [
-      { x: [32, 1, 28, 28], w: [6, 1, 5, 5], padding: 2, ranges: [[0, 12], [12, 25]] },
-      { x: [32, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, ranges: [[0, 72], [72, 150]] },
+      { x: [32, 1, 28, 28], w: [6, 1, 5, 5], padding: 2, task: "conv.backward_weight_samples", ranges: [[0, 16], [16, 32]] },
+      { x: [32, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, task: "conv.backward_weight_taps", ranges: [[0, 72], [72, 150]] },
     ]
     for (const layer of layers) {
       tasks.length = 0
@@ -337,7 +338,7 @@ describe("on a parallel backend", () => {
         }
         expect(Array.from(parallel.data)).toEqual(Array.from(serial.data))
       }
-      const split = tasks.find((t) => t.task === "conv.backward_weight_taps")
+      const split = tasks.find((t) => t.task === layer.task)
       expect(split?.ranges).toEqual(layer.ranges)
     }
   })
@@ -347,15 +348,25 @@ describe("on real worker threads", () => {
   it("conv2d and linear, forward and gradients, give the same bits with 2 threads", async () => {
     const rng = new Random(3)
     const make = (s: number[]) => tensor(Array.from({ length: sizeOf(s) }, () => rng.uniform(-1, 1)), s, "float32")
-    // Big enough that conv splits samples/channels and linear's GEMM splits rows.
-    const inputs = { x: make([8, 8, 24, 24]), w: make([16, 8, 3, 3]), b: make([16]), h: make([64, 300]), v: make([200, 300]) }
+    // Big enough that conv splits samples/channels and linear's GEMM splits rows; x1/w1 is
+    // a LeNet-5 first layer (direct kernels, weight gradient summed by samples).
+    const inputs = {
+      x: make([8, 8, 24, 24]),
+      w: make([16, 8, 3, 3]),
+      b: make([16]),
+      h: make([64, 300]),
+      v: make([200, 300]),
+      x1: make([24, 1, 28, 28]),
+      w1: make([6, 1, 5, 5]),
+    }
     const run = () => {
       const g = new GraphBuilder({ dtype: "float32" })
       const t = Object.fromEntries(Object.entries(inputs).map(([k, x]) => [k, g.input(k, x.shape)]))
       const y = conv2d(t.x, t.w, t.b, { padding: 1 })
       const z = linear(t.h, t.v)
-      const grads = gradValues(g, add(sum(mul(y, y)), sum(mul(z, z))), [t.x, t.w, t.b, t.h, t.v])
-      return compile(g.graph, [y, z, ...grads]).run(inputs)
+      const y1 = conv2d(t.x1, t.w1, undefined, { padding: 2 })
+      const grads = gradValues(g, add(add(sum(mul(y, y)), sum(mul(z, z))), sum(mul(y1, y1))), [t.x, t.w, t.b, t.h, t.v, t.w1])
+      return compile(g.graph, [y, z, y1, ...grads]).run(inputs)
     }
     const serial = run()
     const pool = await startThreadPool(2)

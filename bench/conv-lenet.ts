@@ -1,0 +1,56 @@
+/**
+ * LeNet-5's two convolutions at batch 64, float32, one kernel call at a time: forward,
+ * input gradient (second layer only: the first one's input is the data) and weight
+ * gradient, through the kernel API (src/kernels/conv.ts). Prints the minimum and median of
+ * 20 runs after 5 warm-ups. Usage: `npx tsx bench/conv-lenet.ts [--threads N]` (default 1).
+ */
+import { convBackwardInput, convBackwardWeight, convForward } from "../src/kernels/conv.ts"
+import { convGeometry } from "../src/kernels/im2col.ts"
+import { parallelBackend } from "../src/kernels/parallel.ts"
+import { startThreadPool } from "../src/node/threads.ts"
+import { Random } from "../src/tensor/random.ts"
+
+const flag = process.argv.indexOf("--threads")
+const threads = flag < 0 ? 1 : Number(process.argv[flag + 1])
+const pool = await startThreadPool(threads)
+const backend = parallelBackend()
+const rng = new Random(1)
+/** Shared memory when there is a pool, as the executor allocates it. */
+function random(size: number): Float32Array {
+  const a = (backend?.allocShared("float32", size) ?? new Float32Array(size)) as Float32Array
+  for (let i = 0; i < size; i++) a[i] = rng.uniform(-1, 1)
+  return a
+}
+
+function time(label: string, f: () => void): void {
+  for (let i = 0; i < 5; i++) f()
+  const ms: number[] = []
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now()
+    f()
+    ms.push(performance.now() - t0)
+  }
+  ms.sort((a, b) => a - b)
+  console.log(`${label.padEnd(40)} min ${ms[0].toFixed(2).padStart(6)} ms   median ${ms[10].toFixed(2).padStart(6)} ms`)
+}
+
+console.log(`LeNet-5 convolutions, batch 64, float32, threads ${threads}`)
+const layers = [
+  { name: "conv1 1->6 28x28 pad 2", cin: 1, cout: 6, size: 28, pad: 2, inputGradient: false },
+  { name: "conv2 6->16 14x14", cin: 6, cout: 16, size: 14, pad: 0, inputGradient: true },
+]
+for (const l of layers) {
+  const out = l.size + 2 * l.pad - 4
+  const geometry = convGeometry([l.size, l.size], [out, out], [5, 5], [1, 1], [1, 1], [l.pad, l.pad])
+  const p = { batch: 64, inChannels: l.cin, outChannels: l.cout, groups: 1, geometry }
+  const x = random(64 * l.cin * l.size * l.size)
+  const w = random(l.cout * l.cin * 25)
+  const bias = random(l.cout)
+  const y = random(64 * l.cout * out * out)
+  const gx = random(x.length)
+  const gw = random(w.length)
+  time(`${l.name} forward (+ bias)`, () => convForward(x, w, bias, y, p))
+  if (l.inputGradient) time(`${l.name} input gradient`, () => convBackwardInput(y, w, gx, p))
+  time(`${l.name} weight gradient`, () => convBackwardWeight(y, x, gw, p))
+}
+await pool.close()
