@@ -10,7 +10,7 @@
  *   --check           no timing: W1 loss over a few steps per system (must decrease, and
  *                     start equal: same data, same weights), then W2/W3/GEMM results of
  *                     every system compared element by element with dagrad's
- *   --iterations N --warmup N --budget SECONDS --min-iterations N
+ *   --iterations N --warmup N --warmup-seconds S --budget SECONDS --min-iterations N
  *                     override the measuring defaults (full run: 3 warm-up, 20 iterations,
  *                     60 s per case, at least 3; --quick: 1/0 warm-up, 3 iterations, 6/4 s, 1)
  */
@@ -50,7 +50,7 @@ const QUICK_SKIPS: { readonly [key: string]: string } = {
 function usage(error?: string): never {
   const text = [
     "usage: npm run bench -- [--only W1,W2,...] [--system dagrad,tfjs-cpu,convnetjs] [--threads 1,2]",
-    "                        [--quick] [--json] [--json-file PATH] [--check] [--iterations N] [--warmup N] [--budget SECONDS] [--min-iterations N]",
+    "                        [--quick] [--json] [--json-file PATH] [--check] [--iterations N] [--warmup N] [--warmup-seconds S] [--budget SECONDS] [--min-iterations N]",
     `workloads: ${WORKLOADS.join(" ")}    systems: ${SYSTEMS.join(" ")}`,
   ].join("\n")
   if (error !== undefined) {
@@ -72,6 +72,7 @@ function parseArgs(argv: readonly string[]): Options {
   let child = false
   let iterations: number | undefined
   let warmup: number | undefined
+  let warmupSeconds: number | undefined
   let budget: number | undefined
   let minIterations: number | undefined
   const list = (v: string | undefined, flag: string): string[] => {
@@ -130,6 +131,9 @@ function parseArgs(argv: readonly string[]): Options {
       case "--warmup":
         warmup = Math.floor(positive(value(), flag, 0))
         break
+      case "--warmup-seconds":
+        warmupSeconds = positive(value(), flag, 0)
+        break
       case "--min-iterations":
         minIterations = Math.floor(positive(value(), flag, 1))
         break
@@ -145,8 +149,14 @@ function parseArgs(argv: readonly string[]): Options {
     }
   }
   const measureOptions: MeasureOptions = quick
-    ? { warmup: warmup ?? 1, iterations: iterations ?? 3, budgetMs: (budget ?? 6) * 1000, minIterations: 1 }
-    : { warmup: warmup ?? 3, iterations: iterations ?? 20, budgetMs: (budget ?? 60) * 1000, minIterations: minIterations ?? Math.min(3, iterations ?? 20) }
+    ? { warmup: warmup ?? 1, warmupMs: (warmupSeconds ?? 0) * 1000, iterations: iterations ?? 3, budgetMs: (budget ?? 6) * 1000, minIterations: 1 }
+    : {
+        warmup: warmup ?? 3,
+        warmupMs: (warmupSeconds ?? 3) * 1000,
+        iterations: iterations ?? 20,
+        budgetMs: (budget ?? 60) * 1000,
+        minIterations: minIterations ?? Math.min(3, iterations ?? 20),
+      }
   // --quick: the anchors get no warm-up and a 4 s budget (their first step is seconds long)
   const anchorMeasure: MeasureOptions = quick ? { ...measureOptions, warmup: warmup ?? 0, budgetMs: (budget ?? 4) * 1000 } : measureOptions
   return {
@@ -199,9 +209,9 @@ function header(o: Options): string {
   const lines = [
     "dagrad benchmark" + (o.quick ? " (--quick smoke run: few iterations, numbers are indicative only)" : ""),
     `machine: ${m.nproc} cores, ${m.cpuModel}, node ${m.node}, load average ${m.load}`,
-    `measuring: ${o.measure.warmup} warm-up, median/min/max over up to ${o.measure.iterations} iterations ` +
+    `measuring: ${o.measure.warmup} warm-up (and at least ${o.measure.warmupMs / 1000} s of them), median/min/max over up to ${o.measure.iterations} iterations ` +
       `(fewer, >= ${o.measure.minIterations}, when a case would exceed ${o.measure.budgetMs / 1000} s; the count is in 'iters')` +
-      (o.quick ? `; anchors: ${o.anchorMeasure.warmup} warm-up, ${o.anchorMeasure.budgetMs / 1000} s budget` : ""),
+      (o.quick ? `; anchors: ${o.anchorMeasure.warmup} warm-up (${o.anchorMeasure.warmupMs / 1000} s), ${o.anchorMeasure.budgetMs / 1000} s budget` : ""),
     "items/s: images/s for W1 and W4, batch items/s for W2 and W3, GFLOP/s for GEMM256/GEMM512. All data float32, identical for every system.",
   ]
   for (const w of o.workloads) lines.push(`  ${w.padEnd(8)} ${WORKLOAD_INFO[w].title}`)

@@ -5,6 +5,15 @@ import { WORKLOAD_INFO, type BenchCase, type SystemName, type WorkloadId } from 
 export interface MeasureOptions {
   /** Untimed iterations before measuring (JIT, buffer pools, TF.js kernels). */
   readonly warmup: number
+  /**
+   * Keep warming up until this much time (ms) has passed, whatever `warmup` says. V8
+   * optimizes a function that runs once per step (a conv driver, the executor's op loop) only
+   * after tens of steps, and each such compile takes 20-50 ms of CPU on a background thread:
+   * with every core computing, it steals from a compute thread (dagrad W1 with 2 threads:
+   * steps that saw an optimization took 43-63 ms, the others ~30; the last ones land around
+   * step 30, `node --trace-opt`). Measuring starts at the steady state a training run lives in.
+   */
+  readonly warmupMs: number
   /** Target number of timed iterations. */
   readonly iterations: number
   /** Time budget per case (ms): slower cases run fewer iterations, never fewer than `minIterations`. */
@@ -32,12 +41,14 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
- * Times `c.step()`: `warmup` untimed runs (stopping early once one run alone takes over a
- * tenth of the budget), then timed runs until `iterations` are done or the budget is
- * spent, but never fewer than `minIterations`.
+ * Times `c.step()`: untimed runs until there were `warmup` of them and `warmupMs` have
+ * passed (stopping early once one run alone takes over a tenth of the budget), then timed
+ * runs until `iterations` are done or the budget is spent, but never fewer than
+ * `minIterations`.
  */
 export function measure(c: BenchCase, o: MeasureOptions): Measurement {
-  for (let i = 0; i < o.warmup; i++) {
+  const warmupStart = performance.now()
+  for (let i = 0; i < o.warmup || performance.now() - warmupStart < o.warmupMs; i++) {
     const t0 = performance.now()
     c.step()
     if (performance.now() - t0 > o.budgetMs / 10) break
