@@ -3,7 +3,7 @@ import { DagradError, FeedError, GraphError, KernelError, showShape } from "../e
 import type { Value } from "../graph/builder.ts"
 import { refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
 import { kernelFor, type Activation, type AnyOp, type Kernel } from "../ops/define.ts"
-import { reluOp } from "../ops/elementwise.ts"
+import { reluBackwardOp, reluOp } from "../ops/elementwise.ts"
 import { lookupOp } from "../ops/registry.ts"
 import { parallelBackend } from "../kernels/parallel.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
@@ -33,12 +33,22 @@ interface Step {
   readonly release: readonly string[]
   /** The activation this step's kernel applies to its `y` (fused activation node after it). */
   readonly activation?: Activation
+  /** The key of the tensor that gates a fused "relu_backward" (KernelArgs.activationMask). */
+  readonly activationMask?: string
   /** Set on a fused activation node: its output is this key's tensor, already activated. */
   readonly aliasOf?: string
+  /** Set on a fused activation node: the node whose kernel applies it. */
+  readonly fusedInto?: string
 }
 
-/** Activation ops the executor can fold into the kernel of the op before them. */
-const FUSABLE_ACTIVATIONS: ReadonlyMap<AnyOp, Activation> = new Map<AnyOp, Activation>([[reluOp as AnyOp, "relu"]])
+/**
+ * Activation ops the executor can fold into the kernel of the op before them: which
+ * activation, the input that op's output arrives at, and the input that gates it (if any).
+ */
+const FUSABLE_ACTIVATIONS: ReadonlyMap<AnyOp, { activation: Activation; input: string; mask?: string }> = new Map([
+  [reluOp as AnyOp, { activation: "relu" as const, input: "x" }],
+  [reluBackwardOp as AnyOp, { activation: "relu_backward" as const, input: "gy", mask: "x" }],
+])
 
 /**
  * A compiled graph: the nodes the fetches need in topological order, which outputs each
@@ -93,17 +103,29 @@ export class Plan {
       }
       const inputs = Object.entries(node.inputs).map(([name, r]) => [name, refKey(r)] as const)
       const activation = fusion.activation.get(id)
-      return { node, op, kernel, inputs, outputs, release: releaseAt[i], activation, aliasOf }
+      return {
+        node,
+        op,
+        kernel,
+        inputs,
+        outputs,
+        release: releaseAt[i],
+        activation: activation?.activation,
+        activationMask: activation?.mask,
+        aliasOf,
+        fusedInto: fusion.producer.get(id),
+      }
     })
     this.steps = steps
   }
 
   /**
    * Activation nodes the plan runs inside the kernel before them: pairs of [producer node,
-   * activation node] (e.g. a conv2d and the relu on its output).
+   * activation node] (e.g. a conv2d and the relu on its output, or a max_pool2d_backward and
+   * the relu_backward of the gradient it produces).
    */
   get fused(): [producer: string, activation: string][] {
-    return this.steps.filter((s) => s.aliasOf !== undefined).map((s) => [s.node.inputs.x.node, s.node.id])
+    return this.steps.flatMap((s) => (s.fusedInto === undefined ? [] : [[s.fusedInto, s.node.id] as [string, string]]))
   }
 
   /** Node ids in execution order. */
@@ -170,7 +192,10 @@ export class Plan {
       values.set(key, t)
     }
     try {
-      step.kernel!(step.activation === undefined ? { inputs, outputs, attrs: step.node.attrs } : { inputs, outputs, attrs: step.node.attrs, activation: step.activation })
+      const attrs = step.node.attrs
+      if (step.activation === undefined) step.kernel!({ inputs, outputs, attrs })
+      else if (step.activationMask === undefined) step.kernel!({ inputs, outputs, attrs, activation: step.activation })
+      else step.kernel!({ inputs, outputs, attrs, activation: step.activation, activationMask: values.get(step.activationMask)! })
     } catch (e) {
       const context = {
         node: step.node.id,
@@ -210,35 +235,48 @@ export class Plan {
 }
 
 /**
- * Which activation nodes fold into their producer: an activation op (relu) whose input is
- * output y of an op listing that activation in `activations`, when the activation node is
- * y's only reader and y is not fetched (then nothing can observe y before activation).
+ * Which activation nodes fold into their producer: an activation op (relu, relu_backward)
+ * whose input (x, gy) is output y of an op listing that activation in `activations`, when
+ * the activation node is y's only reader and y is not fetched (then nothing can observe y
+ * before activation). A gating input (relu_backward's x) must be computed before the
+ * producer runs; it stays alive until the activation node's place in the order, as before.
  */
 function fusedActivations(
   graph: Graph,
   ordered: readonly string[],
   ops: ReadonlyMap<string, AnyOp | undefined>,
   fetched: ReadonlySet<string>,
-): { activation: Map<string, Activation>; aliasOf: Map<string, string>; absorbed: Set<string> } {
+): {
+  activation: Map<string, { activation: Activation; mask?: string }>
+  aliasOf: Map<string, string>
+  producer: Map<string, string>
+  absorbed: Set<string>
+} {
   const readers = new Map<string, number>()
   for (const id of ordered) for (const r of Object.values(graph.nodes[id].inputs)) readers.set(refKey(r), (readers.get(refKey(r)) ?? 0) + 1)
-  const activation = new Map<string, Activation>()
+  const position = new Map(ordered.map((id, i) => [id, i]))
+  const activation = new Map<string, { activation: Activation; mask?: string }>()
   const aliasOf = new Map<string, string>()
+  const producer = new Map<string, string>()
   const absorbed = new Set<string>()
   for (const id of ordered) {
     const node = graph.nodes[id]
     const op = ops.get(id)
-    const act = op === undefined ? undefined : FUSABLE_ACTIVATIONS.get(op)
-    const input = node.inputs.x
-    if (act === undefined || input === undefined || input.output !== "y") continue
+    const fusable = op === undefined ? undefined : FUSABLE_ACTIVATIONS.get(op)
+    if (fusable === undefined) continue
+    const input = node.inputs[fusable.input]
+    if (input === undefined || input.output !== "y") continue
     const key = refKey(input)
-    const producer = ops.get(input.node)
-    if (producer?.activations?.includes(act) !== true || readers.get(key) !== 1 || fetched.has(key) || activation.has(input.node)) continue
-    activation.set(input.node, act)
+    const maskRef = fusable.mask === undefined ? undefined : node.inputs[fusable.mask]
+    if (fusable.mask !== undefined && (maskRef === undefined || position.get(maskRef.node)! >= position.get(input.node)!)) continue
+    const act = fusable.activation
+    if (ops.get(input.node)?.activations?.includes(act) !== true || readers.get(key) !== 1 || fetched.has(key) || activation.has(input.node)) continue
+    activation.set(input.node, { activation: act, mask: maskRef && refKey(maskRef) })
     aliasOf.set(id, key)
+    producer.set(id, input.node)
     absorbed.add(key)
   }
-  return { activation, aliasOf, absorbed }
+  return { activation, aliasOf, producer, absorbed }
 }
 
 let poisonUncleared = false

@@ -33,12 +33,13 @@ parallelTasks.set(MAX_2X2, ({ arrays, numbers }) => {
   maxPool2x2(floats(arrays[0]).subarray(p0 * inPlane, p1 * inPlane), floats(arrays[1]).subarray(p0 * outPlane, p1 * outPlane), indices, p1 - p0, H, W, OH, OW)
 })
 
-// arrays: gy, indices, gx; numbers: p0, p1, outPlane, inPlane, clear (0/1)
+// arrays: gy, indices, gx[, mask]; numbers: p0, p1, outPlane, inPlane, clear (0/1)
 parallelTasks.set(SCATTER, ({ arrays, numbers }) => {
   const [p0, p1, outPlane, inPlane, clear] = numbers
   const gy = floats(arrays[0]).subarray(p0 * outPlane, p1 * outPlane)
   const indices = int32(arrays[1]).subarray(p0 * outPlane, p1 * outPlane)
-  scatterAddPlanes(gy, indices, floats(arrays[2]).subarray(p0 * inPlane, p1 * inPlane), p1 - p0, outPlane, inPlane, clear === 1)
+  const mask = arrays.length > 3 ? floats(arrays[3]).subarray(p0 * inPlane, p1 * inPlane) : undefined
+  scatterAddPlanes(gy, indices, floats(arrays[2]).subarray(p0 * inPlane, p1 * inPlane), p1 - p0, outPlane, inPlane, clear === 1, mask)
 })
 
 function planeParts(planes: number, elements: number): [number, number][] | undefined {
@@ -61,15 +62,16 @@ export function maxPool2x2Planes(x: FloatArray, y: FloatArray, indices: Int32Arr
   )
 }
 
-/** {@link scatterAddPlanes} (with its `clear`), split by planes when a parallel backend can take it. */
-export function scatterAddPlanesSplit(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, outPlane: number, inPlane: number, clear = false): void {
+/** {@link scatterAddPlanes} (with its `clear` and `mask`), split by planes when a parallel backend can take it. */
+export function scatterAddPlanesSplit(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, outPlane: number, inPlane: number, clear = false, mask?: FloatArray): void {
   const parts = planeParts(planes, gx.length)
   if (parts === undefined) {
-    scatterAddPlanes(gy, indices, gx, planes, outPlane, inPlane, clear)
+    scatterAddPlanes(gy, indices, gx, planes, outPlane, inPlane, clear, mask)
     return
   }
+  const arrays = mask === undefined ? [gy, indices, gx] : [gy, indices, gx, mask]
   runTask(
     SCATTER,
-    parts.map(([p0, p1]) => ({ arrays: [gy, indices, gx], numbers: [p0, p1, outPlane, inPlane, clear ? 1 : 0] })),
+    parts.map(([p0, p1]) => ({ arrays, numbers: [p0, p1, outPlane, inPlane, clear ? 1 : 0] })),
   )
 }

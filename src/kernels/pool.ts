@@ -233,14 +233,20 @@ export function lpPoolWindows(x: FloatArray, y: FloatArray, w: Windows, normType
  * gx[plane, indices[plane, o]] += gy[plane, o]: max pooling's backward (repeats add up).
  * Index -1 means "no element" (a window of only padding or only ignored NaN) and is
  * skipped. `gx` must be zero-filled, or pass `clear` to have each plane zeroed just before
- * its scatter (one pass over memory instead of two).
+ * its scatter (one memory pass instead of two). With `mask` (the shape of gx), an entry is
+ * added only where !(mask <= 0): relu_backward(gx, mask) folded in, the same values as
+ * scattering everything and then zeroing gx where mask <= 0, without that second pass.
  */
-export function scatterAddPlanes(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, outPlane: number, inPlane: number, clear = false): void {
+export function scatterAddPlanes(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, outPlane: number, inPlane: number, clear = false, mask?: FloatArray): void {
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane
     // clearing plane by plane keeps it in cache for the scatter that follows
     if (clear) gx.fill(0, xo, xo + inPlane)
     const end = (p + 1) * outPlane
+    if (mask !== undefined) {
+      scatterPlaneMasked(gy, indices, gx, mask, p * outPlane, end, xo, inPlane)
+      continue
+    }
     for (let o = p * outPlane; o < end; o++) {
       const i = indices[o]
       if (i >= 0) {
@@ -248,6 +254,18 @@ export function scatterAddPlanes(gy: FloatArray, indices: Int32Array, gx: FloatA
         gx[xo + i] += gy[o]
       } else if (i !== -1) throw badIndex(o, i, inPlane)
     }
+  }
+}
+
+/** One plane of {@link scatterAddPlanes} with a mask. */
+function scatterPlaneMasked(gy: FloatArray, indices: Int32Array, gx: FloatArray, mask: FloatArray, o0: number, end: number, xo: number, inPlane: number): void {
+  for (let o = o0; o < end; o++) {
+    const i = indices[o]
+    if (i >= 0) {
+      if (i >= inPlane) throw badIndex(o, i, inPlane)
+      // the max of a window after a relu is rarely <= 0: a well-predicted branch
+      if (!(mask[xo + i] <= 0)) gx[xo + i] += gy[o]
+    } else if (i !== -1) throw badIndex(o, i, inPlane)
   }
 }
 

@@ -24,10 +24,19 @@ export interface KernelArgs<I extends string, J extends string, O extends string
    * in `activations` (the executor fused the activation node that follows into this one).
    */
   readonly activation?: Activation
+  /**
+   * With activation "relu_backward": the tensor that gates `y` (relu_backward's `x`, the
+   * shape of `y`): y[i] becomes +0 where mask[i] <= 0 and is kept elsewhere (NaN keeps).
+   */
+  readonly activationMask?: Tensor
 }
 
-/** Activations a kernel may apply to its output as a fused epilogue. */
-export type Activation = "relu"
+/**
+ * Epilogues a kernel may apply to its output `y`: "relu" (y = relu(y)), and "relu_backward"
+ * (y = relu_backward(y, mask), with the mask in KernelArgs.activationMask: how the gradient
+ * of a relu folds into the op that produces the gradient arriving at it).
+ */
+export type Activation = "relu" | "relu_backward"
 
 export type Kernel<I extends string, J extends string, O extends string, P extends string, A> = (
   args: KernelArgs<I, J, O, P, A>,

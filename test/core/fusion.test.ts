@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { GraphBuilder, add, compile, conv2d, gradValues, linear, mul, relu, sum, tensor, type Tensor, type Value } from "../../src/index.ts"
+import { GraphBuilder, add, compile, conv2d, gradValues, linear, maxPool2d, mul, relu, sum, tensor, type Tensor, type Value } from "../../src/index.ts"
 import { randomTensor } from "../helpers.ts"
 
 // The executor folds a relu into the conv2d/linear kernel before it when the relu is the
@@ -82,5 +82,88 @@ describe("relu fused into a conv split across worker threads", () => {
     }
     expect(bitsOf(parallel)).toEqual(bitsOf(serial))
     expect(bitsOf(serial).some((v) => v === 0) && bitsOf(serial).some((v) => v > 0)).toBe(true)
+  }, 60000)
+})
+
+// relu -> max pool: the relu's gradient, relu_backward(g, y), folds into the pool's backward
+// scatter (KernelArgs.activationMask). Reference: the same graph with the pool backward's
+// output also fetched, which rules the fusion out.
+describe("relu_backward fused into max pooling's backward", () => {
+  const shape = [2, 3, 8, 8]
+  /** Pre-activations with exact zeros (both signs), negatives and NaN where the relu's gate decides. */
+  function input(dtype: Dtype): Tensor {
+    const t = randomTensor(shape, 70)
+    const data = Array.from(t.data)
+    // whole windows <= 0 (the max is 0 or negative: gated), and a NaN (passes)
+    for (const i of [0, 1, 8, 9]) data[i] = i % 2 === 0 ? 0 : -0
+    for (const i of [2, 3, 10, 11]) data[i] = -1 - i
+    data[20] = NaN
+    return tensor(data, shape, dtype)
+  }
+  const pools = [
+    { name: "2x2 stride 2", attrs: { kernel_size: [2, 2], stride: [2, 2] } },
+    { name: "3x3 stride 1 pad 1 (overlapping windows add up)", attrs: { kernel_size: [3, 3], stride: [1, 1], padding: [1, 1] } },
+  ]
+  for (const pool of pools) {
+    for (const dtype of ["float32", "float64"] as const) {
+      it(`${pool.name}, ${dtype}: same gradient bits as the unfused plan`, () => {
+        const g = new GraphBuilder({ dtype })
+        const x = g.input("x", shape)
+        const c = g.input("c", shape)
+        const p = maxPool2d(relu(mul(x, c)), pool.attrs)
+        // upstream gradient d: nonzero also where the window's max is 0, so the gate shows
+        const d = g.input("d", p.shape)
+        const [gx] = gradValues(g, sum(mul(p, d)), [x])
+        const fused = compile(g.graph, [gx])
+        const pair = fused.fused.find(([producer]) => g.graph.nodes[producer].kind === "op" && g.graph.nodes[producer].op === "max_pool2d_backward")
+        expect(pair).toBeDefined()
+        expect(g.graph.nodes[pair![1]].op).toBe("relu_backward")
+        const unfused = compile(g.graph, [gx, { node: pair![0], output: "y" }])
+        expect(unfused.fused.some(([producer]) => producer === pair![0])).toBe(false)
+        const f = {
+          x: input(dtype),
+          c: tensor(randomTensor(shape, 71).data.map((v) => Math.abs(v) + 0.5), shape, dtype),
+          d: tensor(randomTensor([...p.shape], 72).data.map((v) => v + 2), [...p.shape], dtype),
+        }
+        const a = fused.run(f)[0]
+        const b = unfused.run(f)
+        expect(bitsOf(a)).toEqual(bitsOf(b[0]))
+        // the gate really acted: the ungated scatter has entries the relu's gradient zeroes
+        const ungated = bitsOf(b[1])
+        expect(ungated.some((v, i) => v !== 0 && bitsOf(a)[i] === 0)).toBe(true)
+        // a NaN pre-activation is its windows' max, and relu_backward lets its gradient through
+        expect(bitsOf(a)[20]).not.toBe(0)
+        const again = fused.run(f)[0]
+        expect(bitsOf(again)).toEqual(bitsOf(a))
+      })
+    }
+  }
+})
+
+describe("relu_backward fused into a max-pool backward split across worker threads", () => {
+  it("gives the bits of one thread", async () => {
+    const { startThreadPool } = await import("../../src/node/threads.ts")
+    // 8 * 8 * 64 * 64 = 262,144 elements: the scatter is split by planes
+    const shape = [8, 8, 64, 64]
+    const f = { x: tensor(randomTensor(shape, 80).data, shape, "float32"), d: tensor(randomTensor([8, 8, 32, 32], 81).data, [8, 8, 32, 32], "float32") }
+    const run = () => {
+      const g = new GraphBuilder({ dtype: "float32" })
+      const x = g.input("x", shape)
+      const d = g.input("d", [8, 8, 32, 32])
+      const p = maxPool2d(relu(x), { kernel_size: [2, 2], stride: [2, 2] })
+      const [gx] = gradValues(g, sum(mul(p, d)), [x])
+      const plan = compile(g.graph, [gx])
+      expect(plan.fused.map(([producer]) => g.graph.nodes[producer].op)).toContain("max_pool2d_backward")
+      return plan.run(f)[0]
+    }
+    const serial = run()
+    const pool = await startThreadPool(2)
+    let parallel: Tensor
+    try {
+      parallel = run()
+    } finally {
+      await pool.close()
+    }
+    expect(bitsOf(parallel)).toEqual(bitsOf(serial))
   }, 60000)
 })

@@ -99,14 +99,17 @@ export function makeMaxFamily<RawA, A extends Attrs & MaxPolicyAttrs & RawA>(spe
       checkIndices(indices, gy, "gy")
       return { y: { shape: xShape, dtype: gy.dtype } }
     },
-    kernel: ({ inputs: { gy, indices }, outputs: { y } }) => {
+    kernel: ({ inputs: { gy, indices }, outputs: { y }, activation, activationMask }) => {
       const inPlane = sizeOf(y.shape.slice(y.shape.length - dims))
       const outPlane = sizeOf(gy.shape.slice(gy.shape.length - dims))
       if (outPlane === 0) return void floats(y).fill(0)
-      scatterAddPlanesSplit(floats(gy), ints(indices), floats(y), sizeOf(gy.shape) / outPlane, outPlane, inPlane, true)
+      const mask = activation === "relu_backward" ? floats(activationMask!) : undefined
+      scatterAddPlanesSplit(floats(gy), ints(indices), floats(y), sizeOf(gy.shape) / outPlane, outPlane, inPlane, true, mask)
     },
     // the scatter zeroes each plane itself, just before filling it (one memory pass, not two)
     overwritesOutputs: true,
+    // conv -> relu -> max pool: the relu's gradient gates the scatter (no pass of its own)
+    activations: ["relu_backward"],
     grad: ({ inputs: { indices }, grads: { y: ggx } }): { gy?: Value } => ({ gy: gatherPlanes(ggx!, indices, dims) }),
   })
 
