@@ -1,16 +1,21 @@
 /**
  * The worker side of the thread pool: loads every kernel module (so every parallel task is
- * registered), then runs the tasks the main thread posts, on shared memory, and signals
- * completion through the shared control word.
+ * registered), then loops: wait for the main thread to bump this worker's job counter, take
+ * the job from its message port synchronously, run it on shared memory, signal completion
+ * through the shared control words. The worker never returns to its event loop between
+ * jobs: waking a blocked Atomics.wait is a futex wake, where a message delivered through
+ * the event loop costs a libuv wake-up and a task (see threads.ts for the figures).
  */
-import { parentPort, workerData } from "node:worker_threads"
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads"
 import "../index.ts"
 import { taskFunction, type TaskArgs } from "../kernels/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
-import type { SharedArrayRef, WorkerJob } from "./threads.ts"
+import { CONTROL, SPIN_CHECKS, type SharedArrayRef, type WorkerJob } from "./threads.ts"
 
 const control = new Int32Array(workerData.control as SharedArrayBuffer)
 const errorText = new Uint8Array(workerData.errorText as SharedArrayBuffer)
+const jobs = workerData.port as MessagePort
+const slot = CONTROL.firstJobCounter + (workerData.index as number)
 
 function view(r: SharedArrayRef): DataArray {
   if (r.dtype === "float32") return new Float32Array(r.buffer, r.byteOffset, r.length)
@@ -18,16 +23,40 @@ function view(r: SharedArrayRef): DataArray {
   return new Int32Array(r.buffer, r.byteOffset, r.length)
 }
 
-parentPort!.on("message", (job: WorkerJob) => {
+function run(job: WorkerJob): void {
   try {
     const args: TaskArgs = { arrays: job.arrays.map(view), numbers: job.numbers }
     taskFunction(job.task)(args)
   } catch (e) {
     const bytes = new TextEncoder().encode(e instanceof Error ? e.message : String(e))
     errorText.set(bytes.subarray(0, errorText.length - 1))
-    Atomics.store(control, 1, 1)
+    Atomics.store(control, CONTROL.error, 1)
   }
-  Atomics.add(control, 0, 1)
-  Atomics.notify(control, 0)
-})
+  Atomics.add(control, CONTROL.done, 1)
+  Atomics.notify(control, CONTROL.done)
+}
+
+/** Waits until the job counter moves past `seen`: a short spin (jobs often come back to back), then a futex wait. */
+function nextJob(seen: number): number {
+  for (let i = 0; i < SPIN_CHECKS; i++) {
+    const now = Atomics.load(control, slot)
+    if (now !== seen) return now
+  }
+  Atomics.wait(control, slot, seen)
+  return Atomics.load(control, slot)
+}
+
 parentPort!.postMessage("ready")
+let seen = 0
+for (;;) {
+  const now = nextJob(seen)
+  if (now === seen) continue
+  seen = now
+  // the message was posted before the counter moved; it is in the port's queue already
+  let message = receiveMessageOnPort(jobs)
+  while (message === undefined) message = receiveMessageOnPort(jobs)
+  const job = message.message as WorkerJob | "stop"
+  if (job === "stop") break
+  run(job)
+}
+jobs.close()

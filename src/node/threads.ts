@@ -1,15 +1,20 @@
 /**
  * A worker_threads backend for the core's fork-join interface (src/kernels/parallel.ts).
- * The main thread posts one part of a task to each worker, runs part 0 itself, then blocks
- * in Atomics.wait until every worker has signalled — kernels stay synchronous. Buffers are
- * SharedArrayBuffer-backed, so nothing is copied.
+ * The main thread posts one part of a task to each worker's message port, bumps that
+ * worker's job counter (Atomics.notify), runs part 0 itself, then waits until every worker
+ * has signalled: kernels stay synchronous. Buffers are SharedArrayBuffer-backed, so nothing
+ * is copied.
+ *
+ * Workers take jobs in a loop blocked on their counter, not through their event loop: a
+ * no-op task round trip on this project's 2-core VM went from 58 us (postMessage to an idle
+ * event loop) to ~10 us, and a W1 training step posts about a dozen tasks.
  *
  * @example
  * const pool = await startThreadPool(2)   // 2 threads: the main thread and one worker
  * ... train ...
  * await pool.close()
  */
-import { Worker } from "node:worker_threads"
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads"
 import { setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../kernels/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
 
@@ -26,6 +31,19 @@ export interface WorkerJob {
   readonly numbers: readonly number[]
 }
 
+/** Indices into the shared control words. */
+export const CONTROL = {
+  /** Parts finished in the current task (workers add 1 each). */
+  done: 0,
+  /** 1 when a worker's part threw (the message is in the error text buffer). */
+  error: 1,
+  /** Worker i waits on word firstJobCounter + i, which the main thread bumps per job. */
+  firstJobCounter: 2,
+} as const
+
+/** Loads of a control word before a futex wait, on either side (about 10-20 us). */
+export const SPIN_CHECKS = 20_000
+
 export interface ThreadPool extends ParallelBackend {
   close(): Promise<void>
 }
@@ -41,12 +59,17 @@ function refOf(a: DataArray): SharedArrayRef {
  */
 export async function startThreadPool(threads: number): Promise<ThreadPool> {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads = ${threads} (expected an integer >= 1)`)
-  const control = new Int32Array(new SharedArrayBuffer(8))
+  const control = new Int32Array(new SharedArrayBuffer(4 * (CONTROL.firstJobCounter + threads)))
   const errorText = new Uint8Array(new SharedArrayBuffer(1024))
-  const workers = Array.from(
-    { length: threads - 1 },
-    () => new Worker(new URL("./thread-worker-boot.mjs", import.meta.url), { workerData: { control: control.buffer, errorText: errorText.buffer } }),
-  )
+  const ports: MessagePort[] = []
+  const workers = Array.from({ length: threads - 1 }, (_, index) => {
+    const { port1, port2 } = new MessageChannel()
+    ports.push(port1)
+    return new Worker(new URL("./thread-worker-boot.mjs", import.meta.url), {
+      workerData: { control: control.buffer, errorText: errorText.buffer, port: port2, index },
+      transferList: [port2],
+    })
+  })
   await Promise.all(
     workers.map(
       (w) =>
@@ -57,6 +80,12 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
     ),
   )
   for (const w of workers) w.unref()
+  for (const p of ports) p.unref()
+  const post = (i: number, job: WorkerJob | "stop"): void => {
+    ports[i].postMessage(job)
+    Atomics.add(control, CONTROL.firstJobCounter + i, 1)
+    Atomics.notify(control, CONTROL.firstJobCounter + i)
+  }
 
   const pool: ThreadPool = {
     threads,
@@ -73,30 +102,34 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
     run(task: string, parts: readonly TaskArgs[]) {
       const remote = parts.slice(1)
       if (remote.length > workers.length) throw new Error(`${parts.length} parts for ${threads} threads`)
-      Atomics.store(control, 0, 0)
-      Atomics.store(control, 1, 0)
-      remote.forEach((p, i) => workers[i].postMessage({ task, arrays: p.arrays.map(refOf), numbers: p.numbers } satisfies WorkerJob))
+      Atomics.store(control, CONTROL.done, 0)
+      Atomics.store(control, CONTROL.error, 0)
+      remote.forEach((p, i) => post(i, { task, arrays: p.arrays.map(refOf), numbers: p.numbers }))
       let localError: unknown
       try {
         taskFunction(task)(parts[0])
       } catch (e) {
         localError = e
       }
+      // a short spin first: the parts are sized to finish together
+      for (let i = 0; i < SPIN_CHECKS && Atomics.load(control, CONTROL.done) < remote.length; i++);
       const started = Date.now()
-      for (let done = Atomics.load(control, 0); done < remote.length; done = Atomics.load(control, 0)) {
+      for (let done = Atomics.load(control, CONTROL.done); done < remote.length; done = Atomics.load(control, CONTROL.done)) {
         // a worker that died never signals: fail loudly instead of hanging
         if (Date.now() - started > 120_000) throw new Error(`worker task '${task}' did not finish within 120 s`)
-        Atomics.wait(control, 0, done, 1000)
+        Atomics.wait(control, CONTROL.done, done, 1000)
       }
       if (localError !== undefined) throw localError
-      if (Atomics.load(control, 1) !== 0) {
+      if (Atomics.load(control, CONTROL.error) !== 0) {
         const end = errorText.indexOf(0)
         throw new Error(`worker task '${task}' failed: ${new TextDecoder().decode(errorText.slice(0, end < 0 ? undefined : end))}`)
       }
     },
     async close() {
       setParallelBackend(undefined)
+      workers.forEach((_, i) => post(i, "stop"))
       await Promise.all(workers.map((w) => w.terminate()))
+      for (const p of ports) p.close()
     },
   }
   if (threads > 1) setParallelBackend(pool)
