@@ -1,0 +1,49 @@
+/**
+ * W2's two kernels alone, one thread, float32 [32, 64, 56, 56]: the 2x2 max-pool forward
+ * with and without the argmax, the backward scatter (zeroing each plane first), and a plain
+ * fill of the input-sized gradient, plus this machine's copy rates over the same 25.7 MB
+ * (native TypedArray.set, a JS copy loop, a JS read loop), to tell memory-bound from
+ * instruction-bound. Minimum and median of 15 runs after 3 warm-ups.
+ * Usage: `npx tsx bench/pool-parts.ts`. Numbers only.
+ */
+import { scatterAddPlanes } from "../src/kernels/pool.ts"
+import { maxPool2x2 } from "../src/kernels/pool2d.ts"
+import { Random } from "../src/tensor/random.ts"
+
+const planes = 32 * 64
+const [H, W, OH, OW] = [56, 56, 28, 28]
+const rng = new Random(1)
+const x = Float32Array.from({ length: planes * H * W }, () => rng.uniform(-1, 1))
+const y = new Float32Array(planes * OH * OW)
+const indices = new Int32Array(y.length)
+const gy = Float32Array.from({ length: y.length }, () => rng.uniform(-1, 1))
+const gx = new Float32Array(x.length)
+
+function time(label: string, bytes: number, f: () => void): void {
+  for (let i = 0; i < 3; i++) f()
+  const ms: number[] = []
+  for (let i = 0; i < 15; i++) {
+    const t0 = performance.now()
+    f()
+    ms.push(performance.now() - t0)
+  }
+  ms.sort((a, b) => a - b)
+  const rate = bytes > 0 ? `   ${(bytes / ms[0] / 1e6).toFixed(1)} GB/s at the minimum` : ""
+  console.log(`${label.padEnd(44)} min ${ms[0].toFixed(2).padStart(6)} ms   median ${ms[7].toFixed(2).padStart(6)} ms${rate}`)
+}
+
+const MB = x.length * 4
+console.log(`W2 kernels, one thread, x [32, 64, 56, 56] float32 (${(MB / 1e6).toFixed(1)} MB)`)
+time("max pool 2x2 forward, values + indices", 0, () => maxPool2x2(x, y, indices, planes, H, W, OH, OW))
+time("max pool 2x2 forward, values only", 0, () => maxPool2x2(x, y, undefined, planes, H, W, OH, OW))
+time("backward: zero each plane, scatter gy", 0, () => scatterAddPlanes(gy, indices, gx, planes, OH * OW, H * W, true))
+time("fill the gradient with 0 (native)", MB, () => gx.fill(0))
+time("copy x (native TypedArray.set), read + write", 2 * MB, () => gx.set(x))
+time("copy x (JS loop), read + write", 2 * MB, () => {
+  for (let i = 0; i < x.length; i++) gx[i] = x[i]
+})
+time("sum x (JS loop), read", MB, () => {
+  let s = 0
+  for (let i = 0; i < x.length; i++) s += x[i]
+  if (s === 0.5) console.log(s)
+})
