@@ -58,11 +58,6 @@ export function directForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const Wp = paddedSizes(g)[2]
   const chunks = Math.ceil(coutG / CO)
   tapOffsets(cinG, g, taps)
-  if (bias !== undefined) {
-    for (let n = 0; n < p.batch; n++) {
-      for (let co = 0; co < p.outChannels; co++) y.fill(bias[co], (n * p.outChannels + co) * P, (n * p.outChannels + co + 1) * P)
-    }
-  }
   const inPlane = inH * inW
   for (let grp = 0; grp < p.groups; grp++) {
     // weights of this group as [chunk][t][6], channels past coutG zero
@@ -78,7 +73,7 @@ export function directForward(x: FloatArray, weight: FloatArray, bias: FloatArra
         const co0 = chunk * CO
         const rows = Math.min(CO, coutG - co0)
         const yOff = (n * p.outChannels + grp * coutG + co0) * P
-        directRows(K, chunk * K * CO, outH, outW, sH, sW, Wp, rows, bias !== undefined, y, yOff, P)
+        directRows(K, chunk * K * CO, outH, outW, sH, sW, Wp, rows, bias, grp * coutG + co0, y, yOff, P)
       }
       // fused relu on this sample's output while it is still in cache (one group: complete)
       if (relu && p.groups === 1) reluSample(y, n * p.outChannels * P, (n + 1) * p.outChannels * P)
@@ -92,10 +87,20 @@ function reluSample(y: FloatArray, start: number, end: number): void {
   reluForward(s, s)
 }
 
-/** The tile loop over every output position for one chunk of <= 6 output channels (two 3-channel halves). */
-function directRows(K: number, wOff: number, outH: number, outW: number, sH: number, sW: number, Wp: number, rows: number, accumulate: boolean, y: FloatArray, yOff: number, P: number): void {
+/**
+ * The tile loop over every output position for one chunk of <= 6 output channels (two
+ * 3-channel halves), whose bias (if any) starts at bias[biasOff]. The bias is added as each
+ * tile is stored, y = bias + acc: the GEMM path's beta = 1 store onto a bias-filled y, the
+ * same bits, without filling y first and reading it back.
+ */
+function directRows(K: number, wOff: number, outH: number, outW: number, sH: number, sW: number, Wp: number, rows: number, bias: FloatArray | undefined, biasOff: number, y: FloatArray, yOff: number, P: number): void {
+  const accumulate = bias !== undefined
   for (let half = 0; half < 2 && half * 3 < rows; half++) {
     const rh = Math.min(3, rows - half * 3)
+    // the three channels' biases (unused without a bias)
+    const b0 = accumulate ? bias[biasOff + half * 3] : 0
+    const b1 = accumulate && rh > 1 ? bias[biasOff + half * 3 + 1] : 0
+    const b2 = accumulate && rh > 2 ? bias[biasOff + half * 3 + 2] : 0
     for (let oh = 0; oh < outH; oh++) {
       for (let ow = 0; ow < outW; ow += 4) {
         const cols = Math.min(4, outW - ow)
@@ -105,11 +110,11 @@ function directRows(K: number, wOff: number, outH: number, outW: number, sH: num
         if (rh === 3 && cols === 4) {
           // full tile: the same stores, unrolled
           if (accumulate) {
-            for (let r = 0, yi = i0; r < 12; r += 4, yi += P) {
-              y[yi] += t[r]
-              y[yi + 1] += t[r + 1]
-              y[yi + 2] += t[r + 2]
-              y[yi + 3] += t[r + 3]
+            for (let r = 0, yi = i0, b = b0; r < 12; r += 4, yi += P, b = r === 4 ? b1 : b2) {
+              y[yi] = b + t[r]
+              y[yi + 1] = b + t[r + 1]
+              y[yi + 2] = b + t[r + 2]
+              y[yi + 3] = b + t[r + 3]
             }
           } else {
             for (let r = 0, yi = i0; r < 12; r += 4, yi += P) {
@@ -122,8 +127,9 @@ function directRows(K: number, wOff: number, outH: number, outW: number, sH: num
           continue
         }
         for (let r = 0; r < rh; r++) {
+          const b = r === 0 ? b0 : r === 1 ? b1 : b2
           for (let c = 0; c < cols; c++) {
-            if (accumulate) y[i0 + r * P + c] += t[r * 4 + c]
+            if (accumulate) y[i0 + r * P + c] = b + t[r * 4 + c]
             else y[i0 + r * P + c] = t[r * 4 + c]
           }
         }
