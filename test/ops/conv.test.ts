@@ -62,6 +62,27 @@ describe("convolution by hand", () => {
     expect(Array.from(y.data)).toEqual([10, 20, 300, 400])
   })
 
+  it("groups over several samples give each group's own convolution, bit for bit (packed GEMM path)", () => {
+    // 3 samples, 8 -> 8 channels in 2 groups, 3x3 on 12x12: K = 36 and 100 positions per
+    // (sample, group) product, the im2col-into-packed-panels GEMM path, which keeps the
+    // packed weights from one sample to the next only when there is one group
+    const N = 3
+    const x = randomTensor([N, 8, 12, 12], 31)
+    const w = randomTensor([8, 4, 3, 3], 32)
+    for (const dtype of ["float32", "float64"] as const) {
+      const grouped = forward(({ x, w }) => conv2d(x, w, undefined, { groups: 2 }), { x, w }, dtype)
+      for (let g = 0; g < 2; g++) {
+        const xs = Array.from({ length: N }, (_, n) => Array.from(x.data.subarray((n * 8 + 4 * g) * 144, (n * 8 + 4 * g + 4) * 144))).flat()
+        const ws = Array.from(w.data.subarray(g * 4 * 36, (g + 1) * 4 * 36))
+        const alone = forward(({ x, w }) => conv2d(x, w), { x: t(xs, [N, 4, 12, 12]), w: t(ws, [4, 4, 3, 3]) }, dtype)
+        for (let n = 0; n < N; n++) {
+          const got = Array.from(grouped.data.subarray((n * 8 + 4 * g) * 100, (n * 8 + 4 * g + 4) * 100))
+          expect(got).toEqual(Array.from(alone.data.subarray(n * 4 * 100, (n + 1) * 4 * 100)))
+        }
+      }
+    }
+  })
+
   it("conv3d with a 1x1x1 kernel mixes channels only", () => {
     const y = forward(({ x, w }) => conv3d(x, w), { x: t([1, 2, 3, 4], [1, 2, 1, 1, 2]), w: t([1, 1], [1, 2, 1, 1, 1]) })
     expect(Array.from(y.data)).toEqual([4, 6])
