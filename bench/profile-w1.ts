@@ -73,9 +73,12 @@ const onNode = (node: { id: string; op: string; role: "forward" | "gradient"; ou
 let runMs = 0
 let updateMs = 0
 let lossValue = Number.NaN
+/** Bytes of fresh buffers the plan allocated in each step (its pool reuses the rest). */
+const freshBytes: number[] = []
 function step(): void {
   const t0 = performance.now()
   const out = plan.run(feeds, params, { onNode })
+  freshBytes.push(plan.lastRunAllocatedBytes)
   lossValue = out[0].data[0]
   const t1 = performance.now()
   sgd.step(params, new Map(names.map((n, i) => [n, out[i + 1]])))
@@ -89,7 +92,9 @@ function step(): void {
 
 for (let i = 0; i < warmup; i++) step()
 record = true
+const arrayBuffersBefore = process.memoryUsage().arrayBuffers
 for (let i = 0; i < steps; i++) step()
+const arrayBuffersAfter = process.memoryUsage().arrayBuffers
 await pool?.close()
 
 const nodes = [...byNode.values()].sort((a, b) => b.total - a.total)
@@ -134,5 +139,17 @@ console.log(
       ["executor outside kernels", fmt(runMs / steps - nodeMs), pct(runMs / steps - nodeMs)],
       ["SGD update + recycle", fmt(updateMs / steps), pct(updateMs / steps)],
       ["whole step", fmt(stepMs), "100.0"],
+    ]),
+)
+
+const timed = freshBytes.slice(warmup)
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(2)
+console.log(
+  "\nmemory (the executor's buffer pool; a steady-state step should allocate nothing)\n" +
+    table([
+      ["measure", "value"],
+      ["fresh buffer bytes, first step (the pool filling)", String(freshBytes[0])],
+      [`fresh buffer bytes per timed step (max of ${timed.length})`, String(Math.max(0, ...timed))],
+      ["ArrayBuffer memory before / after the timed steps (MB)", `${mb(arrayBuffersBefore)} / ${mb(arrayBuffersAfter)}`],
     ]),
 )
