@@ -19,6 +19,7 @@ import { appendFileSync, writeFileSync } from "node:fs"
 import { createInterface } from "node:readline"
 import { machineInfo, measure, jsonLine, resultsTable, speedupTable, fmt, type Measurement, type MeasureOptions } from "./lib/harness.ts"
 import { SYSTEMS, WORKLOADS, WORKLOAD_INFO, isSkipped, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
+import { gemmSerial } from "../src/kernels/gemm.ts"
 
 interface Options {
   workloads: WorkloadId[]
@@ -337,9 +338,34 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
   return { results, notes, versions }
 }
 
+/**
+ * This machine's speed right now: one-thread GFLOP/s of a 256^3 float32 GEMM (gemmSerial,
+ * best of 7 after 3 warm-ups, about 0.1 s), printed before and after the run. A shared VM
+ * drifts (this project's dropped to half speed for minutes at a time), and the figure lets
+ * a reader see which state a run met; it is measured in this parent process, which never
+ * loads TF.js (see "Process isolation").
+ */
+function calibrationGflops(): number {
+  const n = 256
+  const a = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5)
+  const b = new Float32Array(n * n).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5)
+  const c = new Float32Array(n * n)
+  let best = Infinity
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now()
+    gemmSerial(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+    if (i >= 3) best = Math.min(best, performance.now() - t0)
+  }
+  return (2 * n * n * n) / (best * 1e6)
+}
+
+const calibrationLine = (when: string): string =>
+  `machine calibration (${when}): 256^3 float32 GEMM on one thread, best of 7: ${calibrationGflops().toFixed(2)} GFLOP/s`
+
 async function runBench(o: Options, argv: readonly string[]): Promise<void> {
   const say = (line: string): void => void (o.json ? process.stderr : process.stdout).write(line + "\n")
-  if (!o.json) say(header(o) + "\n")
+  if (!o.json) say(header(o))
+  say(calibrationLine("before the run") + "\n")
   if (o.jsonFile !== undefined) writeFileSync(o.jsonFile, "")
   const onResult = (m: Measurement): void => {
     if (o.json) process.stdout.write(jsonLine(m) + "\n")
@@ -353,6 +379,7 @@ async function runBench(o: Options, argv: readonly string[]): Promise<void> {
   const speedups = speedupTable(results)
   if (speedups !== undefined) say("\nspeed-up of dagrad (other system's median / dagrad's median; > 1 means dagrad is faster)\n" + speedups)
   if (notes.length > 0) say("\nnotes:\n" + notes.map((n) => `  - ${n}`).join("\n"))
+  say("\n" + calibrationLine("after the run"))
 }
 
 /** --check: W1 losses over a few steps per system; they must decrease and start equal. */
