@@ -3,7 +3,18 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, compile, tensor, type Tensor, type Value } from "../src/index.ts"
 import { parseGoldenFile, runGoldenCase } from "../src/testing/golden.ts"
+import { startThreadPool } from "../src/node/threads.ts"
 export { randomTensor } from "../src/testing/tensors.ts"
+
+/** `run()` with a worker thread pool of `threads` installed, closed again whatever happens. */
+export async function onThreads<T>(threads: number, run: () => T): Promise<T> {
+  const pool = await startThreadPool(threads)
+  try {
+    return run()
+  } finally {
+    await pool.close()
+  }
+}
 
 const GOLDEN_DIR = new URL("../../shared/golden/", import.meta.url)
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, add, compile, conv2d, gradValues, linear, maxPool2d, mul, relu, sum, tensor, type Tensor, type Value } from "../../src/index.ts"
-import { randomTensor } from "../helpers.ts"
+import { onThreads, randomTensor } from "../helpers.ts"
 
 // The executor folds a relu into the conv2d/linear kernel before it when the relu is the
 // only reader of that output. The reference for every fused result is the same graph with
@@ -61,7 +61,6 @@ describe("relu fused into the op before it", () => {
 
 describe("relu fused into a conv split across worker threads", () => {
   it("gives the bits of one thread", async () => {
-    const { startThreadPool } = await import("../../src/node/threads.ts")
     const f = { x: randomTensor([8, 8, 24, 24], 60), w: randomTensor([16, 8, 3, 3], 61) }
     const run = () => {
       const g = new GraphBuilder({ dtype: "float32" })
@@ -73,13 +72,7 @@ describe("relu fused into a conv split across worker threads", () => {
       return plan.run({ x: tensor(f.x.data, f.x.shape, "float32"), w: tensor(f.w.data, f.w.shape, "float32") })[0]
     }
     const serial = run()
-    const pool = await startThreadPool(2)
-    let parallel: Tensor
-    try {
-      parallel = run()
-    } finally {
-      await pool.close()
-    }
+    const parallel = await onThreads(2, run)
     expect(bitsOf(parallel)).toEqual(bitsOf(serial))
     expect(bitsOf(serial).some((v) => v === 0) && bitsOf(serial).some((v) => v > 0)).toBe(true)
   }, 60000)
@@ -142,7 +135,6 @@ describe("relu_backward fused into max pooling's backward", () => {
 
 describe("relu_backward fused into a max-pool backward split across worker threads", () => {
   it("gives the bits of one thread", async () => {
-    const { startThreadPool } = await import("../../src/node/threads.ts")
     // 8 * 8 * 64 * 64 = 262,144 elements: the scatter is split by planes
     const shape = [8, 8, 64, 64]
     const f = { x: tensor(randomTensor(shape, 80).data, shape, "float32"), d: tensor(randomTensor([8, 8, 32, 32], 81).data, [8, 8, 32, 32], "float32") }
@@ -157,13 +149,7 @@ describe("relu_backward fused into a max-pool backward split across worker threa
       return plan.run(f)[0]
     }
     const serial = run()
-    const pool = await startThreadPool(2)
-    let parallel: Tensor
-    try {
-      parallel = run()
-    } finally {
-      await pool.close()
-    }
+    const parallel = await onThreads(2, run)
     expect(bitsOf(parallel)).toEqual(bitsOf(serial))
   }, 60000)
 })

@@ -20,11 +20,10 @@ import {
   type ConvTransposeOptions,
   type Tensor,
 } from "../../src/index.ts"
-import { startThreadPool } from "../../src/node/threads.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { Random } from "../../src/tensor/random.ts"
 import { sizeOf } from "../../src/tensor/shape.ts"
-import { describeGoldenFiles, forward, randomTensor } from "../helpers.ts"
+import { describeGoldenFiles, forward, onThreads, randomTensor } from "../helpers.ts"
 
 const t = (values: number[], shape: number[]) => tensor(values, shape, "float64")
 
@@ -390,13 +389,7 @@ describe("on real worker threads", () => {
       return compile(g.graph, [y, z, y1, ...grads]).run(inputs)
     }
     const serial = run()
-    const pool = await startThreadPool(2)
-    let parallel: Tensor[]
-    try {
-      parallel = run()
-    } finally {
-      await pool.close()
-    }
+    const parallel = await onThreads(2, run)
     serial.forEach((t, i) => expect(Array.from(parallel[i].data)).toEqual(Array.from(t.data)))
   }, 60000)
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, compile, gradValues, maxPool2dWithIndices, type Tensor } from "../../../src/index.ts"
 import { parallelBackend } from "../../../src/kernels/parallel.ts"
-import { startThreadPool } from "../../../src/node/threads.ts"
+import { onThreads } from "../../helpers.ts"
 import { Random } from "../../../src/tensor/random.ts"
 
 describe("max_pool2d on the thread pool", () => {
@@ -31,20 +31,16 @@ describe("max_pool2d on the thread pool", () => {
       })
     }
     const serial = runOnce()
-    const pool = await startThreadPool(2)
-    let parallel: Tensor[]
     const tasks: string[] = []
-    try {
+    const parallel = await onThreads(2, () => {
       const backend = parallelBackend()!
       const post = backend.run.bind(backend)
       backend.run = (task, parts) => {
         tasks.push(task)
         post(task, parts)
       }
-      parallel = runOnce()
-    } finally {
-      await pool.close()
-    }
+      return runOnce()
+    })
     expect(tasks).toContain("pool.max2x2")
     expect(tasks).toContain("pool.scatterAdd")
     serial.forEach((t, i) => expect(Array.from(parallel[i].data).map(String)).toEqual(Array.from(t.data).map(String)))
