@@ -65,6 +65,18 @@ function run(c: Case): boolean {
 
 const whole: [number, number, number, number] = [0, 1, 0, 1]
 
+/** Runs the check on `numRuns` random cases; returns how many reached the direct kernel. */
+function checkRandomCases(cases: fc.Arbitrary<Case>, numRuns: number): number {
+  let checked = 0
+  fc.assert(
+    fc.property(cases, (c) => {
+      if (run(c)) checked++
+    }),
+    { numRuns },
+  )
+  return checked
+}
+
 describe("direct convolution weight gradient", () => {
   it("LeNet-5's first layer gives the im2col + GEMM bits (positions span several GEMM blocks)", () => {
     expect(run({ batch: 3, inC: 1, outC: 6, inH: 28, inW: 28, kH: 5, kW: 5, stride: 1, dilation: 1, pad: 2, range: whole })).toBe(true)
@@ -78,55 +90,37 @@ describe("direct convolution weight gradient", () => {
   })
 
   it("gives the im2col + GEMM bits on random small problems and ranges (property)", () => {
-    let checked = 0
-    fc.assert(
-      fc.property(
-        fc.record({
-          batch: fc.integer({ min: 1, max: 2 }),
-          inC: fc.integer({ min: 1, max: 2 }),
-          outC: fc.integer({ min: 1, max: 8 }),
-          inH: fc.integer({ min: 1, max: 9 }),
-          inW: fc.integer({ min: 2, max: 13 }),
-          kH: fc.integer({ min: 1, max: 3 }),
-          kW: fc.constantFrom(1, 2, 3, 5, 5),
-          stride: fc.integer({ min: 1, max: 2 }),
-          dilation: fc.integer({ min: 1, max: 2 }),
-          pad: fc.integer({ min: 0, max: 2 }),
-          range: fc.tuple(fc.double({ min: 0, max: 0.99, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.99, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })),
-        }),
-        (c) => {
-          if (run(c)) checked++
-        },
-      ),
-      { numRuns: 200 },
-    )
+    const cases = fc.record({
+      batch: fc.integer({ min: 1, max: 2 }),
+      inC: fc.integer({ min: 1, max: 2 }),
+      outC: fc.integer({ min: 1, max: 8 }),
+      inH: fc.integer({ min: 1, max: 9 }),
+      inW: fc.integer({ min: 2, max: 13 }),
+      kH: fc.integer({ min: 1, max: 3 }),
+      kW: fc.constantFrom(1, 2, 3, 5, 5),
+      stride: fc.integer({ min: 1, max: 2 }),
+      dilation: fc.integer({ min: 1, max: 2 }),
+      pad: fc.integer({ min: 0, max: 2 }),
+      range: fc.tuple(fc.double({ min: 0, max: 0.99, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.99, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })),
+    })
     // most random problems must reach the kernel, or the property tests little
-    expect(checked).toBeGreaterThan(100)
+    expect(checkRandomCases(cases, 200)).toBeGreaterThan(100)
   })
 
   it("gives the im2col + GEMM bits where the kernel-row tile applies (5 wide, unit stride and dilation; property)", () => {
-    let checked = 0
-    fc.assert(
-      fc.property(
-        fc.record({
-          batch: fc.integer({ min: 1, max: 2 }),
-          inC: fc.integer({ min: 1, max: 2 }),
-          outC: fc.integer({ min: 1, max: 7 }),
-          inH: fc.integer({ min: 1, max: 9 }),
-          inW: fc.integer({ min: 3, max: 13 }),
-          kH: fc.integer({ min: 1, max: 3 }),
-          kW: fc.constant(5),
-          stride: fc.constant(1),
-          dilation: fc.constant(1),
-          pad: fc.integer({ min: 1, max: 2 }),
-          range: fc.tuple(fc.double({ min: 0, max: 0.99, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.5, noNaN: true }), fc.double({ min: 0.5, max: 1, noNaN: true })),
-        }),
-        (c) => {
-          if (run(c)) checked++
-        },
-      ),
-      { numRuns: 150 },
-    )
-    expect(checked).toBeGreaterThan(100)
+    const cases = fc.record({
+      batch: fc.integer({ min: 1, max: 2 }),
+      inC: fc.integer({ min: 1, max: 2 }),
+      outC: fc.integer({ min: 1, max: 7 }),
+      inH: fc.integer({ min: 1, max: 9 }),
+      inW: fc.integer({ min: 3, max: 13 }),
+      kH: fc.integer({ min: 1, max: 3 }),
+      kW: fc.constant(5),
+      stride: fc.constant(1),
+      dilation: fc.constant(1),
+      pad: fc.integer({ min: 1, max: 2 }),
+      range: fc.tuple(fc.double({ min: 0, max: 0.99, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.5, noNaN: true }), fc.double({ min: 0.5, max: 1, noNaN: true })),
+    })
+    expect(checkRandomCases(cases, 150)).toBeGreaterThan(100)
   })
 })
