@@ -52,6 +52,7 @@ export function useDirectBackwardWeight(p: ConvProblem): boolean {
  */
 export function directBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, c0: number, c1: number, t0 = 0, t1 = Infinity): void {
   const w = weightLayout(p)
+  fillOffsetTables(p)
   const tEnd = Math.min(w.K, t1)
   // The sums go to this thread's own copy of gw, copied out at the end: were threads to
   // share a layer by taps, both would otherwise store into the same cache lines (LeNet's
@@ -91,6 +92,7 @@ export function weightPartialsLength(p: ConvProblem): number {
  */
 export function directWeightPartials(gy: FloatArray, x: FloatArray, partials: Float64Array, p: ConvProblem, n0: number, n1: number): void {
   const w = weightLayout(p)
+  fillOffsetTables(p)
   for (let grp = 0; grp < p.groups; grp++) {
     for (let n = n0; n < n1; n++) {
       padSample(x, p, n, grp)
@@ -104,8 +106,9 @@ export function directWeightPartials(gy: FloatArray, x: FloatArray, partials: Fl
 
 /** gw = the partials of every sample and block summed in order, rounded to gw's dtype after each. */
 export function reduceWeightPartials(partials: Float64Array, gw: FloatArray, p: ConvProblem): void {
-  const size = p.outChannels * weightLayout(p).K
-  const count = weightPartialsLength(p) / size
+  const w = weightLayout(p)
+  const size = p.outChannels * w.K
+  const count = p.batch * w.blocks
   for (let i = 0; i < size; i++) gw[i] = partials[i]
   for (let j = 1; j < count; j++) {
     const off = j * size
@@ -124,15 +127,13 @@ interface WeightLayout {
   readonly slide: boolean
 }
 
-/** The layout of `p`, with `taps` and `positions` filled for it. */
+/** The layout of `p`. */
 function weightLayout(p: ConvProblem): WeightLayout {
   const g = p.geometry
   const [, outH, outW] = g.outSize
   const [, kH, kW] = g.kernel
   const cinG = p.inChannels / p.groups
   const P = outH * outW
-  tapOffsets(cinG, g, taps)
-  positionOffsets(g, positions)
   return {
     coutG: p.outChannels / p.groups,
     K: cinG * kH * kW,
@@ -141,6 +142,12 @@ function weightLayout(p: ConvProblem): WeightLayout {
     blocks: Math.ceil(P / GEMM_KC),
     slide: kW === ROW && g.stride[2] === 1 && g.dilation[2] === 1,
   }
+}
+
+/** `taps` and `positions` for `p`: the offsets the tiles read the padded input at. */
+function fillOffsetTables(p: ConvProblem): void {
+  tapOffsets(p.inChannels / p.groups, p.geometry, taps)
+  positionOffsets(p.geometry, positions)
 }
 
 /** The zero-padded copy of sample n's group grp channels into `padded`. */
