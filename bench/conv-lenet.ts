@@ -9,6 +9,7 @@ import { convGeometry } from "../src/kernels/im2col.ts"
 import { parallelBackend } from "../src/kernels/parallel.ts"
 import { startThreadPool } from "../src/node/threads.ts"
 import { Random } from "../src/tensor/random.ts"
+import { timeRuns } from "./lib/harness.ts"
 
 const flag = process.argv.indexOf("--threads")
 const threads = flag < 0 ? 1 : Number(process.argv[flag + 1])
@@ -23,15 +24,8 @@ function random(size: number): Float32Array {
 }
 
 function time(label: string, f: () => void): void {
-  for (let i = 0; i < 5; i++) f()
-  const ms: number[] = []
-  for (let i = 0; i < 20; i++) {
-    const t0 = performance.now()
-    f()
-    ms.push(performance.now() - t0)
-  }
-  ms.sort((a, b) => a - b)
-  console.log(`${label.padEnd(40)} min ${ms[0].toFixed(2).padStart(6)} ms   median ${ms[10].toFixed(2).padStart(6)} ms`)
+  const { min, median } = timeRuns(f, 5, 20)
+  console.log(`${label.padEnd(40)} min ${min.toFixed(2).padStart(6)} ms   median ${median.toFixed(2).padStart(6)} ms`)
 }
 
 console.log(`LeNet-5 convolutions, batch 64, float32, threads ${threads}`)

@@ -9,6 +9,7 @@
 import { scatterAddPlanes } from "../src/kernels/pool.ts"
 import { maxPool2x2 } from "../src/kernels/pool2d.ts"
 import { Random } from "../src/tensor/random.ts"
+import { timeRuns } from "./lib/harness.ts"
 
 const planes = 32 * 64
 const [H, W, OH, OW] = [56, 56, 28, 28]
@@ -20,16 +21,9 @@ const gy = Float32Array.from({ length: y.length }, () => rng.uniform(-1, 1))
 const gx = new Float32Array(x.length)
 
 function time(label: string, bytes: number, f: () => void): void {
-  for (let i = 0; i < 3; i++) f()
-  const ms: number[] = []
-  for (let i = 0; i < 15; i++) {
-    const t0 = performance.now()
-    f()
-    ms.push(performance.now() - t0)
-  }
-  ms.sort((a, b) => a - b)
-  const rate = bytes > 0 ? `   ${(bytes / ms[0] / 1e6).toFixed(1)} GB/s at the minimum` : ""
-  console.log(`${label.padEnd(44)} min ${ms[0].toFixed(2).padStart(6)} ms   median ${ms[7].toFixed(2).padStart(6)} ms${rate}`)
+  const { min, median } = timeRuns(f, 3, 15)
+  const rate = bytes > 0 ? `   ${(bytes / min / 1e6).toFixed(1)} GB/s at the minimum` : ""
+  console.log(`${label.padEnd(44)} min ${min.toFixed(2).padStart(6)} ms   median ${median.toFixed(2).padStart(6)} ms${rate}`)
 }
 
 const MB = x.length * 4

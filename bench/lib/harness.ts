@@ -40,6 +40,18 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
+/** Minimum and median wall time (ms) of `runs` calls of `f` after `warmup` untimed ones. */
+export function timeRuns(f: () => void, warmup: number, runs: number): { min: number; median: number } {
+  for (let i = 0; i < warmup; i++) f()
+  const ms: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now()
+    f()
+    ms.push(performance.now() - t0)
+  }
+  return { min: Math.min(...ms), median: median(ms) }
+}
+
 /**
  * Times `c.step()`: untimed runs until there were `warmup` of them and `warmupMs` have
  * passed (stopping early once one run alone takes over a tenth of the budget), then timed
