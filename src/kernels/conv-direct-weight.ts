@@ -19,7 +19,7 @@
  * an element does not change its bits.
  */
 import type { FloatArray } from "../tensor/dtype.ts"
-import { MAX_K, MAX_PADDED, useDirectForward } from "./conv-direct.ts"
+import { MAX_K, MAX_P, MAX_PADDED, useDirectForward } from "./conv-direct.ts"
 import { GEMM_KC } from "./gemm.ts"
 import { padInput, positionOffsets, tapOffsets } from "./im2col.ts"
 import type { ConvProblem } from "./conv.ts"
@@ -28,8 +28,6 @@ import type { ConvProblem } from "./conv.ts"
 const CO = 6
 /** Kernel width of the kernel-row tile. */
 const ROW = 5
-/** Largest output plane mapped (Int32Array of offsets). */
-const MAX_P = 1 << 14
 
 // Fixed-size module constants, as in gemm.ts and conv-direct.ts (V8 folds their length and
 // data pointer in the hot loops); useDirectBackwardWeight admits only problems that fit.
