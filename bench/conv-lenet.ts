@@ -1,8 +1,10 @@
 /**
- * LeNet-5's two convolutions at batch 64, float32, one kernel call at a time: forward,
- * input gradient (second layer only: the first one's input is the data) and weight
- * gradient, through the kernel API (src/kernels/conv.ts). Prints the minimum and median of
- * 20 runs after 5 warm-ups. Usage: `npx tsx bench/conv-lenet.ts [--threads N]` (default 1).
+ * LeNet-5's two convolutions at batch 64 (W1; --batch 256 for W4), float32, one kernel
+ * call at a time: forward (+ bias, and + bias + fused relu as the network runs it), input
+ * gradient (second layer only: the first one's input is the data) and weight gradient,
+ * through the kernel API (src/kernels/conv.ts). Prints the minimum and median of 20 runs
+ * after 5 warm-ups. Usage: `npx tsx bench/conv-lenet.ts [--threads N] [--batch B]`
+ * (defaults 1 and 64).
  */
 import { convBackwardInput, convBackwardWeight, convForward } from "../src/kernels/conv.ts"
 import { convGeometry } from "../src/kernels/im2col.ts"
@@ -11,8 +13,12 @@ import { startThreadPool } from "../src/node/threads.ts"
 import { Random } from "../src/tensor/random.ts"
 import { timeRuns } from "./lib/harness.ts"
 
-const flag = process.argv.indexOf("--threads")
-const threads = flag < 0 ? 1 : Number(process.argv[flag + 1])
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name)
+  return i < 0 ? fallback : Number(process.argv[i + 1])
+}
+const threads = option("--threads", 1)
+const batch = option("--batch", 64)
 const pool = await startThreadPool(threads)
 const backend = parallelBackend()
 const rng = new Random(1)
@@ -25,10 +31,10 @@ function random(size: number): Float32Array {
 
 function time(label: string, f: () => void): void {
   const { min, median } = timeRuns(f, 5, 20)
-  console.log(`${label.padEnd(40)} min ${min.toFixed(2).padStart(6)} ms   median ${median.toFixed(2).padStart(6)} ms`)
+  console.log(`${label.padEnd(46)} min ${min.toFixed(2).padStart(6)} ms   median ${median.toFixed(2).padStart(6)} ms`)
 }
 
-console.log(`LeNet-5 convolutions, batch 64, float32, threads ${threads}`)
+console.log(`LeNet-5 convolutions, batch ${batch}, float32, threads ${threads}`)
 const layers = [
   { name: "conv1 1->6 28x28 pad 2", cin: 1, cout: 6, size: 28, pad: 2, inputGradient: false },
   { name: "conv2 6->16 14x14", cin: 6, cout: 16, size: 14, pad: 0, inputGradient: true },
@@ -36,14 +42,15 @@ const layers = [
 for (const l of layers) {
   const out = l.size + 2 * l.pad - 4
   const geometry = convGeometry([l.size, l.size], [out, out], [5, 5], [1, 1], [1, 1], [l.pad, l.pad])
-  const p = { batch: 64, inChannels: l.cin, outChannels: l.cout, groups: 1, geometry }
-  const x = random(64 * l.cin * l.size * l.size)
+  const p = { batch, inChannels: l.cin, outChannels: l.cout, groups: 1, geometry }
+  const x = random(batch * l.cin * l.size * l.size)
   const w = random(l.cout * l.cin * 25)
   const bias = random(l.cout)
-  const y = random(64 * l.cout * out * out)
+  const y = random(batch * l.cout * out * out)
   const gx = random(x.length)
   const gw = random(w.length)
   time(`${l.name} forward (+ bias)`, () => convForward(x, w, bias, y, p))
+  time(`${l.name} forward (+ bias, relu)`, () => convForward(x, w, bias, y, p, true))
   if (l.inputGradient) time(`${l.name} input gradient`, () => convBackwardInput(y, w, gx, p))
   time(`${l.name} weight gradient`, () => convBackwardWeight(y, x, gw, p))
 }

@@ -15,7 +15,7 @@
 import type { FloatArray } from "../tensor/dtype.ts"
 import { GEMM_KC } from "./gemm.ts"
 import { padInput, paddedSizes, positionOffsets, tapOffsets, type ConvGeometry } from "./im2col.ts"
-import { reluForward } from "./relu.ts"
+import { reluOf } from "./relu.ts"
 import type { ConvProblem } from "./conv.ts"
 
 /** Output channels per register tile. */
@@ -73,27 +73,21 @@ export function directForward(x: FloatArray, weight: FloatArray, bias: FloatArra
         const co0 = chunk * CO
         const rows = Math.min(CO, coutG - co0)
         const yOff = (n * p.outChannels + grp * coutG + co0) * P
-        directRows(K, chunk * K * CO, outH, outW, sH, sW, Wp, rows, bias, grp * coutG + co0, y, yOff, P)
+        directRows(K, chunk * K * CO, outH, outW, sH, sW, Wp, rows, bias, grp * coutG + co0, y, yOff, P, relu)
       }
-      // fused relu on this sample's output while it is still in cache (one group: complete)
-      if (relu && p.groups === 1) reluSample(y, n * p.outChannels * P, (n + 1) * p.outChannels * P)
     }
   }
-  if (relu && p.groups > 1) reluSample(y, 0, p.batch * p.outChannels * P)
-}
-
-function reluSample(y: FloatArray, start: number, end: number): void {
-  const s = y.subarray(start, end)
-  reluForward(s, s)
 }
 
 /**
  * The tile loop over every output position for one chunk of <= 6 output channels (two
  * 3-channel halves), whose bias (if any) starts at bias[biasOff]. The bias is added as each
  * tile is stored, y = bias + acc: the GEMM path's beta = 1 store onto a bias-filled y, the
- * same bits, without filling y first and reading it back.
+ * same bits, without filling y first and reading it back. A fused relu is applied at the
+ * same store (each output is stored once), not in a second pass over y: that pass cost
+ * LeNet-5's first layer 1.25 of 6.6 ms (bench/conv-lenet.ts).
  */
-function directRows(K: number, wOff: number, outH: number, outW: number, sH: number, sW: number, Wp: number, rows: number, bias: FloatArray | undefined, biasOff: number, y: FloatArray, yOff: number, P: number): void {
+function directRows(K: number, wOff: number, outH: number, outW: number, sH: number, sW: number, Wp: number, rows: number, bias: FloatArray | undefined, biasOff: number, y: FloatArray, yOff: number, P: number, relu: boolean): void {
   const accumulate = bias !== undefined
   for (let half = 0; half < 2 && half * 3 < rows; half++) {
     const rh = Math.min(3, rows - half * 3)
@@ -109,7 +103,15 @@ function directRows(K: number, wOff: number, outH: number, outW: number, sH: num
         const t = tileOut
         if (rh === 3 && cols === 4) {
           // full tile: the same stores, unrolled
-          if (accumulate) {
+          if (relu) {
+            // b + t = t without a bias (b = 0), except -0 + 0 = +0, which relu makes anyway
+            for (let r = 0, yi = i0, b = b0; r < 12; r += 4, yi += P, b = r === 4 ? b1 : b2) {
+              y[yi] = reluOf(b + t[r])
+              y[yi + 1] = reluOf(b + t[r + 1])
+              y[yi + 2] = reluOf(b + t[r + 2])
+              y[yi + 3] = reluOf(b + t[r + 3])
+            }
+          } else if (accumulate) {
             for (let r = 0, yi = i0, b = b0; r < 12; r += 4, yi += P, b = r === 4 ? b1 : b2) {
               y[yi] = b + t[r]
               y[yi + 1] = b + t[r + 1]
@@ -129,8 +131,8 @@ function directRows(K: number, wOff: number, outH: number, outW: number, sH: num
         for (let r = 0; r < rh; r++) {
           const b = r === 0 ? b0 : r === 1 ? b1 : b2
           for (let c = 0; c < cols; c++) {
-            if (accumulate) y[i0 + r * P + c] = b + t[r * 4 + c]
-            else y[i0 + r * P + c] = t[r * 4 + c]
+            const v = accumulate ? b + t[r * 4 + c] : t[r * 4 + c]
+            y[i0 + r * P + c] = relu ? reluOf(v) : v
           }
         }
       }

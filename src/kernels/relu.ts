@@ -49,6 +49,18 @@ export function reluBackwardKernel(gy: DataArray, x: DataArray, out: DataArray):
   for (let i = 0; i < n; i++) out[i] = x[i] <= 0 ? 0 : gy[i]
 }
 
+/**
+ * relu of one float64 value, for epilogues that hold the value in a register (a kernel's
+ * tile store): max(v, 0) with NaN kept and relu(-0) = +0, as {@link reluForward}. Rounding
+ * keeps the sign, so relu before the float32 store gives relu of the stored value.
+ * v + |v| is 2v or +0 (exact, so halving it is too) except for NaN, -Inf and overflow,
+ * which take the rare second branch; no branch depends on the sign of v.
+ */
+export function reluOf(v: number): number {
+  const r = v + Math.abs(v)
+  return r < Infinity ? r * 0.5 : v > 0 || v !== v ? v : 0
+}
+
 const bits = (a: Float32Array): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.length)
 
 /**
