@@ -12,7 +12,7 @@
  */
 import type { FloatArray } from "../tensor/dtype.ts"
 import { convBackwardInputSerial, convBackwardWeightSerial, convForwardSerial, type ConvProblem } from "./conv.ts"
-import { directWeightPartials, reduceWeightPartials, weightPartialsLength } from "./conv-direct-weight.ts"
+import { directWeightPartials, reduceWeightPartials, useDirectBackwardWeight, weightPartialsLength } from "./conv-direct-weight.ts"
 import { gemmSerial } from "./gemm.ts"
 import { stageShared } from "./gemm-parallel.ts"
 import { inputVolume, kernelVolume, outputVolume } from "./im2col.ts"
@@ -129,8 +129,9 @@ export function convBackwardWeightParallel(gy: FloatArray, x: FloatArray, gw: Fl
   const sgw = stageShared(staging, backend, 2, gw, gw.length)
   const whole = encode(p, 0, p.batch)
   const taps = (p.inChannels / p.groups) * kernelVolume(p.geometry)
-  // tap ranges in multiples of 6: whole pairs for the direct kernel, whole 3-column panels for the GEMM
-  const ranges = by === "channels" ? splitRange(coutG, threadCount(), 4) : splitRange(taps, threadCount(), 6)
+  // tap ranges in whole pairs (6 taps) for the direct kernel, whole 3-column panels for the
+  // GEMM (LeNet's 150 taps: 75 + 75, not 72 + 78)
+  const ranges = by === "channels" ? splitRange(coutG, threadCount(), 4) : splitRange(taps, threadCount(), useDirectBackwardWeight(p) ? 6 : 3)
   const parts = ranges.map(([r0, r1]) => ({ arrays: [sgy, sx, sgw], numbers: [...whole, r0, r1] }))
   runTask(by === "channels" ? "conv.backward_weight" : "conv.backward_weight_taps", parts)
   if (sgw !== gw) gw.set(sgw.subarray(0, gw.length))

@@ -331,10 +331,10 @@ describe("on a parallel backend", () => {
     }
     // LeNet-5's layers: the first (6 output channels, 25 taps; direct kernel, each thread
     // sums its samples' blocks, added up in order after) and the second (16 channels, 150
-    // taps; col^T packed per tap range for the GEMM)
+    // taps; col^T packed per tap range for the GEMM, split at whole 3-column panels: 75 + 75)
     const layers = [
       { x: [32, 1, 28, 28], w: [6, 1, 5, 5], padding: 2, task: "conv.backward_weight_samples", ranges: [[0, 16], [16, 32]] },
-      { x: [32, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, task: "conv.backward_weight_taps", ranges: [[0, 72], [72, 150]] },
+      { x: [32, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, task: "conv.backward_weight_taps", ranges: [[0, 75], [75, 150]] },
     ]
     for (const layer of layers) {
       tasks.length = 0
