@@ -14,6 +14,8 @@ import type { DataArray } from "../tensor/dtype.ts"
 export interface TaskArgs {
   readonly arrays: readonly DataArray[]
   readonly numbers: readonly number[]
+  /** A description that is not numbers (a graph node's op, attrs and shapes: exec/offload.ts). */
+  readonly text?: string
 }
 
 export type TaskFunction = (args: TaskArgs) => void
@@ -26,6 +28,11 @@ export interface ParallelBackend {
   isShared(a: DataArray): boolean
   /** Runs `task` once per entry of `parts`, in parallel, and returns when all are done. */
   run(task: string, parts: readonly TaskArgs[]): void
+  /**
+   * Runs `part` of `task` on another thread while `local` runs on this one, and returns
+   * when both are done (see {@link runBeside}). Optional: without it, they run in turn.
+   */
+  runBeside?(task: string, part: TaskArgs, local: () => void): void
 }
 
 /** Task functions by name. Kernels register theirs at module load. */
@@ -41,9 +48,48 @@ export function parallelBackend(): ParallelBackend | undefined {
   return backend
 }
 
-/** The number of threads kernels may split work across (1 without a backend). */
+/** Depth of {@link runSerially} sections on this thread. */
+let serialDepth = 0
+
+/**
+ * The number of threads kernels may split work across: 1 without a backend, and 1 while
+ * this thread runs one side of {@link runBeside} (the other threads are busy).
+ */
 export function threadCount(): number {
-  return backend?.threads ?? 1
+  return serialDepth > 0 ? 1 : (backend?.threads ?? 1)
+}
+
+/** Runs `f` with kernels seeing one thread (they run serially, without posting tasks). */
+export function runSerially(f: () => void): void {
+  serialDepth++
+  try {
+    f()
+  } finally {
+    serialDepth--
+  }
+}
+
+/** True when {@link runBeside} runs its two sides at the same time here. */
+export function canRunBeside(): boolean {
+  return backend?.runBeside !== undefined && threadCount() >= 2
+}
+
+/**
+ * Two independent pieces of work at once: `part` of `task` on another thread and `local`
+ * on this one, each seeing one thread. How the executor runs two independent graph nodes
+ * side by side (a convolution's input and weight gradients) instead of splitting each
+ * across the threads in turn. Without a backend that can, or when an array is not shared,
+ * the task runs first and then `local`, here, as usual. Either way each side computes what
+ * it would alone: kernels' results never depend on the thread count.
+ */
+export function runBeside(task: string, part: TaskArgs, local: () => void): void {
+  const b = backend
+  if (b?.runBeside !== undefined && threadCount() >= 2 && part.arrays.every((a) => b.isShared(a))) {
+    b.runBeside(task, part, local)
+    return
+  }
+  taskFunction(task)(part)
+  local()
 }
 
 /** The registered task `task`; throws naming it when no module registered it. */
@@ -60,7 +106,7 @@ export function taskFunction(task: string): TaskFunction {
 export function runTask(task: string, parts: readonly TaskArgs[]): void {
   const fn = taskFunction(task)
   const b = backend
-  if (b !== undefined && parts.length > 1 && parts.every((p) => p.arrays.every((a) => b.isShared(a)))) {
+  if (b !== undefined && serialDepth === 0 && parts.length > 1 && parts.every((p) => p.arrays.every((a) => b.isShared(a)))) {
     b.run(task, parts)
     return
   }

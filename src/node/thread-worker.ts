@@ -25,7 +25,7 @@ function view(r: SharedArrayRef): DataArray {
 
 function run(job: WorkerJob): void {
   try {
-    const args: TaskArgs = { arrays: job.arrays.map(view), numbers: job.numbers }
+    const args: TaskArgs = { arrays: job.arrays.map(view), numbers: job.numbers, text: job.text }
     taskFunction(job.task)(args)
   } catch (e) {
     const bytes = new TextEncoder().encode(e instanceof Error ? e.message : String(e))

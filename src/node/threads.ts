@@ -16,7 +16,7 @@
  * await pool.close()
  */
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads"
-import { setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../kernels/parallel.ts"
+import { runSerially, setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../kernels/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
 
 export interface SharedArrayRef {
@@ -30,6 +30,7 @@ export interface WorkerJob {
   readonly task: string
   readonly arrays: readonly SharedArrayRef[]
   readonly numbers: readonly number[]
+  readonly text?: string
 }
 
 /** Indices into the shared control words. */
@@ -88,6 +89,37 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
     Atomics.notify(control, CONTROL.firstJobCounter + i)
   }
 
+  const job = (task: string, p: TaskArgs): WorkerJob => ({ task, arrays: p.arrays.map(refOf), numbers: p.numbers, text: p.text })
+  const start = (): void => {
+    Atomics.store(control, CONTROL.done, 0)
+    Atomics.store(control, CONTROL.error, 0)
+  }
+  /** Runs f, returning what it threw (undefined if nothing): the workers must be waited for first. */
+  const attempt = (f: () => void): unknown => {
+    try {
+      f()
+      return undefined
+    } catch (e) {
+      return e ?? new Error("a task threw undefined")
+    }
+  }
+  /** Waits until `remote` workers signalled, then throws this thread's error or a worker's. */
+  const finish = (task: string, remote: number, localError: unknown): void => {
+    // a short spin first: the parts are sized to finish together
+    for (let i = 0; i < SPIN_CHECKS && Atomics.load(control, CONTROL.done) < remote; i++);
+    const started = Date.now()
+    for (let done = Atomics.load(control, CONTROL.done); done < remote; done = Atomics.load(control, CONTROL.done)) {
+      // a worker that died never signals: fail loudly instead of hanging
+      if (Date.now() - started > 120_000) throw new Error(`worker task '${task}' did not finish within 120 s`)
+      Atomics.wait(control, CONTROL.done, done, 1000)
+    }
+    if (localError !== undefined) throw localError
+    if (Atomics.load(control, CONTROL.error) !== 0) {
+      const end = errorText.indexOf(0)
+      throw new Error(`worker task '${task}' failed: ${new TextDecoder().decode(errorText.slice(0, end < 0 ? undefined : end))}`)
+    }
+  }
+
   const pool: ThreadPool = {
     threads,
     allocShared(dtype, size) {
@@ -103,28 +135,15 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
     run(task: string, parts: readonly TaskArgs[]) {
       const remote = parts.slice(1)
       if (remote.length > workers.length) throw new Error(`${parts.length} parts for ${threads} threads`)
-      Atomics.store(control, CONTROL.done, 0)
-      Atomics.store(control, CONTROL.error, 0)
-      remote.forEach((p, i) => post(i, { task, arrays: p.arrays.map(refOf), numbers: p.numbers }))
-      let localError: unknown
-      try {
-        taskFunction(task)(parts[0])
-      } catch (e) {
-        localError = e
-      }
-      // a short spin first: the parts are sized to finish together
-      for (let i = 0; i < SPIN_CHECKS && Atomics.load(control, CONTROL.done) < remote.length; i++);
-      const started = Date.now()
-      for (let done = Atomics.load(control, CONTROL.done); done < remote.length; done = Atomics.load(control, CONTROL.done)) {
-        // a worker that died never signals: fail loudly instead of hanging
-        if (Date.now() - started > 120_000) throw new Error(`worker task '${task}' did not finish within 120 s`)
-        Atomics.wait(control, CONTROL.done, done, 1000)
-      }
-      if (localError !== undefined) throw localError
-      if (Atomics.load(control, CONTROL.error) !== 0) {
-        const end = errorText.indexOf(0)
-        throw new Error(`worker task '${task}' failed: ${new TextDecoder().decode(errorText.slice(0, end < 0 ? undefined : end))}`)
-      }
+      start()
+      remote.forEach((p, i) => post(i, job(task, p)))
+      finish(task, remote.length, attempt(() => taskFunction(task)(parts[0])))
+    },
+    runBeside(task: string, part: TaskArgs, local: () => void) {
+      if (workers.length === 0) throw new Error("runBeside needs a worker (threads >= 2)")
+      start()
+      post(0, job(task, part))
+      finish(task, 1, attempt(() => runSerially(local)))
     },
     async close() {
       setParallelBackend(undefined)
