@@ -105,6 +105,14 @@ export interface OpSpec<
    */
   readonly activations?: readonly Activation[]
   /**
+   * Roughly how much work the kernel does for these shapes, in multiply-adds (or
+   * comparable steps). Optional; the executor uses it to run two independent nodes of
+   * similar cost side by side on two threads (see Plan.concurrent) instead of splitting
+   * each across the threads in turn. Only built-in ops are run on another thread (a
+   * worker loads the built-in registry); a custom op's cost is used for nothing yet.
+   */
+  cost?(inputs: OpInputs<I, J, TensorSpec>, outputs: { readonly [K in O | P]: TensorSpec }, attrs: A): number
+  /**
    * The gradient rule: one gradient per input, keyed by input name, each built from
    * graph ops; an absent key means "no gradient" (int inputs, non-differentiable ones).
    */

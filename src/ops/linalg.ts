@@ -96,6 +96,8 @@ export const matmulOp = defineOp({
   kernel: ({ inputs: { a, b }, outputs: { y } }) => matmulKernel(floatData(a), a.shape, floatData(b), b.shape, floatData(y)),
   // gemm with beta 0 writes every element (zeros when K = 0)
   overwritesOutputs: true,
+  // multiply-adds: every output times the inner dimension
+  cost: ({ a }, { y }) => sizeOf(y.shape) * a.shape[a.shape.length - 1],
   // With a, b promoted to matrices (a2 = a as [.., M, K], b2 = b as [.., K, N]) and gy as
   // [batch.., M, N]: da2 = gy b2^T, db2 = a2^T gy, each summed over the batch dims that
   // were broadcast, then reshaped back to the operand's own shape.
@@ -183,6 +185,7 @@ export const linearOp = defineOp({
   },
   overwritesOutputs: true,
   activations: ["relu"],
+  cost: ({ weight }, { y }) => sizeOf(y.shape) * weight.shape[1],
   // y = x W^T + b over rows r of x: dx = gy W, dW = sum_r gy_r^T x_r, db = sum_r gy_r.
   grad: ({ inputs: { x, weight, bias }, grads: { y: gy }, needsGrad }) => {
     const [out, inF] = weight.shape

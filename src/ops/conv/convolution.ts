@@ -18,7 +18,7 @@ import type { Value } from "../../graph/builder.ts"
 import type { TensorSpec } from "../../graph/types.ts"
 import { convBackwardInput, convBackwardWeight, convForward } from "../../kernels/conv.ts"
 import type { FloatArray } from "../../tensor/dtype.ts"
-import { sameShape, type Shape } from "../../tensor/shape.ts"
+import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import type { Tensor } from "../../tensor/tensor.ts"
 import { defineOp } from "../define.ts"
 import { sum } from "../reduce.ts"
@@ -85,6 +85,8 @@ function makeConv(dims: 1 | 2 | 3) {
     overwritesOutputs: true,
     // a relu after the conv runs per sample inside the kernel (see Plan's fusion)
     activations: ["relu"],
+    // multiply-adds: every output times C_in/groups x kernel taps
+    cost: ({ weight }, { y }) => sizeOf(y.shape) * sizeOf(weight.shape.slice(1)),
     grad: ({ inputs: { x, weight, bias }, grads: { y: gy }, attrs, needsGrad }) => ({
       x: needsGrad("x") ? backwardInput(gy!, weight, { ...params(attrs), input_size: x.shape.slice(2) }) : undefined,
       weight: needsGrad("weight") ? backwardWeight(gy!, x, { ...params(attrs), kernel_size: weight.shape.slice(2) }) : undefined,
@@ -113,6 +115,7 @@ function makeConv(dims: 1 | 2 | 3) {
     kernel: ({ inputs: { gy, weight }, outputs: { y }, attrs }) =>
       convBackwardInput(floatData(gy), floatData(weight), floatData(y), convProblem(y.shape, weight.shape, gy.shape.slice(2), attrs)),
     overwritesOutputs: true,
+    cost: ({ gy, weight }) => sizeOf(gy.shape) * sizeOf(weight.shape.slice(1)),
     grad: ({ inputs: { gy, weight }, grads: { y: ggx }, attrs, needsGrad }) => ({
       gy: needsGrad("gy")
         ? convolve(ggx!, weight, undefined, { ...params(attrs), output_size: outputSizeFor(attrs.input_size, weight.shape.slice(2), attrs, gy.shape.slice(2)) })
@@ -143,6 +146,7 @@ function makeConv(dims: 1 | 2 | 3) {
     kernel: ({ inputs: { gy, x }, outputs: { y }, attrs }) =>
       convBackwardWeight(floatData(gy), floatData(x), floatData(y), convProblem(x.shape, y.shape, gy.shape.slice(2), attrs)),
     overwritesOutputs: true,
+    cost: ({ gy }, { y }) => sizeOf(gy.shape) * sizeOf(y.shape.slice(1)),
     grad: ({ inputs: { gy, x }, grads: { y: ggw }, attrs, needsGrad }) => ({
       gy: needsGrad("gy")
         ? convolve(x, ggw!, undefined, { ...params(attrs), output_size: outputSizeFor(x.shape.slice(2), attrs.kernel_size, attrs, gy.shape.slice(2)) })
