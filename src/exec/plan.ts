@@ -3,9 +3,11 @@ import { DagradError, FeedError, GraphError, KernelError, showShape } from "../e
 import type { Value } from "../graph/builder.ts"
 import { refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
 import { kernelFor, type Activation, type AnyOp, type Kernel } from "../ops/define.ts"
-import { reluBackwardOp, reluOp } from "../ops/elementwise.ts"
 import { lookupOp } from "../ops/registry.ts"
-import { parallelBackend } from "../kernels/parallel.ts"
+import { canRunBeside, parallelBackend, runBeside } from "../kernels/parallel.ts"
+import { fusedActivations } from "./fusion.ts"
+import { KERNEL_TASK, offloadArgs } from "./offload.ts"
+import { offloadable, pairIndependentNodes } from "./pairs.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
 import { sameShape, sizeOf } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
@@ -39,16 +41,11 @@ interface Step {
   readonly aliasOf?: string
   /** Set on a fused activation node: the node whose kernel applies it. */
   readonly fusedInto?: string
+  /** This step and the next run side by side with two threads or more (see pairs.ts). */
+  readonly besideNext?: boolean
+  /** This step's kernel may run on another thread (a built-in op, JSON attrs). */
+  readonly offloadable?: boolean
 }
-
-/**
- * Activation ops the executor can fold into the kernel of the op before them: which
- * activation, the input that op's output arrives at, and the input that gates it (if any).
- */
-const FUSABLE_ACTIVATIONS: ReadonlyMap<AnyOp, { activation: Activation; input: string; mask?: string }> = new Map([
-  [reluOp as AnyOp, { activation: "relu" as const, input: "x" }],
-  [reluBackwardOp as AnyOp, { activation: "relu_backward" as const, input: "gy", mask: "x" }],
-])
 
 /**
  * A compiled graph: the nodes the fetches need in topological order, which outputs each
@@ -72,15 +69,20 @@ export class Plan {
     this.fetchKeys = fetches.map(refKey)
     const needed = neededNodes(graph, fetches)
     const consumed = new Set<string>(this.fetchKeys)
-    const ordered = order.filter((id) => needed.has(id))
+    const needs = order.filter((id) => needed.has(id))
+    const ops = new Map(needs.map((id) => [id, graph.nodes[id].kind === "op" ? lookupOp(graph.registry, graph.nodes[id].op, id) : undefined]))
+    const fetched = new Set(this.fetchKeys)
+    // independent nodes of similar cost made adjacent, to run side by side on two threads;
+    // a fused relu_backward's gate counts as an input of the kernel that reads it
+    const gates = fusedActivations(graph, needs, ops, fetched).gates
+    const pairs = pairIndependentNodes(graph, needs, ops, gates)
+    const ordered = pairs.order
     for (const id of ordered) for (const r of Object.values(graph.nodes[id].inputs)) consumed.add(refKey(r))
 
     const lastUse = new Map<string, number>()
     ordered.forEach((id, i) => {
       for (const r of Object.values(graph.nodes[id].inputs)) lastUse.set(refKey(r), i)
     })
-    const fetched = new Set(this.fetchKeys)
-    const ops = new Map(ordered.map((id) => [id, graph.nodes[id].kind === "op" ? lookupOp(graph.registry, graph.nodes[id].op, id) : undefined]))
     const fusion = fusedActivations(graph, ordered, ops, fetched)
     const releaseAt: string[][] = ordered.map(() => [])
     const steps: Step[] = ordered.map((id, i) => {
@@ -114,9 +116,17 @@ export class Plan {
         activationMask: activation?.mask,
         aliasOf,
         fusedInto: fusion.producer.get(id),
+        besideNext: pairs.first.has(id),
+        offloadable: offloadable(node, op),
       }
     })
-    this.steps = steps
+    // a fused relu_backward's gate is read by the kernel: it must not be its partner's output
+    this.steps = steps.map((s, i) => (s.besideNext === true && !independentSteps(s, steps[i + 1]) ? { ...s, besideNext: false } : s))
+  }
+
+  /** Pairs of nodes that run side by side, one per thread, when there are two threads or more. */
+  get concurrent(): [string, string][] {
+    return this.steps.flatMap((s, i) => (s.besideNext === true ? [[s.node.id, this.steps[i + 1].node.id] as [string, string]] : []))
   }
 
   /**
@@ -161,19 +171,59 @@ export class Plan {
       } else if (step.aliasOf !== undefined) {
         values.set(key, values.get(step.aliasOf)!)
         if (options.onNode) options.onNode(node, 0)
+      } else if (step.besideNext === true && canRunBeside()) {
+        this.runBeside(step, steps[i + 1], values, options)
+        this.release(step, values)
+        i++
       } else {
         const started = options.onNode ? performance.now() : 0
-        this.runOp(step, values)
+        this.invoke(step, this.prepare(step, values))
         if (options.onNode) options.onNode(node, performance.now() - started)
       }
-      for (const k of step.release) {
-        const t = values.get(k)
-        if (t === undefined) continue
-        values.delete(k)
-        this.recycleBuffer(t.data)
-      }
+      this.release(steps[i], values)
     }
     return this.fetchKeys.map((k) => values.get(k)!)
+  }
+
+  private release(step: Step, values: Map<string, Tensor>): void {
+    for (const k of step.release) {
+      const t = values.get(k)
+      if (t === undefined) continue
+      values.delete(k)
+      this.recycleBuffer(t.data)
+    }
+  }
+
+  /**
+   * Runs a pair's two kernels at once: one on another thread (as the offload task), the
+   * other here, each on one thread. Both nodes' outputs are taken before either runs and
+   * nothing is released until both are done, so neither can be handed a buffer the other
+   * still reads. With onNode, the node run here reports its own time and the other one
+   * the rest of the pair's wall time.
+   */
+  private runBeside(first: Step, second: Step, values: Map<string, Tensor>, options: RunOptions): void {
+    const a = this.prepare(first, values)
+    const b = this.prepare(second, values)
+    const [remote, remoteArgs, local, localArgs] = first.offloadable === true ? [first, a, second, b] : [second, b, first, a]
+    const mask = remoteArgs.activationMask
+    const task = offloadArgs(remote.op!, this.graph.dtype, remote.node.attrs, remoteArgs.inputs, remoteArgs.outputs, remote.activation, mask)
+    const started = options.onNode ? performance.now() : 0
+    let localMs = 0
+    try {
+      runBeside(KERNEL_TASK, task, () => {
+        const t = options.onNode ? performance.now() : 0
+        this.invoke(local, localArgs)
+        if (options.onNode) localMs = performance.now() - t
+      })
+    } catch (e) {
+      // the local kernel's errors arrive with their context already (invoke)
+      if (e instanceof DagradError) throw e
+      throw kernelError(remote, remoteArgs.inputs, e)
+    }
+    if (options.onNode) {
+      options.onNode(local.node, localMs)
+      options.onNode(remote.node, performance.now() - started - localMs)
+    }
   }
 
   /** Hands buffers of tensors a caller no longer needs back to the plan's pool. */
@@ -181,7 +231,8 @@ export class Plan {
     for (const t of tensors) this.recycleBuffer(t.data)
   }
 
-  private runOp(step: Step, values: Map<string, Tensor>): void {
+  /** A step's kernel arguments, its outputs taken from the pool (and entered in `values`). */
+  private prepare(step: Step, values: Map<string, Tensor>): KernelCall {
     const inputs: { [name: string]: Tensor } = {}
     for (const [name, key] of step.inputs) inputs[name] = values.get(key)!
     const outputs: { [name: string]: Tensor } = {}
@@ -191,19 +242,19 @@ export class Plan {
       outputs[spec.name] = t
       values.set(key, t)
     }
+    return { inputs, outputs, activationMask: step.activationMask === undefined ? undefined : values.get(step.activationMask)! }
+  }
+
+  private invoke(step: Step, call: KernelCall): void {
+    const { inputs, outputs, activationMask } = call
     try {
       const attrs = step.node.attrs
       if (step.activation === undefined) step.kernel!({ inputs, outputs, attrs })
-      else if (step.activationMask === undefined) step.kernel!({ inputs, outputs, attrs, activation: step.activation })
-      else step.kernel!({ inputs, outputs, attrs, activation: step.activation, activationMask: values.get(step.activationMask)! })
+      else if (activationMask === undefined) step.kernel!({ inputs, outputs, attrs, activation: step.activation })
+      else step.kernel!({ inputs, outputs, attrs, activation: step.activation, activationMask })
     } catch (e) {
-      const context = {
-        node: step.node.id,
-        op: step.node.op,
-        inputs: Object.entries(inputs).map(([n, t]) => `${n}: ${showShape(t.shape)} ${t.dtype}`),
-      }
-      if (e instanceof DagradError) throw e.withContext(context)
-      throw new KernelError(`kernel failed: ${e instanceof Error ? e.message : String(e)}`, context, { cause: e })
+      if (e instanceof DagradError) throw e.withContext(errorContext(step, inputs))
+      throw kernelError(step, inputs, e)
     }
   }
 
@@ -234,49 +285,26 @@ export class Plan {
   }
 }
 
-/**
- * Which activation nodes fold into their producer: an activation op (relu, relu_backward)
- * whose input (x, gy) is output y of an op listing that activation in `activations`, when
- * the activation node is y's only reader and y is not fetched (then nothing can observe y
- * before activation). A gating input (relu_backward's x) must be computed before the
- * producer runs; it stays alive until the activation node's place in the order, as before.
- */
-function fusedActivations(
-  graph: Graph,
-  ordered: readonly string[],
-  ops: ReadonlyMap<string, AnyOp | undefined>,
-  fetched: ReadonlySet<string>,
-): {
-  activation: Map<string, { activation: Activation; mask?: string }>
-  aliasOf: Map<string, string>
-  producer: Map<string, string>
-  absorbed: Set<string>
-} {
-  const readers = new Map<string, number>()
-  for (const id of ordered) for (const r of Object.values(graph.nodes[id].inputs)) readers.set(refKey(r), (readers.get(refKey(r)) ?? 0) + 1)
-  const position = new Map(ordered.map((id, i) => [id, i]))
-  const activation = new Map<string, { activation: Activation; mask?: string }>()
-  const aliasOf = new Map<string, string>()
-  const producer = new Map<string, string>()
-  const absorbed = new Set<string>()
-  for (const id of ordered) {
-    const node = graph.nodes[id]
-    const op = ops.get(id)
-    const fusable = op === undefined ? undefined : FUSABLE_ACTIVATIONS.get(op)
-    if (fusable === undefined) continue
-    const input = node.inputs[fusable.input]
-    if (input === undefined || input.output !== "y") continue
-    const key = refKey(input)
-    const maskRef = fusable.mask === undefined ? undefined : node.inputs[fusable.mask]
-    if (fusable.mask !== undefined && (maskRef === undefined || position.get(maskRef.node)! >= position.get(input.node)!)) continue
-    const act = fusable.activation
-    if (ops.get(input.node)?.activations?.includes(act) !== true || readers.get(key) !== 1 || fetched.has(key) || activation.has(input.node)) continue
-    activation.set(input.node, { activation: act, mask: maskRef && refKey(maskRef) })
-    aliasOf.set(id, key)
-    producer.set(id, input.node)
-    absorbed.add(key)
-  }
-  return { activation, aliasOf, producer, absorbed }
+/** True when `second` reads nothing `first` writes (inputs and fused-activation gate). */
+function independentSteps(first: Step, second: Step): boolean {
+  const written = new Set(first.outputs.map(([, key]) => key))
+  return second.inputs.every(([, key]) => !written.has(key)) && (second.activationMask === undefined || !written.has(second.activationMask))
+}
+
+/** A kernel call's tensors (KernelArgs without the attrs and activation, which the step holds). */
+interface KernelCall {
+  readonly inputs: { readonly [name: string]: Tensor }
+  readonly outputs: { readonly [name: string]: Tensor }
+  readonly activationMask: Tensor | undefined
+}
+
+function errorContext(step: Step, inputs: { readonly [name: string]: Tensor }): { node: string; op: string; inputs: string[] } {
+  return { node: step.node.id, op: step.node.op, inputs: Object.entries(inputs).map(([n, t]) => `${n}: ${showShape(t.shape)} ${t.dtype}`) }
+}
+
+/** A kernel's failure (not a DagradError) with the node's context. */
+function kernelError(step: Step, inputs: { readonly [name: string]: Tensor }, e: unknown): KernelError {
+  return new KernelError(`kernel failed: ${e instanceof Error ? e.message : String(e)}`, errorContext(step, inputs), { cause: e })
 }
 
 let poisonUncleared = false

@@ -1,0 +1,68 @@
+/**
+ * Activation nodes the executor runs inside the kernel of the op before them (a conv2d and
+ * the relu on its output; a max_pool2d_backward and the relu_backward of the gradient it
+ * produces). The graph does not change: the plan decides, and the activation node's
+ * output then shares its producer's buffer.
+ */
+import type { Graph } from "../graph/types.ts"
+import { refKey } from "../graph/types.ts"
+import type { Activation, AnyOp } from "../ops/define.ts"
+import { reluBackwardOp, reluOp } from "../ops/elementwise.ts"
+
+/**
+ * Activation ops the executor can fold into the kernel of the op before them: which
+ * activation, the input that op's output arrives at, and the input that gates it (if any).
+ */
+const FUSABLE_ACTIVATIONS: ReadonlyMap<AnyOp, { activation: Activation; input: string; mask?: string }> = new Map([
+  [reluOp as AnyOp, { activation: "relu" as const, input: "x" }],
+  [reluBackwardOp as AnyOp, { activation: "relu_backward" as const, input: "gy", mask: "x" }],
+])
+
+/**
+ * Which activation nodes fold into their producer: an activation op (relu, relu_backward)
+ * whose input (x, gy) is output y of an op listing that activation in `activations`, when
+ * the activation node is y's only reader and y is not fetched (then nothing can observe y
+ * before activation). A gating input (relu_backward's x) must be computed before the
+ * producer runs; it stays alive until the activation node's place in the order, as before.
+ */
+export function fusedActivations(
+  graph: Graph,
+  ordered: readonly string[],
+  ops: ReadonlyMap<string, AnyOp | undefined>,
+  fetched: ReadonlySet<string>,
+): {
+  activation: Map<string, { activation: Activation; mask?: string }>
+  aliasOf: Map<string, string>
+  producer: Map<string, string>
+  absorbed: Set<string>
+  /** Producer -> the node that computes the gate its kernel reads. */
+  gates: Map<string, string>
+} {
+  const readers = new Map<string, number>()
+  for (const id of ordered) for (const r of Object.values(graph.nodes[id].inputs)) readers.set(refKey(r), (readers.get(refKey(r)) ?? 0) + 1)
+  const position = new Map(ordered.map((id, i) => [id, i]))
+  const activation = new Map<string, { activation: Activation; mask?: string }>()
+  const aliasOf = new Map<string, string>()
+  const producer = new Map<string, string>()
+  const absorbed = new Set<string>()
+  const gates = new Map<string, string>()
+  for (const id of ordered) {
+    const node = graph.nodes[id]
+    const op = ops.get(id)
+    const fusable = op === undefined ? undefined : FUSABLE_ACTIVATIONS.get(op)
+    if (fusable === undefined) continue
+    const input = node.inputs[fusable.input]
+    if (input === undefined || input.output !== "y") continue
+    const key = refKey(input)
+    const maskRef = fusable.mask === undefined ? undefined : node.inputs[fusable.mask]
+    if (fusable.mask !== undefined && (maskRef === undefined || position.get(maskRef.node)! >= position.get(input.node)!)) continue
+    const act = fusable.activation
+    if (ops.get(input.node)?.activations?.includes(act) !== true || readers.get(key) !== 1 || fetched.has(key) || activation.has(input.node)) continue
+    activation.set(input.node, { activation: act, mask: maskRef && refKey(maskRef) })
+    aliasOf.set(id, key)
+    producer.set(id, input.node)
+    absorbed.add(key)
+    if (maskRef !== undefined) gates.set(input.node, maskRef.node)
+  }
+  return { activation, aliasOf, producer, absorbed, gates }
+}

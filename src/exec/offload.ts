@@ -1,0 +1,77 @@
+/**
+ * Running one graph node's kernel on another thread, so that the executor can run two
+ * independent nodes side by side (Plan: concurrent pairs). The node travels as a task
+ * (src/kernels/parallel.ts): its tensors' buffers as the task's arrays, and a JSON text
+ * with the op's name, the dtype, the tensors' names and shapes, the attrs and the fused
+ * activation. The receiving thread looks the op up in the built-in registry, which every
+ * thread loads, and calls its kernel there with one thread (it runs serially).
+ *
+ * Only built-in ops qualify (a custom op exists only where the user defined it), and only
+ * nodes whose attrs survive JSON unchanged (no NaN, infinities or undefined in them).
+ */
+import { defaultRegistry } from "../ops/builtins.ts"
+import { kernelFor, type Activation, type AnyOp } from "../ops/define.ts"
+import { parallelTasks, type TaskArgs } from "../kernels/parallel.ts"
+import type { Attrs } from "../graph/types.ts"
+import type { DataArray, DType, FloatDType } from "../tensor/dtype.ts"
+import type { Tensor } from "../tensor/tensor.ts"
+
+/** The task name; its text is a {@link NodeJob}. */
+export const KERNEL_TASK = "exec.kernel"
+
+/** What the other thread needs besides the buffers, which arrive in this order: inputs, outputs, mask. */
+interface NodeJob {
+  readonly op: string
+  readonly dtype: FloatDType
+  readonly inputs: readonly (readonly [name: string, shape: readonly number[], dtype: DType])[]
+  readonly outputs: readonly (readonly [name: string, shape: readonly number[], dtype: DType])[]
+  readonly attrs: Attrs
+  readonly activation?: Activation
+  readonly mask?: readonly [shape: readonly number[], dtype: DType]
+}
+
+/** True when a node of `op` with `attrs` can run on another thread (see the header). */
+export function canOffload(op: AnyOp, attrs: Attrs): boolean {
+  return defaultRegistry.ops[op.name] === op && isPlainJson(attrs)
+}
+
+/** Finite numbers, strings, booleans, null, and arrays and plain objects of them. */
+function isPlainJson(v: unknown): boolean {
+  if (v === null || typeof v === "string" || typeof v === "boolean") return true
+  if (typeof v === "number") return Number.isFinite(v)
+  if (Array.isArray(v)) return v.every(isPlainJson)
+  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(isPlainJson)
+  return false
+}
+
+/** The task arguments that run `op`'s kernel on these tensors elsewhere (outputs already allocated). */
+export function offloadArgs(
+  op: AnyOp,
+  dtype: FloatDType,
+  attrs: Attrs,
+  inputs: { readonly [name: string]: Tensor },
+  outputs: { readonly [name: string]: Tensor },
+  activation: Activation | undefined,
+  mask: Tensor | undefined,
+): TaskArgs {
+  const entries = (ts: { readonly [name: string]: Tensor }) => Object.entries(ts).map(([name, t]) => [name, t.shape, t.dtype] as const)
+  const job: NodeJob = { op: op.name, dtype, inputs: entries(inputs), outputs: entries(outputs), attrs, activation, mask: mask && [mask.shape, mask.dtype] }
+  const arrays: DataArray[] = [...Object.values(inputs).map((t) => t.data), ...Object.values(outputs).map((t) => t.data)]
+  if (mask !== undefined) arrays.push(mask.data)
+  return { arrays, numbers: [], text: JSON.stringify(job) }
+}
+
+parallelTasks.set(KERNEL_TASK, ({ arrays, text }: TaskArgs) => {
+  if (text === undefined) throw new Error(`${KERNEL_TASK}: no node description`)
+  const job = JSON.parse(text) as NodeJob
+  const op = defaultRegistry.ops[job.op]
+  const kernel = op === undefined ? undefined : kernelFor(op, job.dtype)
+  if (kernel === undefined) throw new Error(`${KERNEL_TASK}: no built-in kernel for op '${job.op}' (${job.dtype})`)
+  let next = 0
+  const tensors = (specs: NodeJob["inputs"]): { [name: string]: Tensor } =>
+    Object.fromEntries(specs.map(([name, shape, dtype]) => [name, { shape, dtype, data: arrays[next++] }]))
+  const inputs = tensors(job.inputs)
+  const outputs = tensors(job.outputs)
+  const activationMask = job.mask && { shape: job.mask[0], dtype: job.mask[1], data: arrays[next++] }
+  kernel({ inputs, outputs, attrs: job.attrs, activation: job.activation, activationMask })
+})
