@@ -20,7 +20,11 @@ export type ParamStore = ReadonlyMap<string, Tensor>
 export type NodeObserver = (node: GraphNode, milliseconds: number) => void
 
 export interface RunOptions {
-  /** Called after each node with its wall time (measured only when given). */
+  /**
+   * Called after each node with its wall time (measured only when given). Of two nodes run
+   * side by side, the one on the calling thread reports its own time and the other the time
+   * the pair still waited for it.
+   */
   readonly onNode?: NodeObserver
 }
 
