@@ -155,7 +155,8 @@ function gemmPacked(
         const cOff = ic * ldc + jc
         scatterRow0 = ic
         scatterCol0 = jc
-        macroKernel(mc, nc, kc, C, cOff, ldc)
+        if (scatterTarget !== undefined) macroKernelScatter(mc, nc, kc)
+        else macroKernel(mc, nc, kc, C, cOff, ldc)
       }
     }
   }
@@ -336,6 +337,95 @@ function macroKernel(mc: number, nc: number, kc: number, C: FloatArray, cOff: nu
       if (scatterTarget !== undefined) scatterTile(out, mr, nr, scatterRow0 + ir, scatterCol0 + jr)
       else if (C instanceof Float64Array) storeTile64(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
       else storeTile32(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
+    }
+  }
+}
+
+/**
+ * {@link macroKernel} in scatter mode (gemmScatterAdd): a full 4x3 tile is added to its
+ * twelve scatter targets straight from the accumulators, in the order scatterTile uses
+ * (row by row, columns in order), instead of going through the tile buffer and a call.
+ * The conv input gradient's product is only 16 deep, so a tile's store is a large part
+ * of its cost. Edge tiles take scatterTile.
+ */
+function macroKernelScatter(mc: number, nc: number, kc: number): void {
+  const a = packedA
+  const b = packedB
+  const out = tile
+  const target = scatterTarget!
+  const rows = scatterRows
+  const cols = scatterCols
+  for (let jr = 0, bOff = 0; jr < nc; jr += 3, bOff += 3 * kc) {
+    const nr = Math.min(3, nc - jr)
+    const col0 = scatterCol0 + jr
+    for (let ir = 0, aOff = 0; ir < mc; ir += 4, aOff += 4 * kc) {
+      let c00 = 0, c01 = 0, c02 = 0
+      let c10 = 0, c11 = 0, c12 = 0
+      let c20 = 0, c21 = 0, c22 = 0
+      let c30 = 0, c31 = 0, c32 = 0
+      let ia = aOff
+      let ib = bOff
+      const end = aOff + kc * 4
+      while (ia < end) {
+        const b0 = b[ib]
+        const b1 = b[ib + 1]
+        const b2 = b[ib + 2]
+        let av = a[ia]
+        c00 += av * b0
+        c01 += av * b1
+        c02 += av * b2
+        av = a[ia + 1]
+        c10 += av * b0
+        c11 += av * b1
+        c12 += av * b2
+        av = a[ia + 2]
+        c20 += av * b0
+        c21 += av * b1
+        c22 += av * b2
+        av = a[ia + 3]
+        c30 += av * b0
+        c31 += av * b1
+        c32 += av * b2
+        ia += 4
+        ib += 3
+      }
+      const mr = Math.min(4, mc - ir)
+      const row0 = scatterRow0 + ir
+      if (mr === 4 && nr === 3) {
+        const k0 = cols[col0]
+        const k1 = cols[col0 + 1]
+        const k2 = cols[col0 + 2]
+        let base = rows[row0]
+        target[base + k0] += c00
+        target[base + k1] += c01
+        target[base + k2] += c02
+        base = rows[row0 + 1]
+        target[base + k0] += c10
+        target[base + k1] += c11
+        target[base + k2] += c12
+        base = rows[row0 + 2]
+        target[base + k0] += c20
+        target[base + k1] += c21
+        target[base + k2] += c22
+        base = rows[row0 + 3]
+        target[base + k0] += c30
+        target[base + k1] += c31
+        target[base + k2] += c32
+        continue
+      }
+      out[0] = c00
+      out[1] = c01
+      out[2] = c02
+      out[3] = c10
+      out[4] = c11
+      out[5] = c12
+      out[6] = c20
+      out[7] = c21
+      out[8] = c22
+      out[9] = c30
+      out[10] = c31
+      out[11] = c32
+      scatterTile(out, mr, nr, row0, col0)
     }
   }
 }

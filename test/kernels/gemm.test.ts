@@ -168,4 +168,43 @@ describe("gemmScatterAdd", () => {
       }
     }
   })
+
+  // The order its header promises, written out: blocks of gemm.ts (NC 512 columns, KC 256
+  // deep, MC 64 rows), 3-column panels outer and 4-row panels inner, each tile's entries
+  // (a float64 dot product over the block) added row by row, columns in order. With
+  // offsets that collide, any other order of the additions gives other bits.
+  it("adds the entries in the documented order (bit for bit, colliding offsets)", () => {
+    const rng = new Random(11)
+    for (const [M, N, K] of [
+      [150, 100, 16],
+      [70, 41, 300],
+      [9, 530, 5],
+    ]) {
+      const A = randomArray(rng, K * M, "float32") // stored K x M (transA, as the conv input gradient)
+      const B = randomArray(rng, K * N, "float32")
+      const rows = Int32Array.from({ length: M }, () => Math.floor(rng.uniform(0, 8)))
+      const cols = Int32Array.from({ length: N }, () => Math.floor(rng.uniform(0, 8)))
+      const target = new Float64Array(16).fill(0.25)
+      gemmScatterAdd(true, false, M, N, K, A, M, B, N, rows, cols, target)
+      const want = new Float64Array(16).fill(0.25)
+      for (let jc = 0; jc < N; jc += 512) {
+        for (let pc = 0; pc < K; pc += 256) {
+          for (let ic = 0; ic < M; ic += 64) {
+            for (let jr = jc; jr < Math.min(N, jc + 512); jr += 3) {
+              for (let ir = ic; ir < Math.min(M, ic + 64); ir += 4) {
+                for (let i = ir; i < Math.min(ir + 4, M, ic + 64); i++) {
+                  for (let j = jr; j < Math.min(jr + 3, N, jc + 512); j++) {
+                    let acc = 0
+                    for (let p = pc; p < Math.min(K, pc + 256); p++) acc += A[p * M + i] * B[p * N + j]
+                    want[rows[i] + cols[j]] += acc
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      expect(Array.from(target)).toEqual(Array.from(want))
+    }
+  })
 })
