@@ -176,7 +176,7 @@ export class Plan {
         values.set(key, values.get(step.aliasOf)!)
         if (options.onNode) options.onNode(node, 0)
       } else if (step.besideNext === true && canRunBeside()) {
-        this.runBeside(step, steps[i + 1], values, options)
+        this.runPair(step, steps[i + 1], values, options)
         this.release(step, values)
         i++
       } else {
@@ -205,7 +205,7 @@ export class Plan {
    * still reads. With onNode, the node run here reports its own time and the other one
    * the rest of the pair's wall time.
    */
-  private runBeside(first: Step, second: Step, values: Map<string, Tensor>, options: RunOptions): void {
+  private runPair(first: Step, second: Step, values: Map<string, Tensor>, options: RunOptions): void {
     const a = this.prepare(first, values)
     const b = this.prepare(second, values)
     const [remote, remoteArgs, local, localArgs] = first.offloadable === true ? [first, a, second, b] : [second, b, first, a]

@@ -619,31 +619,3 @@ function gemmDirect(
     }
   }
 }
-
-/**
- * Reference C = alpha * op(A) op(B) + beta * C by the textbook triple loop (for tests and
- * benchmarks; not used by ops).
- */
-export function gemmReference(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  alpha: number,
-  A: ArrayLike<number>,
-  lda: number,
-  B: ArrayLike<number>,
-  ldb: number,
-  beta: number,
-  C: FloatArray,
-  ldc: number,
-): void {
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let acc = 0
-      for (let p = 0; p < K; p++) acc += (transA ? A[p * lda + i] : A[i * lda + p]) * (transB ? B[j * ldb + p] : B[p * ldb + j])
-      C[i * ldc + j] = alpha * acc + (beta === 0 ? 0 : beta * C[i * ldc + j])
-    }
-  }
-}

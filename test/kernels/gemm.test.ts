@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { gemm, gemmReference, gemmScatterAdd, gemmSerial } from "../../src/kernels/gemm.ts"
+import { gemm, gemmScatterAdd, gemmSerial } from "../../src/kernels/gemm.ts"
+import type { FloatArray } from "../../src/tensor/dtype.ts"
 import { parallelTasks, setParallelBackend, type ParallelBackend } from "../../src/kernels/parallel.ts"
 import type { DataArray } from "../../src/tensor/dtype.ts"
 import { Random } from "../../src/tensor/random.ts"
@@ -208,3 +209,28 @@ describe("gemmScatterAdd", () => {
     }
   })
 })
+
+/** C = alpha * op(A) op(B) + beta * C by the textbook triple loop: the reference the packed kernel is checked against. */
+function gemmReference(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: ArrayLike<number>,
+  lda: number,
+  B: ArrayLike<number>,
+  ldb: number,
+  beta: number,
+  C: FloatArray,
+  ldc: number,
+): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let acc = 0
+      for (let p = 0; p < K; p++) acc += (transA ? A[p * lda + i] : A[i * lda + p]) * (transB ? B[j * ldb + p] : B[p * ldb + j])
+      C[i * ldc + j] = alpha * acc + (beta === 0 ? 0 : beta * C[i * ldc + j])
+    }
+  }
+}
