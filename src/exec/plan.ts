@@ -45,7 +45,7 @@ interface Step {
   readonly aliasOf?: string
   /** Set on a fused activation node: the node whose kernel applies it. */
   readonly fusedInto?: string
-  /** This step and the next run side by side with two threads or more (see pairs.ts). */
+  /** This step and the next run side by side when there are two threads (see pairs.ts). */
   readonly besideNext?: boolean
   /** This step's kernel may run on another thread (a built-in op, JSON attrs). */
   readonly offloadable?: boolean
@@ -128,7 +128,7 @@ export class Plan {
     this.steps = steps.map((s, i) => (s.besideNext === true && !independentSteps(s, steps[i + 1]) ? { ...s, besideNext: false } : s))
   }
 
-  /** Pairs of nodes that run side by side, one per thread, when there are two threads or more. */
+  /** Pairs of nodes that run side by side, one per thread, when there are two threads. */
   get concurrent(): [string, string][] {
     return this.steps.flatMap((s, i) => (s.besideNext === true ? [[s.node.id, this.steps[i + 1].node.id] as [string, string]] : []))
   }

@@ -69,9 +69,14 @@ export function runSerially(f: () => void): void {
   }
 }
 
-/** True when {@link runBeside} runs its two sides at the same time here. */
+/**
+ * True when {@link runBeside} runs its two sides at the same time here: with exactly two
+ * threads. With more, each side would run on one thread while the others idle, where a
+ * split of each node across all of them may well be faster (each side would need its share
+ * of the threads; not built, and not measurable on this project's 2-core machine).
+ */
 export function canRunBeside(): boolean {
-  return backend?.runBeside !== undefined && threadCount() >= 2
+  return backend?.runBeside !== undefined && threadCount() === 2
 }
 
 /**
@@ -84,8 +89,8 @@ export function canRunBeside(): boolean {
  */
 export function runBeside(task: string, part: TaskArgs, local: () => void): void {
   const b = backend
-  if (b?.runBeside !== undefined && threadCount() >= 2 && part.arrays.every((a) => b.isShared(a))) {
-    b.runBeside(task, part, local)
+  if (b !== undefined && canRunBeside() && part.arrays.every((a) => b.isShared(a))) {
+    b.runBeside!(task, part, local)
     return
   }
   taskFunction(task)(part)

@@ -9,11 +9,11 @@ import { onThreads, randomTensor } from "../helpers.ts"
 // which pairs the plan forms, that results keep their bits whichever thread runs what, and
 // what may not be paired.
 
-/** A two-thread stand-in backend on this thread: records the nodes it was asked to run beside. */
-function standIn(onBeside: (task: string, part: TaskArgs) => void = () => {}): ParallelBackend & { beside: string[] } {
+/** A stand-in backend (two threads unless told) on this thread: records the nodes it was asked to run beside. */
+function standIn(onBeside: (task: string, part: TaskArgs) => void = () => {}, threads = 2): ParallelBackend & { beside: string[] } {
   const beside: string[] = []
   return {
-    threads: 2,
+    threads,
     beside,
     allocShared: (dtype, size) => (dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)),
     isShared: () => true,
@@ -70,6 +70,15 @@ describe("independent nodes run side by side", () => {
     const threaded = await onThreads(2, () => [plan.run(feeds, params), plan.run(feeds, params)].map(bits))
     expect(threaded[0]).toEqual(serial)
     expect(threaded[1]).toEqual(serial)
+  })
+
+  it("runs pairs side by side only with exactly two threads (with more, each node splits across all)", () => {
+    const { plan, params, feeds } = lenetTraining()
+    const serial = bits(plan.run(feeds, params))
+    const three = standIn(() => {}, 3)
+    setParallelBackend(three)
+    expect(bits(plan.run(feeds, params))).toEqual(serial)
+    expect(three.beside).toEqual([])
   })
 
   it("pairs only independent nodes of similar cost", () => {
