@@ -104,6 +104,12 @@ const pct = (ms: number): string => ((100 * ms) / stepMs).toFixed(1)
 
 console.log(`dagrad W1 profile: LeNet-5 training step, batch ${batch}, float32, threads ${threadCount() === 1 ? threads : threadCount()}`)
 console.log(`${plan.order.length} plan steps (${nodes.length} op nodes), mean over ${steps} steps after ${warmup} warm-up; loss ${lossValue.toFixed(6)}`)
+const pairs = plan.concurrent.map(([a, b]) => `${a} | ${b}`).join(", ")
+console.log(
+  threads === 2
+    ? `side by side, one per thread (the node sent to the worker reports only the time the pair waited for it): ${pairs}`
+    : `side by side with 2 threads: ${pairs}`,
+)
 console.log(`per-node times use performance.now() around each kernel; % is of the whole step (run + SGD update)\n`)
 
 let cumulative = 0
