@@ -3,7 +3,10 @@
  * graph the Trainer builds (forward, mean cross-entropy, `grad` for every parameter), run
  * with the executor's `onNode` hook, averaged over several steps after a warm-up.
  *
- *   npx tsx bench/profile-w1.ts [--steps 10] [--warmup 3] [--threads 1] [--top 40]
+ *   npx tsx bench/profile-w1.ts [--steps 10] [--warmup 3] [--threads 1] [--top 40] [--no-pairs]
+ *
+ * `--no-pairs` runs the plan's side-by-side pairs one node after the other instead
+ * (RunOptions.sideBySide false), for comparisons within one process.
  *
  * Prints every node sorted by time (forward nodes and the gradient nodes `grad` added),
  * then the same time grouped by op, then how the step's wall time splits between the
@@ -33,6 +36,7 @@ const steps = Math.max(1, option("steps", 10))
 const warmup = option("warmup", 3)
 const threads = Math.max(1, option("threads", 1))
 const top = option("top", 40)
+const sideBySide = !process.argv.includes("--no-pairs")
 
 const pool = threads > 1 ? await startThreadPool(threads) : undefined
 
@@ -77,7 +81,7 @@ let lossValue = Number.NaN
 const freshBytes: number[] = []
 function step(): void {
   const t0 = performance.now()
-  const out = plan.run(feeds, params, { onNode })
+  const out = plan.run(feeds, params, { onNode, sideBySide })
   freshBytes.push(plan.lastRunAllocatedBytes)
   lossValue = out[0].data[0]
   const t1 = performance.now()
@@ -106,9 +110,9 @@ console.log(`dagrad W1 profile: LeNet-5 training step, batch ${batch}, float32, 
 console.log(`${plan.order.length} plan steps (${nodes.length} op nodes), mean over ${steps} steps after ${warmup} warm-up; loss ${lossValue.toFixed(6)}`)
 const pairs = plan.concurrent.map(([a, b]) => `${a} | ${b}`).join(", ")
 console.log(
-  threads === 2
+  threads === 2 && sideBySide
     ? `side by side, one per thread (the node sent to the worker reports only the time the pair waited for it): ${pairs}`
-    : `side by side with 2 threads: ${pairs}`,
+    : `side by side with 2 threads (not in this run): ${pairs}`,
 )
 console.log(`per-node times use performance.now() around each kernel; % is of the whole step (run + SGD update)\n`)
 

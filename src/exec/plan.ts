@@ -26,6 +26,12 @@ export interface RunOptions {
    * the pair still waited for it.
    */
   readonly onNode?: NodeObserver
+  /**
+   * Run the plan's pairs of independent nodes side by side when there are two threads
+   * (`Plan.concurrent`; default true). False runs every node in order, each split across
+   * the threads as its kernel decides: for comparisons and profiles of single nodes.
+   */
+  readonly sideBySide?: boolean
 }
 
 interface Step {
@@ -175,7 +181,7 @@ export class Plan {
       } else if (step.aliasOf !== undefined) {
         values.set(key, values.get(step.aliasOf)!)
         if (options.onNode) options.onNode(node, 0)
-      } else if (step.besideNext === true && canRunBeside()) {
+      } else if (step.besideNext === true && options.sideBySide !== false && canRunBeside()) {
         this.runPair(step, steps[i + 1], values, options)
         this.release(step, values)
         i++

@@ -72,6 +72,17 @@ describe("independent nodes run side by side", () => {
     expect(threaded[1]).toEqual(serial)
   })
 
+  it("runs no pair side by side when the run says sideBySide: false", () => {
+    const { plan, params, feeds } = lenetTraining()
+    const serial = bits(plan.run(feeds, params))
+    const backend = standIn()
+    setParallelBackend(backend)
+    expect(bits(plan.run(feeds, params, { sideBySide: false }))).toEqual(serial)
+    expect(backend.beside).toEqual([])
+    plan.run(feeds, params)
+    expect(backend.beside.length).toBe(2)
+  })
+
   it("runs pairs side by side only with exactly two threads (with more, each node splits across all)", () => {
     const { plan, params, feeds } = lenetTraining()
     const serial = bits(plan.run(feeds, params))
