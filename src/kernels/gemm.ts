@@ -152,11 +152,8 @@ function gemmPacked(
         else packA32(A, ic * rsA + pc * csA, rsA, csA, mc, kc, packedA)
         scalars[0] = alpha
         scalars[1] = first ? beta : 1
-        const cOff = ic * ldc + jc
-        scatterRow0 = ic
-        scatterCol0 = jc
-        if (scatterTarget !== undefined) macroKernelScatter(mc, nc, kc)
-        else macroKernel(mc, nc, kc, C, cOff, ldc)
+        if (scatterTarget !== undefined) macroKernelScatter(mc, nc, kc, ic, jc)
+        else macroKernel(mc, nc, kc, C, ic * ldc + jc, ldc)
       }
     }
   }
@@ -167,9 +164,6 @@ function gemmPacked(
 let scatterTarget: Float64Array | undefined
 let scatterRows: Int32Array = new Int32Array(0)
 let scatterCols: Int32Array = new Int32Array(0)
-/** Row and column of C where the block being computed starts. */
-let scatterRow0 = 0
-let scatterCol0 = 0
 
 /**
  * target[rowOffsets[i] + colOffsets[j]] += (op(A) op(B))[i, j] for every i < M, j < N:
@@ -205,24 +199,11 @@ export function gemmScatterAdd(
   }
 }
 
-/** Adds a tile's mr x nr entries at their scatter offsets (see gemmScatterAdd). */
+/** Adds an edge tile's mr x nr entries at their scatter offsets (full tiles: macroKernelScatter). */
 function scatterTile(t: Float64Array, mr: number, nr: number, row0: number, col0: number): void {
   const target = scatterTarget!
   const rows = scatterRows
   const cols = scatterCols
-  if (mr === 4 && nr === 3) {
-    // full tile (nearly all of them): the 3 column offsets read once, not once per row
-    const k0 = cols[col0]
-    const k1 = cols[col0 + 1]
-    const k2 = cols[col0 + 2]
-    for (let r = 0; r < 12; r += 3, row0++) {
-      const base = rows[row0]
-      target[base + k0] += t[r]
-      target[base + k1] += t[r + 1]
-      target[base + k2] += t[r + 2]
-    }
-    return
-  }
   for (let r = 0; r < mr; r++) {
     const base = rows[row0 + r]
     for (let c = 0; c < nr; c++) target[base + cols[col0 + c]] += t[r * NR + c]
@@ -334,8 +315,7 @@ function macroKernel(mc: number, nc: number, kc: number, C: FloatArray, cOff: nu
       out[10] = c31
       out[11] = c32
       const mr = Math.min(4, mc - ir)
-      if (scatterTarget !== undefined) scatterTile(out, mr, nr, scatterRow0 + ir, scatterCol0 + jr)
-      else if (C instanceof Float64Array) storeTile64(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
+      if (C instanceof Float64Array) storeTile64(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
       else storeTile32(out, mr, nr, C, cOff + ir * ldc + jr, ldc)
     }
   }
@@ -346,9 +326,10 @@ function macroKernel(mc: number, nc: number, kc: number, C: FloatArray, cOff: nu
  * twelve scatter targets straight from the accumulators, in the order scatterTile uses
  * (row by row, columns in order), instead of going through the tile buffer and a call.
  * The conv input gradient's product is only 16 deep, so a tile's store is a large part
- * of its cost. Edge tiles take scatterTile.
+ * of its cost. Edge tiles take scatterTile. The block starts at row blockRow0 and column
+ * blockCol0 of the product (the scatter offsets' indices).
  */
-function macroKernelScatter(mc: number, nc: number, kc: number): void {
+function macroKernelScatter(mc: number, nc: number, kc: number, blockRow0: number, blockCol0: number): void {
   const a = packedA
   const b = packedB
   const out = tile
@@ -357,7 +338,7 @@ function macroKernelScatter(mc: number, nc: number, kc: number): void {
   const cols = scatterCols
   for (let jr = 0, bOff = 0; jr < nc; jr += 3, bOff += 3 * kc) {
     const nr = Math.min(3, nc - jr)
-    const col0 = scatterCol0 + jr
+    const col0 = blockCol0 + jr
     for (let ir = 0, aOff = 0; ir < mc; ir += 4, aOff += 4 * kc) {
       let c00 = 0, c01 = 0, c02 = 0
       let c10 = 0, c11 = 0, c12 = 0
@@ -390,7 +371,7 @@ function macroKernelScatter(mc: number, nc: number, kc: number): void {
         ib += 3
       }
       const mr = Math.min(4, mc - ir)
-      const row0 = scatterRow0 + ir
+      const row0 = blockRow0 + ir
       if (mr === 4 && nr === 3) {
         const k0 = cols[col0]
         const k1 = cols[col0 + 1]
