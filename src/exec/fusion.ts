@@ -4,7 +4,7 @@
  * produces). The graph does not change: the plan decides, and the activation node's
  * output then shares its producer's buffer.
  */
-import type { Graph } from "../graph/types.ts"
+import type { Graph, OutputRef } from "../graph/types.ts"
 import { refKey } from "../graph/types.ts"
 import type { Activation, AnyOp } from "../ops/define.ts"
 import { reluBackwardOp, reluOp } from "../ops/elementwise.ts"
@@ -31,21 +31,19 @@ export function fusedActivations(
   ops: ReadonlyMap<string, AnyOp | undefined>,
   fetched: ReadonlySet<string>,
 ): {
-  activation: Map<string, { activation: Activation; mask?: string }>
+  /** Producer -> the activation its kernel applies, and the gate it reads (an output of an earlier node). */
+  activation: Map<string, { activation: Activation; mask?: OutputRef }>
   aliasOf: Map<string, string>
   producer: Map<string, string>
   absorbed: Set<string>
-  /** Producer -> the node that computes the gate its kernel reads. */
-  gates: Map<string, string>
 } {
   const readers = new Map<string, number>()
   for (const id of ordered) for (const r of Object.values(graph.nodes[id].inputs)) readers.set(refKey(r), (readers.get(refKey(r)) ?? 0) + 1)
   const position = new Map(ordered.map((id, i) => [id, i]))
-  const activation = new Map<string, { activation: Activation; mask?: string }>()
+  const activation = new Map<string, { activation: Activation; mask?: OutputRef }>()
   const aliasOf = new Map<string, string>()
   const producer = new Map<string, string>()
   const absorbed = new Set<string>()
-  const gates = new Map<string, string>()
   for (const id of ordered) {
     const node = graph.nodes[id]
     const op = ops.get(id)
@@ -58,11 +56,10 @@ export function fusedActivations(
     if (fusable.mask !== undefined && (maskRef === undefined || position.get(maskRef.node)! >= position.get(input.node)!)) continue
     const act = fusable.activation
     if (ops.get(input.node)?.activations?.includes(act) !== true || readers.get(key) !== 1 || fetched.has(key) || activation.has(input.node)) continue
-    activation.set(input.node, { activation: act, mask: maskRef && refKey(maskRef) })
+    activation.set(input.node, { activation: act, mask: maskRef })
     aliasOf.set(id, key)
     producer.set(id, input.node)
     absorbed.add(key)
-    if (maskRef !== undefined) gates.set(input.node, maskRef.node)
   }
-  return { activation, aliasOf, producer, absorbed, gates }
+  return { activation, aliasOf, producer, absorbed }
 }

@@ -12,7 +12,7 @@
 import { defaultRegistry } from "../ops/builtins.ts"
 import { kernelFor, type Activation, type AnyOp } from "../ops/define.ts"
 import { parallelTasks, type TaskArgs } from "../kernels/parallel.ts"
-import type { Attrs } from "../graph/types.ts"
+import type { Attrs, TensorSpec } from "../graph/types.ts"
 import type { DataArray, DType, FloatDType } from "../tensor/dtype.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 
@@ -44,21 +44,35 @@ function isPlainJson(v: unknown): boolean {
   return false
 }
 
-/** The task arguments that run `op`'s kernel on these tensors elsewhere (outputs already allocated). */
-export function offloadArgs(
+/**
+ * The description of a node that the other thread runs from (the task's text): the same
+ * for every run of a plan, so the plan makes it once. Inputs and outputs in the order their
+ * buffers travel ({@link offloadArgs}).
+ */
+export function offloadText(
   op: AnyOp,
   dtype: FloatDType,
   attrs: Attrs,
+  inputs: readonly (readonly [name: string, spec: TensorSpec])[],
+  outputs: readonly (readonly [name: string, spec: TensorSpec])[],
+  activation: Activation | undefined,
+  mask: TensorSpec | undefined,
+): string {
+  const entries = (ts: readonly (readonly [string, TensorSpec])[]) => ts.map(([name, t]) => [name, t.shape, t.dtype] as const)
+  const job: NodeJob = { op: op.name, dtype, attrs, inputs: entries(inputs), outputs: entries(outputs), activation, mask: mask && [mask.shape, mask.dtype] }
+  return JSON.stringify(job)
+}
+
+/** The task that runs a node described by `text` on these tensors (outputs already taken), in its order. */
+export function offloadArgs(
+  text: string,
   inputs: { readonly [name: string]: Tensor },
   outputs: { readonly [name: string]: Tensor },
-  activation: Activation | undefined,
   mask: Tensor | undefined,
 ): TaskArgs {
-  const entries = (ts: { readonly [name: string]: Tensor }) => Object.entries(ts).map(([name, t]) => [name, t.shape, t.dtype] as const)
-  const job: NodeJob = { op: op.name, dtype, inputs: entries(inputs), outputs: entries(outputs), attrs, activation, mask: mask && [mask.shape, mask.dtype] }
   const arrays: DataArray[] = [...Object.values(inputs).map((t) => t.data), ...Object.values(outputs).map((t) => t.data)]
   if (mask !== undefined) arrays.push(mask.data)
-  return { arrays, numbers: [], text: JSON.stringify(job) }
+  return { arrays, numbers: [], text }
 }
 
 parallelTasks.set(KERNEL_TASK, ({ arrays, text }: TaskArgs) => {

@@ -6,7 +6,7 @@ import { kernelFor, type Activation, type AnyOp, type Kernel } from "../ops/defi
 import { lookupOp } from "../ops/registry.ts"
 import { canRunBeside, parallelBackend, runBeside } from "../kernels/parallel.ts"
 import { fusedActivations } from "./fusion.ts"
-import { KERNEL_TASK, offloadArgs } from "./offload.ts"
+import { KERNEL_TASK, offloadArgs, offloadText } from "./offload.ts"
 import { offloadable, pairIndependentNodes } from "./pairs.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
 import { sameShape, sizeOf } from "../tensor/shape.ts"
@@ -53,8 +53,8 @@ interface Step {
   readonly fusedInto?: string
   /** This step and the next run side by side when there are two threads (see pairs.ts). */
   readonly besideNext?: boolean
-  /** This step's kernel may run on another thread (a built-in op, JSON attrs). */
-  readonly offloadable?: boolean
+  /** Set on a step of a pair whose kernel may run on another thread: its description there (offload.ts). */
+  readonly offload?: string
 }
 
 /**
@@ -84,7 +84,8 @@ export class Plan {
     const fetched = new Set(this.fetchKeys)
     // independent nodes of similar cost made adjacent, to run side by side on two threads;
     // a fused relu_backward's gate counts as an input of the kernel that reads it
-    const gates = fusedActivations(graph, needs, ops, fetched).gates
+    const gates = new Map<string, string>()
+    for (const [producer, a] of fusedActivations(graph, needs, ops, fetched).activation) if (a.mask !== undefined) gates.set(producer, a.mask.node)
     const pairs = pairIndependentNodes(graph, needs, ops, gates)
     const ordered = pairs.order
     for (const id of ordered) for (const r of Object.values(graph.nodes[id].inputs)) consumed.add(refKey(r))
@@ -94,6 +95,7 @@ export class Plan {
       for (const r of Object.values(graph.nodes[id].inputs)) lastUse.set(refKey(r), i)
     })
     const fusion = fusedActivations(graph, ordered, ops, fetched)
+    const specOf = (r: OutputRef): OutputSpec => graph.nodes[r.node].outputs.find((o) => o.name === r.output)!
     const releaseAt: string[][] = ordered.map(() => [])
     const steps: Step[] = ordered.map((id, i) => {
       const node = graph.nodes[id]
@@ -115,6 +117,19 @@ export class Plan {
       }
       const inputs = Object.entries(node.inputs).map(([name, r]) => [name, refKey(r)] as const)
       const activation = fusion.activation.get(id)
+      const paired = pairs.first.has(id) || (i > 0 && pairs.first.has(ordered[i - 1]))
+      const offload =
+        paired && offloadable(node, op)
+          ? offloadText(
+              op!,
+              graph.dtype,
+              node.attrs,
+              Object.entries(node.inputs).map(([name, r]) => [name, specOf(r)] as const),
+              outputs.map(([spec]) => [spec.name, spec] as const),
+              activation?.activation,
+              activation?.mask && specOf(activation.mask),
+            )
+          : undefined
       return {
         node,
         op,
@@ -123,15 +138,14 @@ export class Plan {
         outputs,
         release: releaseAt[i],
         activation: activation?.activation,
-        activationMask: activation?.mask,
+        activationMask: activation?.mask && refKey(activation.mask),
         aliasOf,
         fusedInto: fusion.producer.get(id),
         besideNext: pairs.first.has(id),
-        offloadable: offloadable(node, op),
+        offload,
       }
     })
-    // a fused relu_backward's gate is read by the kernel: it must not be its partner's output
-    this.steps = steps.map((s, i) => (s.besideNext === true && !independentSteps(s, steps[i + 1]) ? { ...s, besideNext: false } : s))
+    this.steps = steps
   }
 
   /** Pairs of nodes that run side by side, one per thread, when there are two threads. */
@@ -214,9 +228,8 @@ export class Plan {
   private runPair(first: Step, second: Step, values: Map<string, Tensor>, options: RunOptions): void {
     const a = this.prepare(first, values)
     const b = this.prepare(second, values)
-    const [remote, remoteArgs, local, localArgs] = first.offloadable === true ? [first, a, second, b] : [second, b, first, a]
-    const mask = remoteArgs.activationMask
-    const task = offloadArgs(remote.op!, this.graph.dtype, remote.node.attrs, remoteArgs.inputs, remoteArgs.outputs, remote.activation, mask)
+    const [remote, remoteArgs, local, localArgs] = first.offload !== undefined ? [first, a, second, b] : [second, b, first, a]
+    const task = offloadArgs(remote.offload!, remoteArgs.inputs, remoteArgs.outputs, remoteArgs.activationMask)
     const started = options.onNode ? performance.now() : 0
     let localMs = 0
     try {
@@ -293,12 +306,6 @@ export class Plan {
     if (list === undefined) this.pool.set(key, [data])
     else if (!list.includes(data)) list.push(data)
   }
-}
-
-/** True when `second` reads nothing `first` writes (inputs and fused-activation gate). */
-function independentSteps(first: Step, second: Step): boolean {
-  const written = new Set(first.outputs.map(([, key]) => key))
-  return second.inputs.every(([, key]) => !written.has(key)) && (second.activationMask === undefined || !written.has(second.activationMask))
 }
 
 /** A kernel call's tensors (KernelArgs without the attrs and activation, which the step holds). */
