@@ -13,7 +13,7 @@
  * same bits whatever the thread count.
  */
 import { GraphError } from "../errors.ts"
-import type { Graph, GraphNode, TensorSpec } from "../graph/types.ts"
+import { outputSpec, type Graph, type GraphNode } from "../graph/types.ts"
 import type { AnyOp } from "../ops/define.ts"
 import { canOffload } from "./offload.ts"
 
@@ -78,8 +78,7 @@ export function offloadable(node: GraphNode, op: AnyOp | undefined): boolean {
 /** The op's cost for the node's shapes (0 for leaves and ops without one). */
 function nodeCost(node: GraphNode, op: AnyOp | undefined, graph: Graph): number {
   if (node.kind !== "op" || op?.cost === undefined) return 0
-  const spec = (nodeId: string, output: string): TensorSpec => graph.nodes[nodeId].outputs.find((o) => o.name === output)!
-  const inputs = Object.fromEntries(Object.entries(node.inputs).map(([name, r]) => [name, spec(r.node, r.output)]))
+  const inputs = Object.fromEntries(Object.entries(node.inputs).map(([name, r]) => [name, outputSpec(graph, r)!]))
   const outputs = Object.fromEntries(node.outputs.map((o) => [o.name, o]))
   const c = op.cost(inputs as never, outputs as never, node.attrs as never)
   if (typeof c !== "number" || !(c >= 0) || c === Infinity) {

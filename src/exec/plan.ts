@@ -1,7 +1,7 @@
 import { Graph as GraphlibGraph, alg } from "@dagrejs/graphlib"
 import { DagradError, FeedError, GraphError, KernelError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
-import { refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
+import { outputSpec, refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
 import { kernelFor, type Activation, type AnyOp, type Kernel } from "../ops/define.ts"
 import { lookupOp } from "../ops/registry.ts"
 import { canRunBeside, parallelBackend, runBeside } from "../kernels/parallel.ts"
@@ -95,7 +95,8 @@ export class Plan {
       for (const r of Object.values(graph.nodes[id].inputs)) lastUse.set(refKey(r), i)
     })
     const fusion = fusedActivations(graph, ordered, ops, fetched)
-    const specOf = (r: OutputRef): OutputSpec => graph.nodes[r.node].outputs.find((o) => o.name === r.output)!
+    // refs were checked against the graph by topologicalOrder
+    const specOf = (r: OutputRef): OutputSpec => outputSpec(graph, r)!
     const releaseAt: string[][] = ordered.map(() => [])
     const steps: Step[] = ordered.map((id, i) => {
       const node = graph.nodes[id]

@@ -1,5 +1,5 @@
 import { showShape } from "../errors.ts"
-import type { Attrs, Graph, GraphNode } from "./types.ts"
+import { outputSpec, type Attrs, type Graph, type GraphNode } from "./types.ts"
 
 function showAttrs(attrs: Attrs): string {
   const entries = Object.entries(attrs)
@@ -56,8 +56,7 @@ export function toDot(graph: Graph): string {
   for (const id of graph.order) {
     const node = graph.nodes[id]
     for (const [name, r] of Object.entries(node.inputs)) {
-      const src = graph.nodes[r.node]
-      const spec = src?.outputs.find((o) => o.name === r.output)
+      const spec = outputSpec(graph, r)
       const label = `${r.output} -> ${name}${spec ? " " + showShape(spec.shape) : ""}`
       lines.push(`  ${dotId(r.node)} -> ${dotId(id)} [label=${dotId(label)}];`)
     }

@@ -58,3 +58,8 @@ export interface Graph {
 export function refKey(ref: OutputRef): string {
   return `${ref.node}:${ref.output}`
 }
+
+/** The spec of the output `ref` names; undefined when the graph has no such node or output. */
+export function outputSpec(graph: Graph, ref: OutputRef): OutputSpec | undefined {
+  return graph.nodes[ref.node]?.outputs.find((o) => o.name === ref.output)
+}
