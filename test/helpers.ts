@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest"
 import { GraphBuilder, compile, tensor, type Tensor, type Value } from "../src/index.ts"
 import { parseGoldenFile, runGoldenCase } from "../src/testing/golden.ts"
 import { startThreadPool } from "../src/node/threads.ts"
+import { runSerially, taskFunction, type ParallelBackend, type TaskArgs } from "../src/kernels/parallel.ts"
 export { randomTensor } from "../src/testing/tensors.ts"
 
 /** `run()` with a worker thread pool of `threads` installed, closed again whatever happens. */
@@ -13,6 +14,44 @@ export async function onThreads<T>(threads: number, run: () => T): Promise<T> {
     return run()
   } finally {
     await pool.close()
+  }
+}
+
+export interface StandInOptions {
+  /** How many threads it reports (default 2). */
+  readonly threads?: number
+  /** Only its own allocations count as shared, so kernels stage other operands (default: every array). */
+  readonly ownShared?: boolean
+  /** Sees each run(task, parts) before the parts run. */
+  readonly onRun?: (task: string, parts: readonly TaskArgs[]) => void
+  /** Sees each runBeside(task, part) before it runs. */
+  readonly onBeside?: (task: string, part: TaskArgs) => void
+}
+
+/**
+ * A parallel backend on this thread, for tests: parts run one after another in reverse
+ * order (no result may depend on the order), and runBeside runs the task and then the
+ * local side, each seeing one thread, as on a real pool.
+ */
+export function standInBackend(options: StandInOptions = {}): ParallelBackend {
+  const shared = new WeakSet<ArrayBufferLike>()
+  return {
+    threads: options.threads ?? 2,
+    allocShared(dtype, size) {
+      const a = dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)
+      shared.add(a.buffer)
+      return a
+    },
+    isShared: (a) => options.ownShared !== true || shared.has(a.buffer),
+    run(task, parts) {
+      options.onRun?.(task, parts)
+      for (const part of [...parts].reverse()) taskFunction(task)(part)
+    },
+    runBeside(task, part, local) {
+      options.onBeside?.(task, part)
+      runSerially(() => taskFunction(task)(part))
+      runSerially(local)
+    },
   }
 }
 

@@ -1,30 +1,25 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { GraphBuilder, GraphError, compile, crossEntropy, defaultRegistry, defineOp, gradValues, matmul, tensor, type Tensor } from "../../src/index.ts"
 import { pairIndependentNodes } from "../../src/exec/pairs.ts"
-import { runSerially, setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../../src/kernels/parallel.ts"
+import { setParallelBackend, type ParallelBackend, type TaskArgs } from "../../src/kernels/parallel.ts"
 import { buildModelGraph, lenet5 } from "../../src/nn/index.ts"
-import { onThreads, randomTensor } from "../helpers.ts"
+import { onThreads, randomTensor, standInBackend } from "../helpers.ts"
 
 // Independent nodes of similar cost run side by side, one per thread (src/exec/pairs.ts):
 // which pairs the plan forms, that results keep their bits whichever thread runs what, and
 // what may not be paired.
 
-/** A stand-in backend (two threads unless told) on this thread: records the nodes it was asked to run beside. */
+/** The stand-in backend of test/helpers.ts, recording the ops of the nodes it was asked to run beside. */
 function standIn(onBeside: (task: string, part: TaskArgs) => void = () => {}, threads = 2): ParallelBackend & { beside: string[] } {
   const beside: string[] = []
-  return {
+  const backend = standInBackend({
     threads,
-    beside,
-    allocShared: (dtype, size) => (dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)),
-    isShared: () => true,
-    run: (task, parts) => parts.forEach((p) => taskFunction(task)(p)),
-    runBeside(task, part, local) {
+    onBeside(task, part) {
       beside.push((JSON.parse(part.text ?? "{}") as { op: string }).op)
       onBeside(task, part)
-      runSerially(() => taskFunction(task)(part))
-      runSerially(local)
     },
-  }
+  })
+  return Object.assign(backend, { beside })
 }
 
 afterEach(() => setParallelBackend(undefined))

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
 import { gemm, gemmScatterAdd, gemmSerial } from "../../src/kernels/gemm.ts"
 import type { FloatArray } from "../../src/tensor/dtype.ts"
-import { parallelTasks, setParallelBackend, type ParallelBackend } from "../../src/kernels/parallel.ts"
-import type { DataArray } from "../../src/tensor/dtype.ts"
+import { setParallelBackend } from "../../src/kernels/parallel.ts"
+import { standInBackend } from "../helpers.ts"
 import { Random } from "../../src/tensor/random.ts"
 
 function randomArray(rng: Random, n: number, dtype: "float32" | "float64"): Float32Array | Float64Array {
@@ -98,23 +98,8 @@ describe("gemm", () => {
   it("splits large products by rows on a parallel backend with the same bits (staging unshared operands)", () => {
     // A stand-in backend: 3 "threads", runs the parts in reverse order on this thread, and
     // treats only its own allocations as shared, so non-shared operands get staged.
-    const shared = new WeakSet<ArrayBufferLike>()
     const parts: number[][] = []
-    const backend: ParallelBackend = {
-      threads: 3,
-      allocShared(dtype, size): DataArray {
-        const a = dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)
-        shared.add(a.buffer)
-        return a
-      },
-      isShared: (a) => shared.has(a.buffer),
-      run(task, ps) {
-        for (const p of [...ps].reverse()) {
-          parts.push([p.numbers[2], p.numbers[3]])
-          parallelTasks.get(task)!(p)
-        }
-      },
-    }
+    const backend = standInBackend({ threads: 3, ownShared: true, onRun: (_task, ps) => [...ps].reverse().forEach((p) => parts.push([p.numbers[2], p.numbers[3]])) })
     for (const dtype of ["float32", "float64"] as const) {
       const rng = new Random(11)
       const [M, N, K] = [101, 130, 300]

@@ -23,7 +23,7 @@ import {
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { Random } from "../../src/tensor/random.ts"
 import { sizeOf } from "../../src/tensor/shape.ts"
-import { describeGoldenFiles, forward, onThreads, randomTensor } from "../helpers.ts"
+import { describeGoldenFiles, forward, onThreads, randomTensor, standInBackend } from "../helpers.ts"
 
 const t = (values: number[], shape: number[]) => tensor(values, shape, "float64")
 
@@ -271,24 +271,11 @@ describeGoldenFiles(["conv.json", "conv_transpose.json"])
 
 describe("on a parallel backend", () => {
   it("splitting by samples (and GEMM rows) gives the same bits as one thread", async () => {
-    const { parallelTasks, setParallelBackend } = await import("../../src/kernels/parallel.ts")
+    const { setParallelBackend } = await import("../../src/kernels/parallel.ts")
     // A stand-in backend: 3 "threads", parts run in reverse order on this thread, and only
     // its own allocations count as shared (so feeds and parameters get staged).
-    const shared = new WeakSet<ArrayBufferLike>()
     const tasks: string[] = []
-    const backend = {
-      threads: 3,
-      allocShared(dtype: "float32" | "float64" | "int32", size: number) {
-        const a = dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)
-        shared.add(a.buffer)
-        return a
-      },
-      isShared: (a: { buffer: ArrayBufferLike }) => shared.has(a.buffer),
-      run(task: string, parts: readonly { arrays: readonly (Float32Array | Float64Array | Int32Array)[]; numbers: readonly number[] }[]) {
-        tasks.push(task)
-        for (const part of [...parts].reverse()) parallelTasks.get(task)!(part)
-      },
-    }
+    const backend = standInBackend({ threads: 3, ownShared: true, onRun: (task) => tasks.push(task) })
     // 4 * 16 * 32 * 32 * 36 multiply-adds: above the threshold for splitting the batch
     const inputs = { x: randomTensor([4, 8, 32, 32], 90), w: randomTensor([16, 4, 3, 3], 91), b: randomTensor([16], 92) }
     const run = (dtype: "float32" | "float64") => {
@@ -316,19 +303,9 @@ describe("on a parallel backend", () => {
   })
 
   it("splits the weight gradient by samples (direct kernel) or by taps (each thread builds only its columns), with the same bits", async () => {
-    const { parallelTasks, setParallelBackend } = await import("../../src/kernels/parallel.ts")
+    const { setParallelBackend } = await import("../../src/kernels/parallel.ts")
     const tasks: { task: string; ranges: number[][] }[] = []
-    const backend = {
-      threads: 2,
-      allocShared(dtype: "float32" | "float64" | "int32", size: number) {
-        return dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)
-      },
-      isShared: () => true,
-      run(task: string, parts: readonly { arrays: readonly (Float32Array | Float64Array | Int32Array)[]; numbers: readonly number[] }[]) {
-        tasks.push({ task, ranges: parts.map((p) => p.numbers.slice(-2)) })
-        for (const part of [...parts].reverse()) parallelTasks.get(task)!(part)
-      },
-    }
+    const backend = standInBackend({ onRun: (task, parts) => tasks.push({ task, ranges: parts.map((p) => p.numbers.slice(-2)) }) })
     // LeNet-5's layers: the first (6 output channels, 25 taps; direct kernel, each thread
     // sums its samples' blocks, added up in order after) and the second (16 channels, 150
     // taps; col^T packed per tap range for the GEMM, split at whole 3-column panels: 75 + 75)
