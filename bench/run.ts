@@ -7,6 +7,8 @@
  *   --quick           smoke run: 1 warm-up, <= 3 timed iterations, short budget per case
  *   --json            one JSON object per measured case on stdout (progress on stderr)
  *   --json-file PATH  also write those JSON lines to PATH (the table still prints)
+ *   --rounds R        dagrad measured R times, each in a fresh process spread over the run
+ *                     (bench/lib/rounds.ts); its figures are the median of the rounds' medians
  *   --check           no timing: W1 loss over a few steps per system (must decrease, and
  *                     start equal: same data, same weights), then W2/W3/GEMM results of
  *                     every system compared element by element with dagrad's
@@ -18,6 +20,7 @@ import { spawn } from "node:child_process"
 import { appendFileSync, writeFileSync } from "node:fs"
 import { createInterface } from "node:readline"
 import { machineInfo, measure, jsonLine, resultsTable, speedupTable, fmt, type Measurement, type MeasureOptions } from "./lib/harness.ts"
+import { combineRounds, roundSchedule, roundsTable } from "./lib/rounds.ts"
 import { SYSTEMS, WORKLOADS, WORKLOAD_INFO, isSkipped, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
 import { gemmSerial } from "../src/kernels/gemm.ts"
 
@@ -32,6 +35,8 @@ interface Options {
   /** Also append the JSON lines to this file (the table still prints). */
   jsonFile: string | undefined
   check: boolean
+  /** dagrad's rounds (see bench/lib/rounds.ts); 1 = measured once. */
+  rounds: number
   /** Internal: this process is one system's child of a full run (see runIsolated). */
   child: boolean
   /** Measuring options for dagrad and for the (much slower) anchor systems. */
@@ -51,7 +56,7 @@ const QUICK_SKIPS: { readonly [key: string]: string } = {
 function usage(error?: string): never {
   const text = [
     "usage: npm run bench -- [--only W1,W2,...] [--system dagrad,tfjs-cpu,convnetjs] [--threads 1,2]",
-    "                        [--quick] [--json] [--json-file PATH] [--check] [--iterations N] [--warmup N] [--warmup-seconds S] [--budget SECONDS] [--min-iterations N]",
+    "                        [--quick] [--json] [--json-file PATH] [--rounds R] [--check] [--iterations N] [--warmup N] [--warmup-seconds S] [--budget SECONDS] [--min-iterations N]",
     `workloads: ${WORKLOADS.join(" ")}    systems: ${SYSTEMS.join(" ")}`,
   ].join("\n")
   if (error !== undefined) {
@@ -70,6 +75,7 @@ function parseArgs(argv: readonly string[]): Options {
   let json = false
   let jsonFile: string | undefined
   let check = false
+  let rounds = 1
   let child = false
   let iterations: number | undefined
   let warmup: number | undefined
@@ -126,6 +132,10 @@ function parseArgs(argv: readonly string[]): Options {
       case "--child":
         child = true
         break
+      case "--rounds":
+        rounds = positive(value(), flag, 1)
+        if (!Number.isInteger(rounds)) usage("--rounds takes an integer")
+        break
       case "--iterations":
         iterations = Math.floor(positive(value(), flag, 1))
         break
@@ -169,6 +179,7 @@ function parseArgs(argv: readonly string[]): Options {
     json,
     jsonFile,
     check,
+    rounds,
     child,
     measure: measureOptions,
     anchorMeasure,
@@ -312,30 +323,48 @@ function childArgs(argv: readonly string[], system: SystemName): string[] {
  * permanently turns off V8's "no detached buffers" fast path, and every typed-array access
  * in the process then pays a check (measured: dagrad's GEMM 4.0 -> 3.0 GFLOP/s after
  * `import("@tensorflow/tfjs")`). Separate processes keep each system's numbers its own.
+ * With --rounds, dagrad's process runs once per round, between the others (roundSchedule).
  */
-async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Measurement) => void): Promise<BenchOutput & { versions: string[] }> {
-  const results: Measurement[] = []
+async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Measurement) => void): Promise<BenchOutput & { versions: string[]; rounds?: string }> {
+  const anchorResults: Measurement[] = []
+  const perRound: Measurement[][] = []
+  const calibration: number[] = []
   const notes: string[] = []
   const versions: string[] = []
-  for (const system of o.systems) {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...childArgs(argv, system)], { stdio: ["ignore", "pipe", "inherit"] })
+  const keep = (list: string[], line: string): void => void (list.includes(line) ? undefined : list.push(line))
+  for (const run of roundSchedule(o.systems, o.rounds)) {
+    const rounds = run.system === "dagrad" && o.rounds > 1
+    if (rounds) {
+      // measured here, between children: nothing else computes meanwhile
+      calibration[run.round - 1] = calibrationGflops()
+      process.stderr.write(`dagrad round ${run.round} of ${o.rounds} (calibration ${calibration[run.round - 1].toFixed(2)} GFLOP/s)\n`)
+      perRound[run.round - 1] = []
+    }
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...childArgs(argv, run.system)], { stdio: ["ignore", "pipe", "inherit"] })
     const lines = createInterface({ input: child.stdout })
     for await (const raw of lines) {
       if (!raw.startsWith("{")) continue
       const line = JSON.parse(raw) as ChildLine
       if (line.kind === "result") {
-        results.push(line.m)
-        onResult(line.m)
-      } else if (line.kind === "note") notes.push(line.text)
+        // a round's figures are combined once every round is in
+        if (rounds) perRound[run.round - 1].push(line.m)
+        else {
+          anchorResults.push(line.m)
+          onResult(line.m)
+        }
+      } else if (line.kind === "note") keep(notes, rounds ? `round ${run.round}: ${line.text}` : line.text)
       else {
-        versions.push(`${line.name}: ${line.version}`)
-        for (const n of line.notes) versions.push(`  note: ${n}`)
+        keep(versions, `${line.name}: ${line.version}`)
+        for (const n of line.notes) keep(versions, `  note: ${n}`)
       }
     }
     const code: number | null = child.exitCode ?? (await new Promise((resolve) => child.once("exit", resolve)))
-    if (code !== 0) notes.push(`${system}: its benchmark process exited with code ${code}`)
+    if (code !== 0) notes.push(`${run.system}${rounds ? ` round ${run.round}` : ""}: its benchmark process exited with code ${code}`)
   }
-  return { results, notes, versions }
+  if (perRound.length === 0) return { results: anchorResults, notes, versions }
+  const combined = combineRounds(perRound)
+  for (const m of combined) onResult(m)
+  return { results: [...combined, ...anchorResults], notes, versions, rounds: roundsTable(perRound, calibration) }
 }
 
 /**
@@ -371,11 +400,14 @@ async function runBench(o: Options, argv: readonly string[]): Promise<void> {
     if (o.json) process.stdout.write(jsonLine(m) + "\n")
     if (o.jsonFile !== undefined) appendFileSync(o.jsonFile, jsonLine(m) + "\n")
   }
-  const { results, notes, versions } = await runIsolated(o, argv, onResult)
+  const { results, notes, versions, rounds } = await runIsolated(o, argv, onResult)
   if (o.json) return
   say("")
   say(versions.join("\n") + "\n")
   say(resultsTable(results))
+  if (rounds !== undefined) {
+    say(`\ndagrad's ${o.rounds} rounds (median ms per round; the table above gives their median, and min/max over all rounds' iterations)\n` + rounds)
+  }
   const speedups = speedupTable(results)
   if (speedups !== undefined) say("\nspeed-up of dagrad (other system's median / dagrad's median; > 1 means dagrad is faster)\n" + speedups)
   if (notes.length > 0) say("\nnotes:\n" + notes.map((n) => `  - ${n}`).join("\n"))
