@@ -11,11 +11,14 @@
  *
  * A 1x1 kernel with stride 1 and no padding has col = x itself, so im2col is skipped.
  * Depthwise problems (one input channel per group) take direct loops (conv-depthwise.ts), and
- * so do forward passes with a tiny K = C_in/groups * k (conv-direct.ts, same bits).
+ * so do forward passes with a tiny K = C_in/groups * k (conv-direct.ts, same bits). Float32
+ * forward passes of 5x5 stride-1 layers with a few channels take Winograd F(2x2, 5x5)
+ * (conv-winograd.ts: the same float32 results but for rare last-place differences).
  */
 import type { FloatArray } from "../tensor/dtype.ts"
 import { canIm2colPacked, directForward, im2colPacked, im2colPackedT, useDirectForward } from "./conv-direct.ts"
 import { directBackwardWeight, useDirectBackwardWeight } from "./conv-direct-weight.ts"
+import { useWinograd, winogradForward } from "./conv-winograd.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./conv-depthwise.ts"
 import { canPrepackB, gemm, gemmPrepackedB, gemmScatterAdd, gemmSerial, prepackedB } from "./gemm.ts"
 import { convBackwardInputParallel, convBackwardWeightBySamples, convBackwardWeightParallel, convForwardParallel, weightGradientBySamples, worthSplittingBatch } from "./conv-parallel.ts"
@@ -106,6 +109,18 @@ export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: Float
     return
   }
   if (useDirectForward(p)) return directForward(x, weight, bias, y, p, relu)
+  if (x instanceof Float32Array && weight instanceof Float32Array && y instanceof Float32Array && (bias === undefined || bias instanceof Float32Array) && useWinograd(p)) {
+    const inSample = p.inChannels * inputVolume(p.geometry)
+    const outSample = p.outChannels * outputVolume(p.geometry)
+    const one = { ...p, batch: 1 }
+    const direct = (n: number): void => convForwardLowered(x.subarray(n * inSample), weight, bias, y.subarray(n * outSample), one, mm, relu)
+    if (winogradForward(x, weight, bias, y, p, relu, direct)) return
+  }
+  convForwardLowered(x, weight, bias, y, p, mm, relu)
+}
+
+/** {@link convForwardSerial} as im2col (or its packed form) + GEMM. */
+function convForwardLowered(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, mm: GemmFunction, relu: boolean): void {
   const g = p.geometry
   const { cinG, coutG, K, P, inPlane } = gemmSizes(p)
   const pointwise = isPointwise(g)
