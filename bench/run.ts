@@ -332,6 +332,8 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
   const notes: string[] = []
   const versions: string[] = []
   const keep = (list: string[], line: string): void => void (list.includes(line) ? undefined : list.push(line))
+  /** A dagrad round's note -> the rounds that reported it (most notes come from every round). */
+  const noteRounds = new Map<string, number[]>()
   for (const run of roundSchedule(o.systems, o.rounds)) {
     const rounds = run.system === "dagrad" && o.rounds > 1
     if (rounds) {
@@ -352,7 +354,10 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
           anchorResults.push(line.m)
           onResult(line.m)
         }
-      } else if (line.kind === "note") keep(notes, rounds ? `round ${run.round}: ${line.text}` : line.text)
+      } else if (line.kind === "note") {
+        if (rounds) noteRounds.set(line.text, [...(noteRounds.get(line.text) ?? []), run.round])
+        else keep(notes, line.text)
+      }
       else {
         keep(versions, `${line.name}: ${line.version}`)
         for (const n of line.notes) keep(versions, `  note: ${n}`)
@@ -361,6 +366,7 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
     const code: number | null = child.exitCode ?? (await new Promise((resolve) => child.once("exit", resolve)))
     if (code !== 0) notes.push(`${run.system}${rounds ? ` round ${run.round}` : ""}: its benchmark process exited with code ${code}`)
   }
+  for (const [text, rounds] of noteRounds) notes.unshift(rounds.length === o.rounds ? text : `round${rounds.length > 1 ? "s" : ""} ${rounds.join(", ")}: ${text}`)
   if (perRound.length === 0) return { results: anchorResults, notes, versions }
   const combined = combineRounds(perRound)
   for (const m of combined) onResult(m)
