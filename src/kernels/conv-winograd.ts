@@ -122,7 +122,7 @@ export function winogradForward(x: Float32Array, weight: Float32Array, bias: Flo
       for (let t0 = 0; t0 < tiles; t0 += block) {
         const count = Math.min(block, tiles - t0)
         transformInput(cinG, t0, count, block, tilesW, rowLength, plane)
-        multiply(cinG, coutP, block, grp * filters)
+        multiply(cinG, coutP, block, Math.ceil(count / 3) * 3, grp * filters)
         transformOutput(coutG, coutP, t0, count, block, tilesW, outH, outW, y, yOff, bias, grp * coutG, relu)
       }
     }
@@ -230,17 +230,18 @@ function transformInput(cinG: number, t0: number, count: number, block: number, 
 
 /**
  * M[xi][co][t] = sum over ci ascending of U[uOff + [xi][ci][co]] V[xi][ci][t]: 36 products of
- * (coutP x cinG) by (cinG x block), in 4-channel x 3-tile register tiles. Tiles past the
- * block's count multiply whatever V holds there; their M is never read.
+ * (coutP x cinG) by (cinG x used) of rows `block` long, in 4-channel x 3-tile register
+ * tiles; `used` is the block's tile count rounded up to 3. Tiles past the count multiply
+ * whatever V holds there; their M is never read.
  */
-function multiply(cinG: number, coutP: number, block: number, uOff: number): void {
+function multiply(cinG: number, coutP: number, block: number, used: number, uOff: number): void {
   const uStep = cinG * coutP
   for (let xi = 0; xi < 36; xi++) {
     const uo = uOff + xi * uStep
     const vo = xi * cinG * block
     const mo = xi * coutP * block
     for (let co = 0; co < coutP; co += 4) {
-      for (let t = 0; t < block; t += 3) {
+      for (let t = 0; t < used; t += 3) {
         let a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0, c0 = 0, c1 = 0, c2 = 0, d0 = 0, d1 = 0, d2 = 0
         for (let ci = 0, u = uo + co, v = vo + t; ci < cinG; ci++, u += coutP, v += block) {
           const v0 = V[v]

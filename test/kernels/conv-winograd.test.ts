@@ -138,6 +138,12 @@ describe("Winograd F(2x2, 5x5) forward (float32)", () => {
     expect(inexact).toBeLessThanOrEqual(outputs / 1000)
   })
 
+  it("covers outputs spanning several tile blocks (81 tiles in blocks of 63 and 18)", () => {
+    const c = { batch: 2, groups: 1, cinG: 8, coutG: 13, inH: 15, inW: 15, padH: 3, padW: 3, bias: true, relu: false }
+    const { y, want } = run(c)
+    for (let i = 0; i < y.length; i++) if (!close(y[i], Math.fround(want[i]))) expect.fail(`output ${i}: ${y[i]} against ${Math.fround(want[i])}`)
+  })
+
   it("gives LeNet-5's second layer the direct sum's bits on random data (bias, relu)", () => {
     const c = { batch: 8, groups: 1, cinG: 6, coutG: 16, inH: 14, inW: 14, padH: 0, padW: 0, bias: true, relu: true }
     const { y, want } = run(c)
