@@ -32,7 +32,7 @@
  * ~1e-15 relative to the size of the terms, far below float32's rounding step, so the
  * float32 result is the correctly rounded sum in all but rare near-tie cases, where it may
  * differ from the direct sum by one unit in the last place (on random LeNet data: 0 of
- * 102,400 outputs). Float64 data keeps the direct path (there the transforms' error would
+ * 102,400 outputs, a test). Float64 data keeps the direct path (there the transforms' error would
  * be visible). Each sample's result depends only on that sample, so splitting a batch
  * across threads gives the same bits.
  */
