@@ -36,6 +36,7 @@
  * be visible). Each sample's result depends only on that sample, so splitting a batch
  * across threads gives the same bits.
  */
+import { padInput } from "./im2col.ts"
 import { reluOf } from "./relu.ts"
 import type { ConvProblem } from "./conv.ts"
 
@@ -45,7 +46,7 @@ const BLOCK = 1024
 // into the hot loops. `useWinograd` admits only problems that fit.
 const MAX_PADDED = 1 << 16
 const MAX_WEIGHTS = 36 * 64 * 64
-/** Zero-padded copy of one (sample, group) input, rows of 2 * tilesW + 4. */
+/** Zero-padded copy of one (sample, group) input, planes of (2 tilesH + 4) x (2 tilesW + 4). */
 const padded = new Float64Array(MAX_PADDED)
 /** Transformed filters, [xi][ci][co] (xi = 6 i + k, the 36 transform positions). */
 const U = new Float64Array(MAX_WEIGHTS)
@@ -104,7 +105,9 @@ export function winogradForward(x: Float32Array, weight: Float32Array, bias: Flo
   const tilesW = Math.ceil(outW / 2)
   const tiles = tilesH * tilesW
   const rowLength = 2 * tilesW + 4
-  const plane = (2 * tilesH + 4) * rowLength
+  // one zero row and column more than the input's padding when the output size is odd
+  const planeSizes = [1, 2 * tilesH + 4, rowLength] as const
+  const plane = planeSizes[1] * rowLength
   const coutP = padChannels(coutG)
   const block = blockTiles(cinG, coutP, tiles)
   const P = outH * outW
@@ -117,7 +120,7 @@ export function winogradForward(x: Float32Array, weight: Float32Array, bias: Flo
       continue
     }
     for (let grp = 0; grp < p.groups; grp++) {
-      padPlanes(x, n * sampleIn + grp * cinG * inH * inW, cinG, inH, inW, g.padLo[1], g.padLo[2], rowLength, plane)
+      padInput(x, n * sampleIn + grp * cinG * inH * inW, cinG, g, padded, planeSizes)
       const yOff = (n * p.outChannels + grp * coutG) * P
       for (let t0 = 0; t0 < tiles; t0 += block) {
         const count = Math.min(block, tiles - t0)
@@ -146,43 +149,25 @@ function transformFilters(w: Float32Array, wOff: number, cinG: number, coutG: nu
   for (let co = 0; co < coutG; co++) {
     for (let ci = 0; ci < cinG; ci++) {
       const off = wOff + (co * cinG + ci) * 25
-      // G g: 6 x 5, rows i of G against each filter column b
-      for (let b = 0; b < 5; b++) {
-        const g0 = w[off + b], g1 = w[off + 5 + b], g2 = w[off + 10 + b], g3 = w[off + 15 + b], g4 = w[off + 20 + b]
-        tmp[b] = g0 / 4
-        tmp[5 + b] = -(g0 + g1 + g2 + g3 + g4) / 6
-        tmp[10 + b] = -(g0 - g1 + g2 - g3 + g4) / 6
-        tmp[15 + b] = (g0 + 2 * g1 + 4 * g2 + 8 * g3 + 16 * g4) / 24
-        tmp[20 + b] = (g0 - 2 * g1 + 4 * g2 - 8 * g3 + 16 * g4) / 24
-        tmp[25 + b] = g4
-      }
-      // (G g) G^T: the same combinations along each row
+      // G g: 6 x 5, G against each filter column b; then (G g) G^T, G against each row i
+      for (let b = 0; b < 5; b++) filterCombinations(w[off + b], w[off + 5 + b], w[off + 10 + b], w[off + 15 + b], w[off + 20 + b], tmp, b, 5)
+      const step = cinG * coutP
       for (let i = 0; i < 6; i++) {
         const r = i * 5
-        const g0 = tmp[r], g1 = tmp[r + 1], g2 = tmp[r + 2], g3 = tmp[r + 3], g4 = tmp[r + 4]
-        const o = uOff + (i * 6 * cinG + ci) * coutP + co
-        const step = cinG * coutP
-        U[o] = g0 / 4
-        U[o + step] = -(g0 + g1 + g2 + g3 + g4) / 6
-        U[o + 2 * step] = -(g0 - g1 + g2 - g3 + g4) / 6
-        U[o + 3 * step] = (g0 + 2 * g1 + 4 * g2 + 8 * g3 + 16 * g4) / 24
-        U[o + 4 * step] = (g0 - 2 * g1 + 4 * g2 - 8 * g3 + 16 * g4) / 24
-        U[o + 5 * step] = g4
+        filterCombinations(tmp[r], tmp[r + 1], tmp[r + 2], tmp[r + 3], tmp[r + 4], U, uOff + (i * 6 * cinG + ci) * coutP + co, step)
       }
     }
   }
 }
 
-/** The channels' planes into `padded`, zero around them (and past the last, odd, tile). */
-function padPlanes(x: Float32Array, xOff: number, channels: number, inH: number, inW: number, padH: number, padW: number, rowLength: number, plane: number): void {
-  padded.fill(0, 0, channels * plane)
-  for (let c = 0; c < channels; c++) {
-    for (let h = 0; h < inH; h++) {
-      const src = xOff + (c * inH + h) * inW
-      const dst = c * plane + (h + padH) * rowLength + padW
-      for (let w = 0; w < inW; w++) padded[dst + w] = x[src + w]
-    }
-  }
+/** out[o + k * step] = row k of G times (g0 .. g4), k = 0 .. 5. */
+function filterCombinations(g0: number, g1: number, g2: number, g3: number, g4: number, out: Float64Array, o: number, step: number): void {
+  out[o] = g0 / 4
+  out[o + step] = -(g0 + g1 + g2 + g3 + g4) / 6
+  out[o + 2 * step] = -(g0 - g1 + g2 - g3 + g4) / 6
+  out[o + 3 * step] = (g0 + 2 * g1 + 4 * g2 + 8 * g3 + 16 * g4) / 24
+  out[o + 4 * step] = (g0 - 2 * g1 + 4 * g2 - 8 * g3 + 16 * g4) / 24
+  out[o + 5 * step] = g4
 }
 
 /** V[xi][ci][t - t0] = (B^T d B)[i][k] for tiles t0 .. t0 + count of every channel. */
@@ -194,38 +179,31 @@ function transformInput(cinG: number, t0: number, count: number, block: number, 
       const t = t0 + j
       const th = (t / tilesW) | 0
       const base = ci * plane + 2 * th * R + 2 * (t - th * tilesW)
-      // B^T d: the combinations down each of the patch's 6 columns
+      // B^T d down each of the patch's 6 columns, then (B^T d) B along each row
       for (let c = 0; c < 6; c++) {
         const o = base + c
-        const d0 = padded[o], d1 = padded[o + R], d2 = padded[o + 2 * R], d3 = padded[o + 3 * R], d4 = padded[o + 4 * R], d5 = padded[o + 5 * R]
-        const a = d4 - 4 * d2
-        const b = d3 - 4 * d1
-        const e = d4 - d2
-        const f = 2 * (d3 - d1)
-        tmp[c] = 4 * d0 - 5 * d2 + d4
-        tmp[6 + c] = a + b
-        tmp[12 + c] = a - b
-        tmp[18 + c] = e + f
-        tmp[24 + c] = e - f
-        tmp[30 + c] = 4 * d1 - 5 * d3 + d5
+        inputCombinations(padded[o], padded[o + R], padded[o + 2 * R], padded[o + 3 * R], padded[o + 4 * R], padded[o + 5 * R], tmp, c, 6)
       }
-      // (B^T d) B: the same along each row
       for (let i = 0, v = ci * block + j; i < 6; i++, v += 6 * stride) {
         const r = i * 6
-        const d0 = tmp[r], d1 = tmp[r + 1], d2 = tmp[r + 2], d3 = tmp[r + 3], d4 = tmp[r + 4], d5 = tmp[r + 5]
-        const a = d4 - 4 * d2
-        const b = d3 - 4 * d1
-        const e = d4 - d2
-        const f = 2 * (d3 - d1)
-        V[v] = 4 * d0 - 5 * d2 + d4
-        V[v + stride] = a + b
-        V[v + 2 * stride] = a - b
-        V[v + 3 * stride] = e + f
-        V[v + 4 * stride] = e - f
-        V[v + 5 * stride] = 4 * d1 - 5 * d3 + d5
+        inputCombinations(tmp[r], tmp[r + 1], tmp[r + 2], tmp[r + 3], tmp[r + 4], tmp[r + 5], V, v, stride)
       }
     }
   }
+}
+
+/** out[o + k * step] = row k of B^T times (d0 .. d5), k = 0 .. 5. */
+function inputCombinations(d0: number, d1: number, d2: number, d3: number, d4: number, d5: number, out: Float64Array, o: number, step: number): void {
+  const a = d4 - 4 * d2
+  const b = d3 - 4 * d1
+  const e = d4 - d2
+  const f = 2 * (d3 - d1)
+  out[o] = 4 * d0 - 5 * d2 + d4
+  out[o + step] = a + b
+  out[o + 2 * step] = a - b
+  out[o + 3 * step] = e + f
+  out[o + 4 * step] = e - f
+  out[o + 5 * step] = 4 * d1 - 5 * d3 + d5
 }
 
 /**
@@ -294,37 +272,16 @@ function transformOutput(coutG: number, coutP: number, t0: number, count: number
   for (let co = 0; co < coutG; co++) {
     const b = accumulate ? bias[biasOff + co] : 0
     for (let j = 0; j < count; j++) {
-      const m = co * block + j
-      // A^T M down each column c: s0c and s1c
-      let o = m
-      let m0 = M[o], m1 = M[o + S6], m2 = M[o + 2 * S6], m3 = M[o + 3 * S6], m4 = M[o + 4 * S6], m5 = M[o + 5 * S6]
-      const s00 = m0 + m1 + m2 + m3 + m4
-      const s10 = m1 - m2 + 2 * (m3 - m4) + m5
-      o += S
-      m0 = M[o], m1 = M[o + S6], m2 = M[o + 2 * S6], m3 = M[o + 3 * S6], m4 = M[o + 4 * S6], m5 = M[o + 5 * S6]
-      const s01 = m0 + m1 + m2 + m3 + m4
-      const s11 = m1 - m2 + 2 * (m3 - m4) + m5
-      o += S
-      m0 = M[o], m1 = M[o + S6], m2 = M[o + 2 * S6], m3 = M[o + 3 * S6], m4 = M[o + 4 * S6], m5 = M[o + 5 * S6]
-      const s02 = m0 + m1 + m2 + m3 + m4
-      const s12 = m1 - m2 + 2 * (m3 - m4) + m5
-      o += S
-      m0 = M[o], m1 = M[o + S6], m2 = M[o + 2 * S6], m3 = M[o + 3 * S6], m4 = M[o + 4 * S6], m5 = M[o + 5 * S6]
-      const s03 = m0 + m1 + m2 + m3 + m4
-      const s13 = m1 - m2 + 2 * (m3 - m4) + m5
-      o += S
-      m0 = M[o], m1 = M[o + S6], m2 = M[o + 2 * S6], m3 = M[o + 3 * S6], m4 = M[o + 4 * S6], m5 = M[o + 5 * S6]
-      const s04 = m0 + m1 + m2 + m3 + m4
-      const s14 = m1 - m2 + 2 * (m3 - m4) + m5
-      o += S
-      m0 = M[o], m1 = M[o + S6], m2 = M[o + 2 * S6], m3 = M[o + 3 * S6], m4 = M[o + 4 * S6], m5 = M[o + 5 * S6]
-      const s05 = m0 + m1 + m2 + m3 + m4
-      const s15 = m1 - m2 + 2 * (m3 - m4) + m5
-      // ... then A along each row
-      let y00 = s00 + s01 + s02 + s03 + s04
-      let y01 = s01 - s02 + 2 * (s03 - s04) + s05
-      let y10 = s10 + s11 + s12 + s13 + s14
-      let y11 = s11 - s12 + 2 * (s13 - s14) + s15
+      // A^T M down each column k (rows 0 and 1 of the result into tmp), then A along them
+      for (let k = 0, o = co * block + j; k < 6; k++, o += S) {
+        outputCombinations(M[o], M[o + S6], M[o + 2 * S6], M[o + 3 * S6], M[o + 4 * S6], M[o + 5 * S6], tmp, k, 6)
+      }
+      outputCombinations(tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], tmp, 12, 1)
+      outputCombinations(tmp[6], tmp[7], tmp[8], tmp[9], tmp[10], tmp[11], tmp, 14, 1)
+      let y00 = tmp[12]
+      let y01 = tmp[13]
+      let y10 = tmp[14]
+      let y11 = tmp[15]
       if (accumulate) {
         // bias + acc, the GEMM path's beta = 1 store (without a bias, acc as it is: 0 + -0 is +0)
         y00 = b + y00
@@ -356,4 +313,10 @@ function transformOutput(coutG: number, coutP: number, t0: number, count: number
       }
     }
   }
+}
+
+/** out[o], out[o + step] = the two rows of A^T times (m0 .. m5). */
+function outputCombinations(m0: number, m1: number, m2: number, m3: number, m4: number, m5: number, out: Float64Array, o: number, step: number): void {
+  out[o] = m0 + m1 + m2 + m3 + m4
+  out[o + step] = m1 - m2 + 2 * (m3 - m4) + m5
 }

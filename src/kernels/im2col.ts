@@ -170,9 +170,13 @@ export function positionOffsets(g: ConvGeometry, out: Int32Array): void {
   }
 }
 
-/** The first channels * Dp * Hp * Wp entries of `out` = x's `channels` planes at xOff, zero-padded. */
-export function padInput(x: FloatArray, xOff: number, channels: number, g: ConvGeometry, out: Float64Array): void {
-  const [Dp, Hp, Wp] = paddedSizes(g)
+/**
+ * The first channels * Dp * Hp * Wp entries of `out` = x's `channels` planes at xOff,
+ * zero-padded, in planes of `sizes` (default {@link paddedSizes}; larger sizes give extra
+ * zeros after the input, as tiles that overrun the last output need).
+ */
+export function padInput(x: FloatArray, xOff: number, channels: number, g: ConvGeometry, out: Float64Array, sizes: readonly [number, number, number] = paddedSizes(g)): void {
+  const [Dp, Hp, Wp] = sizes
   const [inD, inH, inW] = g.inSize
   const [pD, pH, pW] = g.padLo
   out.fill(0, 0, channels * Dp * Hp * Wp)
