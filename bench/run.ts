@@ -325,7 +325,7 @@ function childArgs(argv: readonly string[], system: SystemName): string[] {
  * `import("@tensorflow/tfjs")`). Separate processes keep each system's numbers its own.
  * With --rounds, dagrad's process runs once per round, between the others (roundSchedule).
  */
-async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Measurement) => void): Promise<BenchOutput & { versions: string[]; rounds?: string }> {
+async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Measurement) => void): Promise<BenchOutput & { versions: string[]; roundTable?: string }> {
   const anchorResults: Measurement[] = []
   const perRound: Measurement[][] = []
   const calibration: number[] = []
@@ -335,8 +335,8 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
   /** A dagrad round's note -> the rounds that reported it (most notes come from every round). */
   const noteRounds = new Map<string, number[]>()
   for (const run of roundSchedule(o.systems, o.rounds)) {
-    const rounds = run.system === "dagrad" && o.rounds > 1
-    if (rounds) {
+    const inRounds = run.system === "dagrad" && o.rounds > 1
+    if (inRounds) {
       // measured here, between children: nothing else computes meanwhile
       calibration[run.round - 1] = calibrationGflops()
       process.stderr.write(`dagrad round ${run.round} of ${o.rounds} (calibration ${calibration[run.round - 1].toFixed(2)} GFLOP/s)\n`)
@@ -349,13 +349,13 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
       const line = JSON.parse(raw) as ChildLine
       if (line.kind === "result") {
         // a round's figures are combined once every round is in
-        if (rounds) perRound[run.round - 1].push(line.m)
+        if (inRounds) perRound[run.round - 1].push(line.m)
         else {
           anchorResults.push(line.m)
           onResult(line.m)
         }
       } else if (line.kind === "note") {
-        if (rounds) noteRounds.set(line.text, [...(noteRounds.get(line.text) ?? []), run.round])
+        if (inRounds) noteRounds.set(line.text, [...(noteRounds.get(line.text) ?? []), run.round])
         else keep(notes, line.text)
       }
       else {
@@ -364,13 +364,13 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
       }
     }
     const code: number | null = child.exitCode ?? (await new Promise((resolve) => child.once("exit", resolve)))
-    if (code !== 0) notes.push(`${run.system}${rounds ? ` round ${run.round}` : ""}: its benchmark process exited with code ${code}`)
+    if (code !== 0) notes.push(`${run.system}${inRounds ? ` round ${run.round}` : ""}: its benchmark process exited with code ${code}`)
   }
-  for (const [text, rounds] of noteRounds) notes.unshift(rounds.length === o.rounds ? text : `round${rounds.length > 1 ? "s" : ""} ${rounds.join(", ")}: ${text}`)
+  for (const [text, reported] of noteRounds) notes.unshift(reported.length === o.rounds ? text : `round${reported.length > 1 ? "s" : ""} ${reported.join(", ")}: ${text}`)
   if (perRound.length === 0) return { results: anchorResults, notes, versions }
   const combined = combineRounds(perRound)
   for (const m of combined) onResult(m)
-  return { results: [...combined, ...anchorResults], notes, versions, rounds: roundsTable(perRound, calibration) }
+  return { results: [...combined, ...anchorResults], notes, versions, roundTable: roundsTable(perRound, combined, calibration) }
 }
 
 /**
@@ -406,13 +406,13 @@ async function runBench(o: Options, argv: readonly string[]): Promise<void> {
     if (o.json) process.stdout.write(jsonLine(m) + "\n")
     if (o.jsonFile !== undefined) appendFileSync(o.jsonFile, jsonLine(m) + "\n")
   }
-  const { results, notes, versions, rounds } = await runIsolated(o, argv, onResult)
+  const { results, notes, versions, roundTable } = await runIsolated(o, argv, onResult)
   if (o.json) return
   say("")
   say(versions.join("\n") + "\n")
   say(resultsTable(results))
-  if (rounds !== undefined) {
-    say(`\ndagrad's ${o.rounds} rounds (median ms per round; the table above gives their median, and min/max over all rounds' iterations)\n` + rounds)
+  if (roundTable !== undefined) {
+    say(`\ndagrad's ${o.rounds} rounds (median ms per round; the table above gives their median, and min/max over all rounds' iterations)\n` + roundTable)
   }
   const speedups = speedupTable(results)
   if (speedups !== undefined) say("\nspeed-up of dagrad (other system's median / dagrad's median; > 1 means dagrad is faster)\n" + speedups)

@@ -77,11 +77,11 @@ export function combineRounds(perRound: readonly (readonly Measurement[])[]): Me
 }
 
 /**
- * Every round's median per case, then their median and spread (slowest round's median /
- * fastest's - 1), and each round's calibration figure (GFLOP/s measured just before it).
+ * Every round's median per case, then their median (`combined`, from {@link combineRounds})
+ * and spread (slowest round's median / fastest's - 1), and each round's calibration figure
+ * (GFLOP/s measured just before it).
  */
-export function roundsTable(perRound: readonly (readonly Measurement[])[], calibration: readonly number[]): string {
-  const combined = combineRounds(perRound)
+export function roundsTable(perRound: readonly (readonly Measurement[])[], combined: readonly Measurement[], calibration: readonly number[]): string {
   const head = ["workload", "threads", ...perRound.map((_, r) => `round ${r + 1}`), "median", "spread"]
   const rows: string[][] = [head]
   for (const c of combined) {

@@ -58,7 +58,8 @@ describe("combineRounds", () => {
 
 describe("roundsTable", () => {
   it("lists every round's median, their median, the spread and the calibration", () => {
-    const text = roundsTable([[m("W1", 1, 40, 39, 41)], [m("W1", 1, 50, 48, 52)]], [5.01, 3.9])
+    const rounds = [[m("W1", 1, 40, 39, 41)], [m("W1", 1, 50, 48, 52)]]
+    const text = roundsTable(rounds, combineRounds(rounds), [5.01, 3.9])
     const [head, , row, cal] = text.split("\n")
     expect(head.split(/\s{2,}/)).toEqual(["workload", "threads", "round 1", "round 2", "median", "spread"])
     expect(row.split(/\s+/)).toEqual(["W1", "1", "40.00", "50.00", "45.00", "25.0%"])
