@@ -34,6 +34,11 @@ export interface Measurement {
   readonly note?: string
 }
 
+/** A case's items/s (see Measurement.itemsPerS) at a median of `medianMs` per iteration. */
+export function itemsPerSecond(workload: WorkloadId, medianMs: number): number {
+  return WORKLOAD_INFO[workload].items / (medianMs / 1000)
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
@@ -85,7 +90,7 @@ export function measure(c: BenchCase, o: MeasureOptions): Measurement {
     medianMs,
     minMs: Math.min(...times),
     maxMs: Math.max(...times),
-    itemsPerS: WORKLOAD_INFO[c.workload].items / (medianMs / 1000),
+    itemsPerS: itemsPerSecond(c.workload, medianMs),
     note: c.note,
   }
 }

@@ -7,9 +7,8 @@
  * median of R per-round medians, with every round's figure printed beside it, shows the
  * spread and is not decided by one stretch of the machine.
  */
-import { WORKLOAD_INFO } from "./workloads.ts"
 import type { SystemName } from "./workloads.ts"
-import { fmt, median, table, type Measurement } from "./harness.ts"
+import { fmt, itemsPerSecond, median, table, type Measurement } from "./harness.ts"
 
 /** One child process of a run: a system and, for dagrad, which of its rounds (from 1). */
 export interface ScheduledRun {
@@ -70,7 +69,7 @@ export function combineRounds(perRound: readonly (readonly Measurement[])[]): Me
       medianMs,
       minMs: Math.min(...ms.map((m) => m.minMs)),
       maxMs: Math.max(...ms.map((m) => m.maxMs)),
-      itemsPerS: WORKLOAD_INFO[first.workload].items / (medianMs / 1000),
+      itemsPerS: itemsPerSecond(first.workload, medianMs),
       ...(first.note === undefined ? {} : { note: first.note }),
     }
   })
