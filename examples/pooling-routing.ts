@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { SGD, Trainer, buildModelGraph, initParameters, lenet5, type Tensor } from "../src/index.ts"
 import { batches, epochOrder, loadMnist, makeBatch, takeExamples } from "../src/node/index.ts"
-import { asciiHeatmap, heatmapOf, heatmapSvg, inspectRouting, routingSummary, tileHeatmaps, type Heatmap, type RoutingMap } from "../src/inspect/index.ts"
+import { asciiHeatmap, heatmapOf, heatmapSvg, inspectRouting, routingSummary, tileHeatmaps, type Heatmap, type RoutingMap } from "../src/research/index.ts"
 
 export interface RoutingExampleOptions {
   readonly steps: number

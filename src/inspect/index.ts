@@ -1,7 +1,8 @@
 /**
  * dagrad/inspect: looking inside a run. Max-pool gradient routing (win counts, gradient
  * mass, provenance, tie statistics), window geometry as member lists, and heatmap
- * renderers (ASCII, SVG) that return strings. Browser-safe.
+ * renderers (ASCII, SVG) that return strings. Browser-safe. The same tools are part of
+ * dagrad/research, the pooling-backprop toolkit, where they live.
  */
 export {
   routingFromIndices,
@@ -11,6 +12,6 @@ export {
   routingSummary,
   type RoutingMap,
   type InspectOptions,
-} from "./routing.ts"
-export { heatmapOf, tileHeatmaps, asciiHeatmap, heatmapSvg, type Heatmap, type AsciiOptions, type SvgHeatmapOptions } from "./heatmap.ts"
-export { maxPoolWindowList, listWindows, tieSets, resolveMaxPoolKind, isMaxPoolKind, kindDims, tieOf, type MaxPoolKind, type WindowList } from "./windows.ts"
+} from "../research/routing.ts"
+export { heatmapOf, tileHeatmaps, asciiHeatmap, heatmapSvg, type Heatmap, type AsciiOptions, type SvgHeatmapOptions } from "../research/heatmap.ts"
+export { maxPoolWindowList, listWindows, tieSets, resolveMaxPoolKind, isMaxPoolKind, kindDims, tieOf, type MaxPoolKind, type WindowList } from "../research/windows.ts"

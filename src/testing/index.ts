@@ -37,8 +37,8 @@ export {
   type TieRuleResult,
   type TieCheckReport,
   type TieCheckOptions,
-} from "./ties.ts"
-export { phaseOne, type FeasibilityResult } from "./ties-feasibility.ts"
+} from "../research/tie-check.ts"
+export { phaseOne, type FeasibilityResult } from "../research/feasibility.ts"
 export {
   poolCaseArb,
   poolInputArb,

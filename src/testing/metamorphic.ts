@@ -30,7 +30,7 @@ import type { FloatDType } from "../tensor/dtype.ts"
 import { Random } from "../tensor/random.ts"
 import { sizeOf } from "../tensor/shape.ts"
 import { tensor, type Tensor } from "../tensor/tensor.ts"
-import { maxPoolWindowList, tieSets, type MaxPoolKind, type WindowList } from "../inspect/windows.ts"
+import { maxPoolWindowList, tieSets, type MaxPoolKind, type WindowList } from "../research/windows.ts"
 import type { Attrs } from "../graph/types.ts"
 import { referencePoolLength } from "./pool-arbitraries.ts"
 

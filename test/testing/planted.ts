@@ -3,7 +3,7 @@
 import { defineOp, maxPool1dWithIndices, mul, scatterAddPlanes, type Value } from "../../src/index.ts"
 import { maxPoolAttrs, type MaxPoolAttrs, type MaxPoolOptions } from "../../src/ops/pool/max.ts"
 import { avgPool1dBackwardOp, avgPoolAttrs, type AvgPoolAttrs, type AvgPoolOptions } from "../../src/ops/pool/avg.ts"
-import { maxPoolWindowList } from "../../src/inspect/windows.ts"
+import { maxPoolWindowList } from "../../src/research/windows.ts"
 import { poolOutputShape } from "../../src/ops/pool/geometry.ts"
 
 function maxForward(x: ArrayLike<number>, shape: readonly number[], a: MaxPoolAttrs, y: { [i: number]: number }): void {

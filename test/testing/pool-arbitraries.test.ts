@@ -5,7 +5,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, compile, maxPool1d, tensor } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
-import { checkTieAwareGradients } from "../../src/testing/ties.ts"
+import { checkTieAwareGradients } from "../../src/research/tie-check.ts"
 import { hasEmptyWindow, poolCaseArb, poolInputArb, poolProblemArb, referencePoolLength, type PoolKind } from "../../src/testing/pool-arbitraries.ts"
 
 const KINDS: readonly PoolKind[] = ["max", "avg", "lp", "adaptive_max", "adaptive_avg", "unpool"]

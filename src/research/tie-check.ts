@@ -29,12 +29,12 @@ import type { Attrs } from "../graph/types.ts"
 import type { AnyOp, OpDef } from "../ops/define.ts"
 import type { Registry } from "../ops/registry.ts"
 import type { Tensor } from "../tensor/tensor.ts"
-import { maxPoolWindowList, resolveMaxPoolKind, tieSets, type MaxPoolKind } from "../inspect/windows.ts"
-import { centralDifferences, scalarProbe, unravel, type GraphFunction } from "./gradcheck.ts"
-import { applyAny, clarkeRule, directionalRule, nudgeRule, type Site } from "./ties-rules.ts"
+import { maxPoolWindowList, resolveMaxPoolKind, tieSets, type MaxPoolKind } from "./windows.ts"
+import { centralDifferences, scalarProbe, unravel, type GraphFunction } from "../testing/gradcheck.ts"
+import { applyAny, clarkeRule, directionalRule, nudgeRule, type Site, type TieRule, type TieRuleResult } from "./tie-rules.ts"
 
-/** The three checks valid at ties and kinks. */
-export type TieRule = "clarke" | "directional" | "nudge"
+export type { TieRule, TieRuleResult } from "./tie-rules.ts"
+
 
 /** One non-differentiable spot the checker found. Element indices are flat into the site's input tensor. */
 export interface TieSite {
@@ -52,15 +52,6 @@ export interface TieSite {
   readonly value: number
 }
 
-export interface TieRuleResult {
-  readonly rule: TieRule
-  readonly ok: boolean
-  /** Elements (or windows, for clarke) checked. */
-  readonly checked: number
-  /** What was applied where, one line per site or input. */
-  readonly applied: readonly string[]
-  readonly failures: readonly string[]
-}
 
 export interface TieCheckReport {
   /** Every selected rule passed. */

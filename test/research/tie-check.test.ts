@@ -14,10 +14,10 @@ import {
   type Value,
 } from "../../src/index.ts"
 import { maxPoolAttrs, type MaxPoolAttrs, type MaxPoolOptions } from "../../src/ops/pool/max.ts"
-import { maxPoolWindowList } from "../../src/inspect/windows.ts"
+import { maxPoolWindowList } from "../../src/research/windows.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
-import { checkTieAwareGradients } from "../../src/testing/ties.ts"
-import { phaseOne } from "../../src/testing/ties-feasibility.ts"
+import { checkTieAwareGradients } from "../../src/research/tie-check.ts"
+import { phaseOne } from "../../src/research/feasibility.ts"
 import { poolProblemArb } from "../../src/testing/pool-arbitraries.ts"
 
 const t64 = (v: readonly number[], shape: readonly number[]): Tensor => tensor(v, shape, "float64")

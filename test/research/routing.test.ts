@@ -3,7 +3,7 @@
 import { build } from "esbuild"
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, maxPool1d, maxPool2d, relu, adaptiveMaxPool2d, tensor, type TiePolicy } from "../../src/index.ts"
-import { asciiHeatmap, heatmapOf, heatmapSvg, inspectRouting, maxPoolNodes, provenanceOf, routingFromIndices, routingSummary } from "../../src/inspect/index.ts"
+import { asciiHeatmap, heatmapOf, heatmapSvg, inspectRouting, maxPoolNodes, provenanceOf, routingFromIndices, routingSummary } from "../../src/research/index.ts"
 
 // 4x4 plane, 2x2 windows with stride 1 (3x3 windows, overlapping):
 //   9 1 2 3      windows (r, c) of the 3x3 output: (0,0) -> 9; (0,1) = {1,2,1,2} tied 2s;

@@ -13,10 +13,23 @@ import { mul } from "../ops/elementwise.ts"
 import { sum } from "../ops/reduce.ts"
 import { lookupOp, type Registry } from "../ops/registry.ts"
 import { cloneTensor, type Tensor } from "../tensor/tensor.ts"
-import { tieOf, type MaxPoolKind, type WindowList } from "../inspect/windows.ts"
-import { centralDifferences, unravel } from "./gradcheck.ts"
-import { phaseOne } from "./ties-feasibility.ts"
-import type { TieRuleResult } from "./ties.ts"
+import { tieOf, type MaxPoolKind, type WindowList } from "./windows.ts"
+import { centralDifferences, unravel } from "../testing/gradcheck.ts"
+import { phaseOne } from "./feasibility.ts"
+
+/** The three checks valid at ties and kinks. */
+export type TieRule = "clarke" | "directional" | "nudge"
+
+/** What one rule found. */
+export interface TieRuleResult {
+  readonly rule: TieRule
+  readonly ok: boolean
+  /** Elements (or windows, for clarke) checked. */
+  readonly checked: number
+  /** What was applied where, one line per site or input. */
+  readonly applied: readonly string[]
+  readonly failures: readonly string[]
+}
 
 /** A max-pool (or declared) or ReLU node the checker inspects. */
 export interface Site {

@@ -1,0 +1,28 @@
+/**
+ * dagrad/research: the pooling-backprop toolkit. The tie-aware gradient checker and its
+ * rules (Clarke subdifferential, directional derivatives, nudging, the feasibility LP),
+ * max-pool gradient routing (win counts, gradient mass, provenance, tie statistics),
+ * window geometry as member lists, and heatmap renderers (ASCII, SVG) that return
+ * strings. Browser-safe.
+ */
+export {
+  routingFromIndices,
+  inspectRouting,
+  maxPoolNodes,
+  provenanceOf,
+  routingSummary,
+  type RoutingMap,
+  type InspectOptions,
+} from "./routing.ts"
+export { heatmapOf, tileHeatmaps, asciiHeatmap, heatmapSvg, type Heatmap, type AsciiOptions, type SvgHeatmapOptions } from "./heatmap.ts"
+export { maxPoolWindowList, listWindows, tieSets, resolveMaxPoolKind, isMaxPoolKind, kindDims, tieOf, type MaxPoolKind, type WindowList } from "./windows.ts"
+export {
+  checkTieAwareGradients,
+  checkTieAwareOp,
+  type TieRule,
+  type TieSite,
+  type TieRuleResult,
+  type TieCheckReport,
+  type TieCheckOptions,
+} from "./tie-check.ts"
+export { phaseOne, type FeasibilityResult } from "./feasibility.ts"
