@@ -6,9 +6,9 @@
  * after 5 warm-ups. Usage: `npx tsx bench/conv-lenet.ts [--threads N] [--batch B]`
  * (defaults 1 and 64).
  */
-import { convBackwardInput, convBackwardWeight, convForward } from "../src/kernels/conv.ts"
-import { convGeometry } from "../src/kernels/im2col.ts"
-import { parallelBackend } from "../src/kernels/parallel.ts"
+import { convBackwardInput, convBackwardWeight, convForward } from "../src/kernels/conv/serial.ts"
+import { convGeometry } from "../src/kernels/conv/im2col.ts"
+import { parallelBackend } from "../src/exec/parallel.ts"
 import { startThreadPool } from "../src/node/threads.ts"
 import { Random } from "../src/tensor/random.ts"
 import { timeRuns } from "./lib/harness.ts"

@@ -1,6 +1,6 @@
 // Micro-timing of the pieces of the LeNet-5 convolutions (im2col, GEMM) per batch of 64.
-import { im2col, convGeometry } from "../src/kernels/im2col.ts"
-import { gemmSerial } from "../src/kernels/gemm.ts"
+import { im2col, convGeometry } from "../src/kernels/conv/im2col.ts"
+import { gemmSerial } from "../src/kernels/gemm/serial.ts"
 const B = 64
 /** Minimum over 15 runs after 3 warm-ups (the box is shared: the minimum is the stable figure). */
 function time(label: string, f: () => void) {
@@ -29,7 +29,7 @@ for (const [cin, cout, H, pad, k] of [[1, 6, 28, 2, 5], [6, 16, 14, 0, 5]]) {
   time(`cin ${cin} bi gemm ${K}x${P}x${cout} x${B}`, () => { for (let n = 0; n < B; n++) gemmSerial(true, false, K, P, cout, 1, w, K, y.subarray(n * cout * P), P, 0, gx, P) })
 }
 {
-  const { directForward } = await import("../src/kernels/conv-direct.ts")
+  const { directForward } = await import("../src/kernels/conv/direct.ts")
   const g = convGeometry([28, 28], [28, 28], [5, 5], [1, 1], [1, 1], [2, 2])
   const p = { batch: B, inChannels: 1, outChannels: 6, groups: 1, geometry: g }
   const x = new Float32Array(B * 28 * 28).map(() => Math.random())
@@ -39,8 +39,8 @@ for (const [cin, cout, H, pad, k] of [[1, 6, 28, 2, 5], [6, 16, 14, 0, 5]]) {
   time("conv1 directForward", () => directForward(x, w, bias, y, p))
 }
 {
-  const { im2colPacked } = await import("../src/kernels/conv-direct.ts")
-  const { prepackedB } = await import("../src/kernels/gemm.ts")
+  const { im2colPacked } = await import("../src/kernels/conv/direct.ts")
+  const { prepackedB } = await import("../src/kernels/gemm/serial.ts")
   const g = convGeometry([14, 14], [10, 10], [5, 5], [1, 1], [1, 1], [0, 0])
   const x = new Float32Array(B * 6 * 196).map(() => Math.random())
   const col = new Float32Array(150 * 100)
@@ -48,7 +48,7 @@ for (const [cin, cout, H, pad, k] of [[1, 6, 28, 2, 5], [6, 16, 14, 0, 5]]) {
   time("conv2 im2colPacked", () => { for (let n = 0; n < B; n++) im2colPacked(x, n * 6 * 196, 6, { batch: B, inChannels: 6, outChannels: 16, groups: 1, geometry: g }, prepackedB()) })
 }
 {
-  const { convForwardSerial } = await import("../src/kernels/conv.ts")
+  const { convForwardSerial } = await import("../src/kernels/conv/serial.ts")
   const g = convGeometry([14, 14], [10, 10], [5, 5], [1, 1], [1, 1], [0, 0])
   const p = { batch: B, inChannels: 6, outChannels: 16, groups: 1, geometry: g }
   const x = new Float32Array(B * 6 * 196).map(() => Math.random())
@@ -60,7 +60,7 @@ for (const [cin, cout, H, pad, k] of [[1, 6, 28, 2, 5], [6, 16, 14, 0, 5]]) {
   time("conv2 forward im2col+gemm", () => { for (let n = 0; n < B; n++) { im2col(x, n * 6 * 196, 6, g, col); gemmSerial(false, false, 16, 100, 150, 1, w, 150, col, 100, 1, y.subarray(n * 1600), 100) } })
 }
 {
-  const { convBackwardWeightSerial } = await import("../src/kernels/conv.ts")
+  const { convBackwardWeightSerial } = await import("../src/kernels/conv/serial.ts")
   const g = convGeometry([14, 14], [10, 10], [5, 5], [1, 1], [1, 1], [0, 0])
   const p = { batch: B, inChannels: 6, outChannels: 16, groups: 1, geometry: g }
   const x = new Float32Array(B * 6 * 196).map(() => Math.random())
@@ -71,7 +71,7 @@ for (const [cin, cout, H, pad, k] of [[1, 6, 28, 2, 5], [6, 16, 14, 0, 5]]) {
   time("conv2 backward weight im2col+gemm", () => { for (let n = 0; n < B; n++) { im2col(x, n * 6 * 196, 6, g, col); gemmSerial(false, true, 16, 150, 100, 1, gy.subarray(n * 1600), 100, col, 100, n === 0 ? 0 : 1, gw, 150) } })
 }
 {
-  const { convBackwardInputSerial } = await import("../src/kernels/conv.ts")
+  const { convBackwardInputSerial } = await import("../src/kernels/conv/serial.ts")
   const g = convGeometry([14, 14], [10, 10], [5, 5], [1, 1], [1, 1], [0, 0])
   const p = { batch: B, inChannels: 6, outChannels: 16, groups: 1, geometry: g }
   const w = new Float32Array(16 * 150).map(() => Math.random())

@@ -5,7 +5,7 @@
  * Usage: `npx tsx bench/fork-join.ts` (2 threads). Numbers only.
  */
 import "../src/index.ts"
-import { parallelBackend, runTask } from "../src/kernels/parallel.ts"
+import { parallelBackend, runTask } from "../src/exec/parallel.ts"
 import { startThreadPool } from "../src/node/threads.ts"
 
 const pool = await startThreadPool(2)

@@ -18,7 +18,7 @@
  */
 import os from "node:os"
 import v8 from "node:v8"
-import { gemmSerial } from "../src/kernels/gemm.ts"
+import { gemmSerial } from "../src/kernels/gemm/serial.ts"
 
 v8.setFlagsFromString("--allow-natives-syntax")
 const isAsmWasmCode = new Function("f", "return %IsAsmWasmCode(f)") as (f: unknown) => boolean

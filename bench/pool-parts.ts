@@ -6,8 +6,8 @@
  * instruction-bound. Minimum and median of 15 runs after 3 warm-ups.
  * Usage: `npx tsx bench/pool-parts.ts`. Numbers only.
  */
-import { scatterAddPlanes } from "../src/kernels/pool.ts"
-import { maxPool2x2 } from "../src/kernels/pool2d.ts"
+import { scatterAddPlanes } from "../src/kernels/pool/windows.ts"
+import { maxPool2x2 } from "../src/kernels/pool/pool2d.ts"
 import { Random } from "../src/tensor/random.ts"
 import { timeRuns } from "./lib/harness.ts"
 

@@ -13,7 +13,7 @@
  * nodes, the executor and the SGD update.
  */
 import { compile, crossEntropy, gradValues, type Tensor } from "../src/index.ts"
-import { threadCount } from "../src/kernels/parallel.ts"
+import { threadCount } from "../src/exec/parallel.ts"
 import { buildModelGraph, lenet5 } from "../src/nn/index.ts"
 import { startThreadPool } from "../src/node/threads.ts"
 import { SGD } from "../src/optim/index.ts"

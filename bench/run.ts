@@ -22,7 +22,7 @@ import { createInterface } from "node:readline"
 import { machineInfo, measure, jsonLine, resultsTable, speedupTable, fmt, type Measurement, type MeasureOptions } from "./lib/harness.ts"
 import { combineRounds, roundSchedule, roundsTable } from "./lib/rounds.ts"
 import { SYSTEMS, WORKLOADS, WORKLOAD_INFO, isSkipped, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
-import { gemmSerial } from "../src/kernels/gemm.ts"
+import { gemmSerial } from "../src/kernels/gemm/serial.ts"
 
 interface Options {
   workloads: WorkloadId[]

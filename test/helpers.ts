@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import { GraphBuilder, compile, tensor, type Tensor, type Value } from "../src/index.ts"
 import { parseGoldenFile, runGoldenCase } from "../src/testing/golden.ts"
 import { startThreadPool } from "../src/node/threads.ts"
-import { runSerially, taskFunction, type ParallelBackend, type TaskArgs } from "../src/kernels/parallel.ts"
+import { runSerially, taskFunction, type ParallelBackend, type TaskArgs } from "../src/exec/parallel.ts"
 export { randomTensor } from "../src/testing/tensors.ts"
 
 /** `run()` with a worker thread pool of `threads` installed, closed again whatever happens. */

@@ -4,7 +4,7 @@
  * or an op it needs is missing.
  */
 import { GraphBuilder, compile, gradValues, type Tensor } from "../../src/index.ts"
-import { threadCount } from "../../src/kernels/parallel.ts"
+import { threadCount } from "../../src/exec/parallel.ts"
 import { MaxPool2d, Trainer, lenet5, namedParameters } from "../../src/nn/index.ts"
 import { SGD } from "../../src/optim/index.ts"
 import { LENET_SHAPES, lenetBatch, lenetParams, w2Data } from "../lib/data.ts"

@@ -5,7 +5,7 @@
  * steady-state loop uses dagrad.
  */
 import { GraphBuilder, compile, conv2d, gradValues, matmul, type Plan, type Tensor } from "../../src/index.ts"
-import { parallelBackend, threadCount } from "../../src/kernels/parallel.ts"
+import { parallelBackend, threadCount } from "../../src/exec/parallel.ts"
 import { gemmData, w3Data, type BenchLabels, type BenchTensor } from "../lib/data.ts"
 import type { BenchCase, CaseResult, WorkloadId } from "../lib/workloads.ts"
 

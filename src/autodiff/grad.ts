@@ -1,9 +1,9 @@
 import { DagradError, GraphError, ShapeError, showShape } from "../errors.ts"
 import { GraphBuilder, Value } from "../graph/builder.ts"
 import { refKey, type Graph, type OutputRef } from "../graph/types.ts"
-import { inputNames, type AnyOp } from "../ops/define.ts"
-import { lookupOp } from "../ops/registry.ts"
-import { add, full } from "../ops/elementwise.ts"
+import { inputNames, type AnyOp } from "../graph/op.ts"
+import { lookupOp } from "../graph/registry.ts"
+import { add, full } from "../ops/pointwise/arithmetic.ts"
 import { sameShape } from "../tensor/shape.ts"
 
 export interface GradOptions {

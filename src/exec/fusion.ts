@@ -6,8 +6,8 @@
  */
 import type { Graph, OutputRef } from "../graph/types.ts"
 import { refKey } from "../graph/types.ts"
-import type { Activation, AnyOp } from "../ops/define.ts"
-import { reluBackwardOp, reluOp } from "../ops/elementwise.ts"
+import type { Activation, AnyOp } from "../graph/op.ts"
+import { reluBackwardOp, reluOp } from "../ops/pointwise/arithmetic.ts"
 
 /**
  * Activation ops the executor can fold into the kernel of the op before them: which

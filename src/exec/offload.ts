@@ -10,8 +10,8 @@
  * nodes whose attrs survive JSON unchanged (no NaN, infinities or undefined in them).
  */
 import { defaultRegistry } from "../ops/builtins.ts"
-import { kernelFor, type Activation, type AnyOp } from "../ops/define.ts"
-import { parallelTasks, type TaskArgs } from "../kernels/parallel.ts"
+import { kernelFor, type Activation, type AnyOp } from "../graph/op.ts"
+import { parallelTasks, type TaskArgs } from "./parallel.ts"
 import type { Attrs, TensorSpec } from "../graph/types.ts"
 import type { DataArray, DType, FloatDType } from "../tensor/dtype.ts"
 import type { Tensor } from "../tensor/tensor.ts"

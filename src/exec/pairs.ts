@@ -14,7 +14,7 @@
  */
 import { GraphError } from "../errors.ts"
 import { outputSpec, type Graph, type GraphNode } from "../graph/types.ts"
-import type { AnyOp } from "../ops/define.ts"
+import type { AnyOp } from "../graph/op.ts"
 import { canOffload } from "./offload.ts"
 
 /** Below this many multiply-adds a node keeps every thread for its own kernel. */

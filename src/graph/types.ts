@@ -1,6 +1,6 @@
 import type { DType, FloatDType } from "../tensor/dtype.ts"
 import type { Shape } from "../tensor/shape.ts"
-import type { Registry } from "../ops/registry.ts"
+import type { Registry } from "./registry.ts"
 
 /** Shape and dtype of one tensor, known when the graph is built. */
 export interface TensorSpec {

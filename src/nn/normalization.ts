@@ -1,7 +1,7 @@
 import { AttrError } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
-import { batchNorm2d } from "../ops/norm.ts"
-import { dropout } from "../ops/dropout.ts"
+import { batchNorm2d } from "../ops/norm/index.ts"
+import { dropout } from "../ops/dropout/index.ts"
 import type { ForwardContext, Module, ParamSpec } from "./module.ts"
 
 export interface BatchNormLayerOptions {

@@ -2,7 +2,7 @@ import { ShapeError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from "../ops/pool/index.ts"
 import type { NanPolicy, TiePolicy } from "../ops/pool/geometry.ts"
-import { mean } from "../ops/reduce.ts"
+import { mean } from "../ops/reduce/index.ts"
 import { spatial, type SpatialArg } from "./layers.ts"
 import type { Module, ParamSpec } from "./module.ts"
 

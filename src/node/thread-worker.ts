@@ -8,7 +8,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads"
 import "../index.ts"
-import { taskFunction, type TaskArgs } from "../kernels/parallel.ts"
+import { taskFunction, type TaskArgs } from "../exec/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
 import { CONTROL, SPIN_CHECKS, type SharedArrayRef, type WorkerJob } from "./threads.ts"
 

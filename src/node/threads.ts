@@ -16,7 +16,7 @@
  * await pool.close()
  */
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads"
-import { runSerially, setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../kernels/parallel.ts"
+import { runSerially, setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../exec/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
 
 export interface SharedArrayRef {

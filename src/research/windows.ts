@@ -6,7 +6,7 @@
  */
 import { GraphError } from "../errors.ts"
 import type { Attrs, AttrValue } from "../graph/types.ts"
-import type { Windows } from "../kernels/pool.ts"
+import type { Windows } from "../kernels/pool/windows.ts"
 import { adaptiveOutputSizeAttr, adaptiveWindows, poolParams, poolWindows, resolveAdaptiveSize, tiePolicy, type TiePolicy } from "../ops/pool/geometry.ts"
 import type { Shape } from "../tensor/shape.ts"
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { GraphBuilder, GraphError, compile, crossEntropy, defaultRegistry, defineOp, gradValues, matmul, tensor, type Tensor } from "../../src/index.ts"
 import { pairIndependentNodes } from "../../src/exec/pairs.ts"
-import { setParallelBackend, type ParallelBackend, type TaskArgs } from "../../src/kernels/parallel.ts"
+import { setParallelBackend, type ParallelBackend, type TaskArgs } from "../../src/exec/parallel.ts"
 import { buildModelGraph, lenet5 } from "../../src/nn/index.ts"
 import { onThreads, randomTensor, standInBackend } from "../helpers.ts"
 

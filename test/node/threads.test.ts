@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { runBeside, threadCount } from "../../src/kernels/parallel.ts"
+import { runBeside, threadCount } from "../../src/exec/parallel.ts"
 import { startThreadPool } from "../../src/node/threads.ts"
 
 // The thread pool's runBeside: a task on the worker while local code runs on this thread,

@@ -16,7 +16,7 @@ import {
   type Tensor,
   type Value,
 } from "../../src/index.ts"
-import { erf } from "../../src/ops/erf.ts"
+import { erf } from "../../src/kernels/pointwise/erf.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
 import { Random } from "../../src/tensor/random.ts"

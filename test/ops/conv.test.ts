@@ -271,7 +271,7 @@ describeGoldenFiles(["conv.json", "conv_transpose.json"])
 
 describe("on a parallel backend", () => {
   it("splitting by samples (and GEMM rows) gives the same bits as one thread", async () => {
-    const { setParallelBackend } = await import("../../src/kernels/parallel.ts")
+    const { setParallelBackend } = await import("../../src/exec/parallel.ts")
     // A stand-in backend: 3 "threads", parts run in reverse order on this thread, and only
     // its own allocations count as shared (so feeds and parameters get staged).
     const tasks: string[] = []
@@ -303,7 +303,7 @@ describe("on a parallel backend", () => {
   })
 
   it("splits the weight gradient by samples (direct kernel) or by taps (each thread builds only its columns), with the same bits", async () => {
-    const { setParallelBackend } = await import("../../src/kernels/parallel.ts")
+    const { setParallelBackend } = await import("../../src/exec/parallel.ts")
     const tasks: { task: string; ranges: number[][] }[] = []
     const backend = standInBackend({ onRun: (task, parts) => tasks.push({ task, ranges: parts.map((p) => p.numbers.slice(-2)) }) })
     // LeNet-5's layers: the first (6 output channels, 25 taps; direct kernel, each thread

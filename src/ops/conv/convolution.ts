@@ -16,12 +16,12 @@
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import type { TensorSpec } from "../../graph/types.ts"
-import { convBackwardInput, convBackwardWeight, convForward } from "../../kernels/conv.ts"
+import { convBackwardInput, convBackwardWeight, convForward } from "../../kernels/conv/serial.ts"
 import type { FloatArray } from "../../tensor/dtype.ts"
 import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import type { Tensor } from "../../tensor/tensor.ts"
-import { defineOp } from "../define.ts"
-import { sum } from "../reduce.ts"
+import { defineOp } from "../../graph/op.ts"
+import { sum } from "../reduce/index.ts"
 import {
   checkBias,
   checkConvOperands,
@@ -32,7 +32,7 @@ import {
   spatial,
   type ConvAttrs,
   type RawConvAttrs,
-} from "./attrs.ts"
+} from "./geometry.ts"
 
 export function floatData(t: Tensor): FloatArray {
   if (t.data instanceof Float32Array || t.data instanceof Float64Array) return t.data

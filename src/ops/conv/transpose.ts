@@ -9,10 +9,10 @@
  * (for w), see convolution.ts for the identity.
  */
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
-import { convBackwardInput } from "../../kernels/conv.ts"
+import { convBackwardInput } from "../../kernels/conv/serial.ts"
 import { sizeOf } from "../../tensor/shape.ts"
-import { defineOp } from "../define.ts"
-import { biasFlag, checkBias, convProblem, positiveInteger, spatial, type SpatialParam } from "./attrs.ts"
+import { defineOp } from "../../graph/op.ts"
+import { biasFlag, checkBias, convProblem, positiveInteger, spatial, type SpatialParam } from "./geometry.ts"
 import { biasGrad, convBackwardWeightOf, convolve, floatData, outputSizeFor } from "./convolution.ts"
 
 export type ConvTransposeAttrs = {

@@ -14,7 +14,7 @@
  */
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { TensorSpec } from "../../graph/types.ts"
-import { unitAxis, type WindowAxis, type Windows } from "../../kernels/pool.ts"
+import { unitAxis, type WindowAxis, type Windows } from "../../kernels/pool/windows.ts"
 import type { Shape } from "../../tensor/shape.ts"
 
 /** An int for every spatial dim, or one int for all of them (PyTorch's `_ntuple`). */

@@ -16,10 +16,10 @@
  */
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
-import { lpPoolWindows } from "../../kernels/pool.ts"
+import { lpPoolWindows } from "../../kernels/pool/windows.ts"
 import { sameShape, sizeOf } from "../../tensor/shape.ts"
-import { defineOp } from "../define.ts"
-import { mul, pow, scale } from "../elementwise.ts"
+import { defineOp } from "../../graph/op.ts"
+import { mul, pow, scale } from "../pointwise/arithmetic.ts"
 import { avgPool1dBackwardOp, avgPool2dBackwardOp, avgPool3dBackwardOp, undilated, type AvgPoolAttrs } from "./avg.ts"
 import { poolOutputShape, poolParams, poolWindows, splitPoolInput, type SpatialParam } from "./geometry.ts"
 import { floats } from "./planes.ts"

@@ -8,8 +8,8 @@
  * gradient routing change).
  */
 import type { Tensor } from "../../tensor/tensor.ts"
-import { maxPool2dAxes } from "../../kernels/pool2d.ts"
-import { maxPool2x2Planes } from "../../kernels/pool-parallel.ts"
+import { maxPool2dAxes } from "../../kernels/pool/pool2d.ts"
+import { maxPool2x2Planes } from "../../kernels/pool/parallel.ts"
 import { booleanAttr, nanPolicy, poolOutputShape, poolParams, poolWindows, tiePolicy, type NanPolicy, type PoolParams, type SpatialParam, type TiePolicy } from "./geometry.ts"
 import { makeMaxFamily, type MaxPolicyAttrs } from "./max-family.ts"
 import { floats, ints } from "./planes.ts"

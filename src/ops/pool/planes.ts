@@ -10,11 +10,11 @@
 import { KernelError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import type { TensorSpec } from "../../graph/types.ts"
-import { gatherPlanes as gatherKernel, scatterAddPlanes as scatterKernel } from "../../kernels/pool.ts"
+import { gatherPlanes as gatherKernel, scatterAddPlanes as scatterKernel } from "../../kernels/pool/windows.ts"
 import type { FloatArray } from "../../tensor/dtype.ts"
 import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import type { Tensor } from "../../tensor/tensor.ts"
-import { defineOp } from "../define.ts"
+import { defineOp } from "../../graph/op.ts"
 import { spatialParam, splitPoolInput } from "./geometry.ts"
 
 /** The float data of a tensor (kernels of this family only see float or int32 tensors). */

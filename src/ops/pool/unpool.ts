@@ -9,9 +9,9 @@
  * survives in the forward).
  */
 import { AttrError } from "../../errors.ts"
-import { unpoolPlanes } from "../../kernels/pool.ts"
+import { unpoolPlanes } from "../../kernels/pool/windows.ts"
 import { sizeOf } from "../../tensor/shape.ts"
-import { defineOp } from "../define.ts"
+import { defineOp } from "../../graph/op.ts"
 import { spatialParam, splitPoolInput, unpoolOutputSize, type SpatialParam } from "./geometry.ts"
 import { checkIndices, floats, gatherPlanes, ints } from "./planes.ts"
 

@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { avgPool1d, avgPool2d, avgPool3d, gradValues, lpPool1d, lpPool2d, mul, sum, sumPool1d, sumPool2d } from "../../../src/index.ts"
-import { avgPoolBackwardWindows, avgPoolWindows } from "../../../src/kernels/pool.ts"
+import { avgPoolBackwardWindows, avgPoolWindows } from "../../../src/kernels/pool/windows.ts"
 import { avgPoolAttrs, undilated } from "../../../src/ops/pool/avg.ts"
 import { poolWindows } from "../../../src/ops/pool/geometry.ts"
 import { grads, list, randomTensor, run, t64 } from "./helpers.ts"

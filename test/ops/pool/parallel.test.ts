@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, compile, gradValues, maxPool2dWithIndices, type Tensor } from "../../../src/index.ts"
-import { parallelBackend } from "../../../src/kernels/parallel.ts"
+import { parallelBackend } from "../../../src/exec/parallel.ts"
 import { onThreads } from "../../helpers.ts"
 import { Random } from "../../../src/tensor/random.ts"
 

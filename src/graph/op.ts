@@ -1,0 +1,187 @@
+import { AttrError } from "../errors.ts"
+import type { Attrs, TensorSpec } from "./types.ts"
+import type { GraphBuilder, Value } from "./builder.ts"
+import type { DType, FloatDType } from "../tensor/dtype.ts"
+import type { Tensor } from "../tensor/tensor.ts"
+
+/** Required inputs `I` and optional inputs `J`, each mapped to `T`. */
+export type OpInputs<I extends string, J extends string, T> = { readonly [K in I]: T } & { readonly [K in J]?: T }
+/** Outputs always produced `O` and outputs produced only when consumed `P`. */
+export type OpOutputs<O extends string, P extends string, T> = { readonly [K in O]: T } & { readonly [K in P]?: T }
+
+/** What a kernel receives: input tensors, pre-allocated output tensors, attrs. */
+export interface KernelArgs<I extends string, J extends string, O extends string, P extends string, A> {
+  readonly inputs: OpInputs<I, J, Tensor>
+  /**
+   * Output buffers, zero-filled (unless the op declares `overwritesOutputs`, when their
+   * contents are undefined). An optional output is absent when nothing consumes it
+   * (e.g. max pooling's argmax in an inference graph): skip the work that computes it.
+   */
+  readonly outputs: OpOutputs<O, P, Tensor>
+  readonly attrs: A
+  /**
+   * An activation to apply to output `y` before returning, set only for ops that list it
+   * in `activations` (the executor fused the activation node that follows into this one).
+   */
+  readonly activation?: Activation
+  /**
+   * With activation "relu_backward": the tensor that gates `y` (relu_backward's `x`, the
+   * shape of `y`): y[i] becomes +0 where mask[i] <= 0 and is kept elsewhere (NaN keeps).
+   */
+  readonly activationMask?: Tensor
+}
+
+/**
+ * Epilogues a kernel may apply to its output `y`: "relu" (y = relu(y)), and "relu_backward"
+ * (y = relu_backward(y, mask), with the mask in KernelArgs.activationMask: how the gradient
+ * of a relu folds into the op that produces the gradient arriving at it).
+ */
+export type Activation = "relu" | "relu_backward"
+
+export type Kernel<I extends string, J extends string, O extends string, P extends string, A> = (
+  args: KernelArgs<I, J, O, P, A>,
+) => void
+
+/** What a gradient rule receives. It returns new graph nodes, never numbers. */
+export interface GradArgs<I extends string, J extends string, O extends string, P extends string, A> {
+  /** The forward node's inputs, as graph values. */
+  readonly inputs: OpInputs<I, J, Value>
+  /** The forward node's outputs (all of them, e.g. the saved argmax), as graph values. */
+  readonly outputs: { readonly [K in O | P]: Value }
+  /** Gradients arriving at each output; absent where no path reaches the loss. */
+  readonly grads: { readonly [K in O | P]?: Value }
+  readonly attrs: A
+  readonly builder: GraphBuilder
+  /** False for inputs whose gradient nobody asked for: skip building it. */
+  needsGrad(input: I | J): boolean
+}
+
+export interface InferContext {
+  /** The graph's float dtype. */
+  readonly dtype: FloatDType
+}
+
+/**
+ * The declarative record of an op. Built-in ops and user ops are made with exactly this
+ * shape through {@link defineOp}.
+ */
+export interface OpSpec<
+  I extends string,
+  J extends string,
+  O extends string,
+  P extends string,
+  RawA,
+  A extends Attrs,
+> {
+  readonly name: string
+  /** One line of documentation, shown by the printers. */
+  readonly doc?: string
+  readonly inputs: readonly I[]
+  readonly optionalInputs?: readonly J[]
+  readonly outputs: readonly O[]
+  /** Outputs computed only when something consumes them (argmax indices). */
+  readonly optionalOutputs?: readonly P[]
+  /**
+   * Resolves defaults and validates the attrs a user passed; throws AttrError with the
+   * expected form. The result is what the graph stores (plain JSON-like data).
+   */
+  attrs?(raw: RawA): A
+  /** Pure shape/dtype inference; throws ShapeError saying what was expected. */
+  infer(inputs: OpInputs<I, J, TensorSpec>, attrs: A, context: InferContext): { readonly [K in O | P]: TensorSpec }
+  /** One kernel for every dtype, or one per dtype (chosen by the graph's float dtype). */
+  readonly kernel: Kernel<I, J, O, P, A> | { readonly [D in DType]?: Kernel<I, J, O, P, A> }
+  /**
+   * True when the kernel writes every element of every output it is given. The executor
+   * then hands it recycled buffers as they are, instead of clearing them first: a memory
+   * pass saved per output (max pooling's backward on [32, 64, 56, 56]: 25.7 MB). Leave it
+   * unset (outputs arrive zero-filled) for kernels that accumulate into their outputs.
+   */
+  readonly overwritesOutputs?: boolean
+  /**
+   * Activations the kernel can apply to its output `y` itself (see KernelArgs.activation).
+   * When such an activation node is the only reader of `y` and `y` is not fetched, the
+   * executor runs this kernel with the activation and skips the activation node, whose
+   * output then shares `y`'s buffer. The graph itself is unchanged.
+   */
+  readonly activations?: readonly Activation[]
+  /**
+   * Roughly how much work the kernel does for these shapes, in multiply-adds (or
+   * comparable steps). Optional; the executor uses it to run two independent nodes of
+   * similar cost side by side on two threads (see Plan.concurrent) instead of splitting
+   * each across the threads in turn. Only built-in ops are run on another thread (a
+   * worker loads the built-in registry); a custom op's cost is used for nothing yet.
+   */
+  cost?(inputs: OpInputs<I, J, TensorSpec>, outputs: { readonly [K in O | P]: TensorSpec }, attrs: A): number
+  /**
+   * The gradient rule: one gradient per input, keyed by input name, each built from
+   * graph ops; an absent key means "no gradient" (int inputs, non-differentiable ones).
+   */
+  grad?(args: GradArgs<I, J, O, P, A>): { readonly [K in I | J]?: Value }
+}
+
+/** An op definition: the spec, checked and frozen. */
+export interface OpDef<
+  I extends string = string,
+  J extends string = string,
+  O extends string = string,
+  P extends string = string,
+  RawA = never,
+  A extends Attrs = Attrs,
+> extends OpSpec<I, J, O, P, RawA, A> {
+  readonly kind: "op"
+}
+
+/** Any op, as the registry, the executor and the grad transform see it. */
+// `never` for RawA: the registry only calls attrs() through typed builder calls.
+export type AnyOp = OpDef<string, string, string, string, never, Attrs>
+
+/**
+ * Defines an op. This is the one way ops are made, built-in or user-defined.
+ *
+ * @example
+ * const swish = defineOp({
+ *   name: "swish", inputs: ["x"], outputs: ["y"],
+ *   infer: ({ x }) => ({ y: x }),
+ *   kernel: ({ inputs: { x }, outputs: { y } }) => {
+ *     for (let i = 0; i < x.data.length; i++) y.data[i] = x.data[i] / (1 + Math.exp(-x.data[i]))
+ *   },
+ *   grad: ({ inputs: { x }, grads: { y: gy } }) => ({ x: mul(gy!, swishDerivative(x)) }),
+ * })
+ */
+export function defineOp<
+  const I extends string,
+  const O extends string,
+  const J extends string = never,
+  const P extends string = never,
+  RawA = Record<string, never>,
+  A extends Attrs = Record<string, never>,
+>(spec: OpSpec<I, J, O, P, RawA, A>): OpDef<I, J, O, P, RawA, A> {
+  const names = [...spec.inputs, ...(spec.optionalInputs ?? [])]
+  const outs = [...spec.outputs, ...(spec.optionalOutputs ?? [])]
+  const fail = (msg: string): never => {
+    throw new AttrError(`defineOp '${spec.name}': ${msg}`)
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(spec.name)) fail("the name must be an identifier (letters, digits, _ and .)")
+  if (new Set(names).size !== names.length) fail(`input names must be unique, got ${names.join(", ")}`)
+  if (new Set(outs).size !== outs.length) fail(`output names must be unique, got ${outs.join(", ")}`)
+  if (outs.length === 0) fail("an op needs at least one output")
+  if (spec.outputs.length === 0) fail("an op needs at least one output that is always produced")
+  return Object.freeze({ ...spec, kind: "op" as const })
+}
+
+/** All input names of an op, required first. */
+export function inputNames(op: AnyOp): readonly string[] {
+  return [...op.inputs, ...(op.optionalInputs ?? [])]
+}
+
+/** All output names of an op, always-produced first. */
+export function outputNames(op: AnyOp): readonly string[] {
+  return [...op.outputs, ...(op.optionalOutputs ?? [])]
+}
+
+/** The kernel that runs `op` for a graph of float dtype `dtype`. */
+export function kernelFor(op: AnyOp, dtype: FloatDType): Kernel<string, string, string, string, Attrs> | undefined {
+  const k = op.kernel
+  if (typeof k === "function") return k
+  return k[dtype]
+}
