@@ -6,7 +6,7 @@
  * after 5 warm-ups. Usage: `npx tsx bench/conv-lenet.ts [--threads N] [--batch B]`
  * (defaults 1 and 64).
  */
-import { convBackwardInput, convBackwardWeight, convForward } from "../src/kernels/conv/serial.ts"
+import { convForward, convBackwardInput, convBackwardWeight } from "../src/kernels/conv/conv.ts"
 import { convGeometry } from "../src/kernels/conv/im2col.ts"
 import { parallelBackend } from "../src/exec/parallel.ts"
 import { startThreadPool } from "../src/node/threads.ts"

@@ -4,7 +4,7 @@
  * 512, one thread). Numbers only; nothing is asserted (the machine may be shared).
  */
 import "../src/index.ts"
-import { gemm } from "../src/kernels/gemm/serial.ts"
+import { gemm } from "../src/kernels/gemm/gemm.ts"
 import { startThreadPool } from "../src/node/threads.ts"
 import type { FloatArray } from "../src/tensor/dtype.ts"
 

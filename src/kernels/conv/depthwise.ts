@@ -10,7 +10,7 @@
  * Every output element accumulates its taps in the fixed order (kd, kh, kw).
  */
 import type { FloatArray } from "../../tensor/dtype.ts"
-import type { ConvProblem } from "./serial.ts"
+import type { ConvProblem } from "./problem.ts"
 import { inputVolume, outputVolume, validHi, validLo } from "./im2col.ts"
 
 /** True when each group has one input channel and few output channels. */

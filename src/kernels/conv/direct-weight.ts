@@ -22,7 +22,7 @@ import type { FloatArray } from "../../tensor/dtype.ts"
 import { MAX_K, MAX_P, MAX_PADDED, useDirectForward } from "./direct.ts"
 import { GEMM_KC } from "../gemm/serial.ts"
 import { padInput, positionOffsets, tapOffsets } from "./im2col.ts"
-import type { ConvProblem } from "./serial.ts"
+import type { ConvProblem } from "./problem.ts"
 
 /** Output channels per chunk of the 6 x 2 tile. */
 const CO = 6

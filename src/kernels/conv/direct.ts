@@ -16,7 +16,7 @@ import type { FloatArray } from "../../tensor/dtype.ts"
 import { GEMM_KC } from "../gemm/serial.ts"
 import { padInput, paddedSizes, positionOffsets, tapOffsets, type ConvGeometry } from "./im2col.ts"
 import { reluOf } from "../pointwise/relu.ts"
-import type { ConvProblem } from "./serial.ts"
+import type { ConvProblem } from "./problem.ts"
 
 /** Output channels per register tile. */
 const CO = 6

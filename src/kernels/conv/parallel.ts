@@ -11,7 +11,8 @@
  * shared memory first.
  */
 import type { FloatArray } from "../../tensor/dtype.ts"
-import { convBackwardInputSerial, convBackwardWeightSerial, convForwardSerial, type ConvProblem } from "./serial.ts"
+import { type ConvProblem } from "./problem.ts"
+import { convBackwardInputSerial, convBackwardWeightSerial, convForwardSerial } from "./serial.ts"
 import { directWeightPartials, reduceWeightPartials, useDirectBackwardWeight, weightPartialsLength } from "./direct-weight.ts"
 import { gemmSerial } from "../gemm/serial.ts"
 import { stageShared } from "../gemm/parallel.ts"

@@ -20,20 +20,12 @@ import { canIm2colPacked, directForward, im2colPacked, im2colPackedT, useDirectF
 import { directBackwardWeight, useDirectBackwardWeight } from "./direct-weight.ts"
 import { useWinograd, winogradForward } from "./winograd.ts"
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from "./depthwise.ts"
-import { canPrepackB, gemm, gemmPrepackedB, gemmScatterAdd, gemmSerial, prepackedB } from "../gemm/serial.ts"
-import { convBackwardInputParallel, convBackwardWeightBySamples, convBackwardWeightParallel, convForwardParallel, weightGradientBySamples, worthSplittingBatch } from "./parallel.ts"
+import { gemm } from "../gemm/gemm.ts"
+import { canPrepackB, gemmPrepackedB, gemmScatterAdd, gemmSerial, prepackedB } from "../gemm/serial.ts"
 import { parallelBackend, threadCount } from "../../exec/parallel.ts"
 import { reluForward } from "../pointwise/relu.ts"
+import type { ConvProblem, GemmFunction } from "./problem.ts"
 import { im2col, inputVolume, kernelVolume, outputVolume, paddedSizes, positionOffsets, tapOffsets, type ConvGeometry } from "./im2col.ts"
-
-/** Sizes of one convolution problem. */
-export interface ConvProblem {
-  readonly batch: number
-  readonly inChannels: number
-  readonly outChannels: number
-  readonly groups: number
-  readonly geometry: ConvGeometry
-}
 
 let scratch64: FloatArray = new Float64Array(0)
 let scratch32: FloatArray = new Float32Array(0)
@@ -62,13 +54,13 @@ function columnBuffer(like: FloatArray, size: number): FloatArray {
  * matrix's K rows (channels x kernel taps) and P columns (output positions), and the
  * input plane volume.
  */
-function gemmSizes(p: ConvProblem): { cinG: number; coutG: number; K: number; P: number; inPlane: number } {
+export function gemmSizes(p: ConvProblem): { cinG: number; coutG: number; K: number; P: number; inPlane: number } {
   const cinG = p.inChannels / p.groups
   return { cinG, coutG: p.outChannels / p.groups, K: cinG * kernelVolume(p.geometry), P: outputVolume(p.geometry), inPlane: inputVolume(p.geometry) }
 }
 
 /** True when im2col would copy x unchanged (1x1 kernel, stride 1, no padding, out = in). */
-function isPointwise(g: ConvGeometry): boolean {
+export function isPointwise(g: ConvGeometry): boolean {
   for (let i = 0; i < 3; i++) {
     if (g.kernel[i] !== 1 || g.stride[i] !== 1 || g.padLo[i] !== 0 || g.outSize[i] !== g.inSize[i]) return false
   }
@@ -85,20 +77,7 @@ function columnMatrix(x: FloatArray, xOff: number, channels: number, g: ConvGeom
   return col
 }
 
-/** The GEMM a kernel uses: `gemm` (may split rows across threads) or `gemmSerial`. */
-export type GemmFunction = typeof gemm
-
-/**
- * y = conv(x, weight) + bias, then relu(y) when `relu` (a fused epilogue, applied sample by
- * sample while the sample's output is in cache). With a parallel backend, large batches are
- * split across threads by samples (each sample's result does not depend on the split).
- */
-export function convForward(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, relu = false): void {
-  if (threadCount() > 1 && worthSplittingBatch(p)) convForwardParallel(x, weight, bias, y, p, relu)
-  else convForwardSerial(x, weight, bias, y, p, gemm, relu)
-}
-
-/** {@link convForward} on this thread, with the given GEMM. */
+/** `convForward` (./conv.ts) on this thread, with the given GEMM. */
 export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, mm: GemmFunction, relu = false): void {
   if (isDepthwise(p)) {
     const all = y.subarray(0, p.batch * p.outChannels * outputVolume(p.geometry))
@@ -152,16 +131,7 @@ function convForwardLowered(x: FloatArray, weight: FloatArray, bias: FloatArray 
   }
 }
 
-/**
- * gx = the input gradient of conv for upstream gy (the transposed convolution of gy); gx
- * zero-filled. Split across threads by samples like {@link convForward}.
- */
-export function convBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, p: ConvProblem): void {
-  if (threadCount() > 1 && worthSplittingBatch(p)) convBackwardInputParallel(gy, weight, gx, p)
-  else convBackwardInputSerial(gy, weight, gx, p, gemm)
-}
-
-/** {@link convBackwardInput} on this thread, with the given GEMM. */
+/** `convBackwardInput` (./conv.ts) on this thread, with the given GEMM. */
 export function convBackwardInputSerial(gy: FloatArray, weight: FloatArray, gx: FloatArray, p: ConvProblem, mm: GemmFunction): void {
   if (isDepthwise(p)) {
     gx.fill(0, 0, p.batch * p.inChannels * inputVolume(p.geometry))
@@ -229,31 +199,7 @@ function copyInterior(padded: Float64Array, channels: number, g: ConvGeometry, g
 }
 
 /**
- * gw = the weight gradient of conv for input x and upstream gy (summed over the batch, in
- * sample order). With a parallel backend, the taps (columns of gw) or the output
- * channels of each group are split across threads, each thread running all samples for
- * its share, never the samples, so every element's summation order, and so its bits,
- * stay those of one thread. Taps when the column matrix is built per tap range (each
- * thread then builds only its columns), else channels.
- */
-export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
-  if (threadCount() > 1 && !isDepthwise(p) && worthSplittingBatch(p)) {
-    if (useDirectBackwardWeight(p) && weightGradientBySamples(p)) return convBackwardWeightBySamples(gy, x, gw, p)
-    // by taps when each thread can build just its columns of col^T (no duplicated im2col)
-    if (useDirectBackwardWeight(p) || prepacksWeightGradient(p)) return convBackwardWeightParallel(gy, x, gw, p, "taps")
-    if (p.outChannels / p.groups >= 8) return convBackwardWeightParallel(gy, x, gw, p, "channels")
-  }
-  convBackwardWeightSerial(gy, x, gw, p, gemm, 0, p.outChannels / p.groups)
-}
-
-/** True when the weight gradient of `p` writes col^T straight into gemm's packed panels. */
-function prepacksWeightGradient(p: ConvProblem): boolean {
-  const { coutG, K, P } = gemmSizes(p)
-  return !isPointwise(p.geometry) && canIm2colPacked(p) && canPrepackB(coutG, K, P)
-}
-
-/**
- * {@link convBackwardWeight} on this thread for rows [c0, c1) and taps (columns) [t0, t1)
+ * `convBackwardWeight` (./conv.ts) on this thread for rows [c0, c1) and taps (columns) [t0, t1)
  * of every group's block of gw. Each element's summation order is the same whatever the
  * ranges, so parts computed separately give the bits of one call.
  */

@@ -38,7 +38,7 @@
  */
 import { padInput } from "./im2col.ts"
 import { reluOf } from "../pointwise/relu.ts"
-import type { ConvProblem } from "./serial.ts"
+import type { ConvProblem } from "./problem.ts"
 
 /** Tile blocks hold this many (channel, tile) pairs per transform position. */
 const BLOCK = 1024

@@ -25,8 +25,6 @@
  * the small-size path below, which follows the same order.
  */
 import type { FloatArray } from "../../tensor/dtype.ts"
-import { gemmParallel, worthSplitting } from "./parallel.ts"
-import { threadCount } from "../../exec/parallel.ts"
 
 // The micro-kernel and the packers are written out for MR = 4, NR = 3 (literals keep V8's
 // index arithmetic cheap); change them together.
@@ -55,43 +53,7 @@ const tile = new Float64Array(MR * NR)
 /** [alpha, beta] of the block being stored (see the macro-kernels). */
 const scalars = new Float64Array(2)
 
-/**
- * C = alpha * op(A) * op(B) + beta * C with op(X) = X or X^T (row-major storage).
- *
- * op(A) is M x K, op(B) is K x N, C is M x N. `lda`, `ldb`, `ldc` are the row strides of
- * the stored matrices (A is stored K x M when transA). Pass `subarray` views to start at
- * an offset. When beta is 0, C is overwritten without being read (NaN in C is ignored,
- * as in BLAS). Every element's summation order is independent of M and N, so row blocks
- * of C computed separately are bit-identical to one call (see the header): with a
- * parallel backend installed (src/kernels/parallel.ts), large products are split by rows
- * across threads and give the same bits as on one thread.
- *
- * @example
- * // 2x3 times 3x2
- * const c = new Float64Array(4)
- * gemm(false, false, 2, 2, 3, 1, new Float64Array([1, 2, 3, 4, 5, 6]), 3, new Float64Array([1, 0, 0, 1, 1, 1]), 2, 0, c, 2)
- * // c = [4, 5, 10, 11]
- */
-export function gemm(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  alpha: number,
-  A: FloatArray,
-  lda: number,
-  B: FloatArray,
-  ldb: number,
-  beta: number,
-  C: FloatArray,
-  ldc: number,
-): void {
-  if (threadCount() > 1 && worthSplitting(M, N, K)) gemmParallel(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-  else gemmSerial(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-}
-
-/** {@link gemm} on the calling thread only (what each thread runs on its rows). */
+/** `gemm` (./gemm.ts) on the calling thread only (what each thread runs on its rows). */
 export function gemmSerial(
   transA: boolean,
   transB: boolean,

@@ -16,7 +16,7 @@
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import type { TensorSpec } from "../../graph/types.ts"
-import { convBackwardInput, convBackwardWeight, convForward } from "../../kernels/conv/serial.ts"
+import { convForward, convBackwardInput, convBackwardWeight } from "../../kernels/conv/conv.ts"
 import type { FloatArray } from "../../tensor/dtype.ts"
 import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import type { Tensor } from "../../tensor/tensor.ts"

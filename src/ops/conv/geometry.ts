@@ -6,7 +6,7 @@
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { TensorSpec } from "../../graph/types.ts"
 import { convGeometry, type ConvGeometry } from "../../kernels/conv/im2col.ts"
-import type { ConvProblem } from "../../kernels/conv/serial.ts"
+import type { ConvProblem } from "../../kernels/conv/problem.ts"
 import type { Shape } from "../../tensor/shape.ts"
 import { requireFloat } from "../pointwise/arithmetic.ts"
 

@@ -9,7 +9,7 @@
  * (for w), see convolution.ts for the identity.
  */
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
-import { convBackwardInput } from "../../kernels/conv/serial.ts"
+import { convBackwardInput } from "../../kernels/conv/conv.ts"
 import { sizeOf } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
 import { biasFlag, checkBias, convProblem, positiveInteger, spatial, type SpatialParam } from "./geometry.ts"

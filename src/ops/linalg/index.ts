@@ -5,7 +5,7 @@
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import type { TensorSpec } from "../../graph/types.ts"
-import { gemm } from "../../kernels/gemm/serial.ts"
+import { gemm } from "../../kernels/gemm/gemm.ts"
 import { reluForward } from "../../kernels/pointwise/relu.ts"
 import type { FloatArray } from "../../tensor/dtype.ts"
 import { broadcastShapes, broadcastStrides, sizeOf, type Shape } from "../../tensor/shape.ts"

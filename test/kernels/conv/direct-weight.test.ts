@@ -3,7 +3,7 @@ import fc from "fast-check"
 import { directBackwardWeight, useDirectBackwardWeight } from "../../../src/kernels/conv/direct-weight.ts"
 import { gemmSerial } from "../../../src/kernels/gemm/serial.ts"
 import { convGeometry, im2col } from "../../../src/kernels/conv/im2col.ts"
-import type { ConvProblem } from "../../../src/kernels/conv/serial.ts"
+import type { ConvProblem } from "../../../src/kernels/conv/problem.ts"
 
 // The direct weight-gradient kernel (tiny K, LeNet-5's first layer) promises the bits of
 // the im2col + GEMM path (gw += gy col^T per sample), for any range of output channels

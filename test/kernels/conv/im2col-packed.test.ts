@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { canIm2colPacked, im2colPacked, im2colPackedT } from "../../../src/kernels/conv/direct.ts"
 import { convGeometry, im2col } from "../../../src/kernels/conv/im2col.ts"
-import type { ConvProblem } from "../../../src/kernels/conv/serial.ts"
+import type { ConvProblem } from "../../../src/kernels/conv/problem.ts"
 
 // im2col against the definition, and the two packers, which write im2col's column matrix
 // (K taps x P positions) straight into gemm's packed-B layout with shortcuts for adjacent

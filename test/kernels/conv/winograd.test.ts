@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
-import { convForward, type ConvProblem } from "../../../src/kernels/conv/serial.ts"
+import { type ConvProblem } from "../../../src/kernels/conv/problem.ts"
+import { convForward } from "../../../src/kernels/conv/conv.ts"
 import { useWinograd } from "../../../src/kernels/conv/winograd.ts"
 import { convGeometry } from "../../../src/kernels/conv/im2col.ts"
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { gemm, gemmScatterAdd, gemmSerial } from "../../../src/kernels/gemm/serial.ts"
+import { gemm } from "../../../src/kernels/gemm/gemm.ts"
+import { gemmScatterAdd, gemmSerial } from "../../../src/kernels/gemm/serial.ts"
 import type { FloatArray } from "../../../src/tensor/dtype.ts"
 import { setParallelBackend } from "../../../src/exec/parallel.ts"
 import { standInBackend } from "../../helpers.ts"
