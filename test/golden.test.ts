@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import { defaultGoldenDir, goldenFiles } from "../src/node/golden-cli-lib.ts"
 import { compareToGolden, parseGoldenFile, runGoldenCase } from "../src/testing/golden.ts"
 import { goldenHandlers } from "../src/testing/golden-handlers.ts"
-import { defaultRegistry } from "../src/ops/builtins.ts"
+import { builtinRegistry } from "../src/ops/builtins.ts"
 import { tensor } from "../src/tensor/tensor.ts"
 
 // Every case of every file in ../shared/golden, in float64 (tight) and float32 (loose).
@@ -13,7 +13,7 @@ for (const path of goldenFiles([defaultGoldenDir()])) {
   const file = parseGoldenFile(readFileSync(path, "utf8"), path)
   describe(`golden ${basename(path)}`, () => {
     for (const c of file.cases) {
-      const supported = defaultRegistry.ops[c.op] !== undefined || goldenHandlers[c.op] !== undefined
+      const supported = builtinRegistry.ops[c.op] !== undefined || goldenHandlers[c.op] !== undefined
       for (const dtype of ["float64", "float32"] as const) {
         // training trajectories compound float32 rounding over many steps: float64 only
         if (dtype === "float32" && c.op === "training_trajectory") continue

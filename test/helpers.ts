@@ -5,6 +5,8 @@ import { GraphBuilder, compile, tensor, type Tensor, type Value } from "../src/i
 import { parseGoldenFile, runGoldenCase } from "../src/testing/golden.ts"
 import { startThreadPool } from "../src/node/threads.ts"
 import { runSerially, taskFunction, type ParallelBackend, type TaskArgs } from "../src/exec/parallel.ts"
+import { installKernelTask } from "../src/exec/offload.ts"
+import { builtinRegistry } from "../src/ops/builtins.ts"
 export { randomTensor } from "../src/testing/tensors.ts"
 
 /** `run()` with a worker thread pool of `threads` installed, closed again whatever happens. */
@@ -35,8 +37,10 @@ export interface StandInOptions {
  */
 export function standInBackend(options: StandInOptions = {}): ParallelBackend {
   const shared = new WeakSet<ArrayBufferLike>()
+  installKernelTask(builtinRegistry)
   return {
     threads: options.threads ?? 2,
+    registry: builtinRegistry,
     allocShared(dtype, size) {
       const a = dtype === "float64" ? new Float64Array(size) : dtype === "float32" ? new Float32Array(size) : new Int32Array(size)
       shared.add(a.buffer)

@@ -9,20 +9,7 @@
  * (dataSync), W4 reads the logits, as a user would.
  */
 import type * as TF from "@tensorflow/tfjs"
-import {
-  gemmData,
-  hwioToOihw,
-  nhwcToNchw,
-  lenetBatch,
-  lenetParams,
-  linearForHwcInput,
-  nchwToNhwc,
-  oihwToHwio,
-  transpose2d,
-  w2Data,
-  w3Data,
-  type BenchTensor,
-} from "../lib/data.ts"
+import { gemmData, hwioToOihw, nhwcToNchw, lenetBatch, lenetParams, linearForHwcInput, nchwToNhwc, oihwToHwio, transpose2d, w2Data, w3Data, type BenchTensor } from "../lib/data.ts"
 import type { BenchCase, CaseResult, SystemAdapter, WorkloadId } from "../lib/workloads.ts"
 
 type Tf = typeof TF

@@ -3,7 +3,9 @@ import { GraphBuilder, Value } from "../graph/builder.ts"
 import { refKey, type Graph, type OutputRef } from "../graph/types.ts"
 import { inputNames, type AnyOp } from "../graph/op.ts"
 import { lookupOp } from "../graph/registry.ts"
-import { add, full } from "../ops/pointwise/arithmetic.ts"
+import { full } from "../graph/constant.ts"
+import { ancestorsOf } from "../graph/walk.ts"
+import { accumulate } from "./accumulate.ts"
 import { sameShape } from "../tensor/shape.ts"
 
 export interface GradOptions {
@@ -58,7 +60,7 @@ export function gradValues(builder: GraphBuilder, loss: Value, wrt: readonly Val
       for (const out of node.outputs) {
         const list = contributions.get(refKey({ node: id, output: out.name }))
         if (list === undefined) continue
-        outputGrads[out.name] = sumAll(list)
+        outputGrads[out.name] = accumulate(list)
         any = true
       }
       if (!any) continue
@@ -66,7 +68,7 @@ export function gradValues(builder: GraphBuilder, loss: Value, wrt: readonly Val
     }
     const results = wrt.map((v) => {
       const list = contributions.get(refKey(v.ref))
-      return list === undefined ? full(builder, v.shape, 0) : sumAll(list)
+      return list === undefined ? full(builder, v.shape, 0) : accumulate(list)
     })
     pruneUnused(builder, before, results)
     return results.map((r) => builder.value(r.ref))
@@ -165,27 +167,6 @@ function applyRule(
     }
     contribute(x.ref, g)
   }
-}
-
-function sumAll(values: readonly Value[]): Value {
-  let acc = values[0]
-  for (let i = 1; i < values.length; i++) acc = add(acc, values[i])
-  return acc
-}
-
-/** Ids of `roots` and every node they (transitively) read. */
-export function ancestorsOf(graph: Graph, roots: readonly string[]): Set<string> {
-  const seen = new Set<string>()
-  const stack = [...roots]
-  while (stack.length > 0) {
-    const id = stack.pop()!
-    if (seen.has(id)) continue
-    seen.add(id)
-    const node = graph.nodes[id]
-    if (node === undefined) continue
-    for (const r of Object.values(node.inputs)) stack.push(r.node)
-  }
-  return seen
 }
 
 function pruneUnused(builder: GraphBuilder, before: ReadonlySet<string>, results: readonly Value[]): void {

@@ -1,27 +1,19 @@
 /**
- * Activation nodes the executor runs inside the kernel of the op before them (a conv2d and
+ * Epilogue nodes the executor runs inside the kernel of the op before them (a conv2d and
  * the relu on its output; a max_pool2d_backward and the relu_backward of the gradient it
- * produces). The graph does not change: the plan decides, and the activation node's
- * output then shares its producer's buffer.
+ * produces). Ops declare both sides: the epilogue op its `epilogue` input (and mask), the
+ * producer the epilogues its kernel can apply (`activations`); the executor names no op.
+ * The graph does not change: the plan decides, and the epilogue node's output then shares
+ * its producer's buffer.
  */
 import type { Graph, OutputRef } from "../graph/types.ts"
 import { refKey } from "../graph/types.ts"
 import type { Activation, AnyOp } from "../graph/op.ts"
-import { reluBackwardOp, reluOp } from "../ops/pointwise/arithmetic.ts"
 
 /**
- * Activation ops the executor can fold into the kernel of the op before them: which
- * activation, the input that op's output arrives at, and the input that gates it (if any).
- */
-const FUSABLE_ACTIVATIONS: ReadonlyMap<AnyOp, { activation: Activation; input: string; mask?: string }> = new Map([
-  [reluOp as AnyOp, { activation: "relu" as const, input: "x" }],
-  [reluBackwardOp as AnyOp, { activation: "relu_backward" as const, input: "gy", mask: "x" }],
-])
-
-/**
- * Which activation nodes fold into their producer: an activation op (relu, relu_backward)
- * whose input (x, gy) is output y of an op listing that activation in `activations`, when
- * the activation node is y's only reader and y is not fetched (then nothing can observe y
+ * Which epilogue nodes fold into their producer: an op declaring `epilogue` (relu,
+ * relu_backward) whose epilogue input is output y of an op listing its name in
+ * `activations`, when the epilogue node is y's only reader and y is not fetched (then nothing can observe y
  * before activation). A gating input (relu_backward's x) must be computed before the
  * producer runs; it stays alive until the activation node's place in the order, as before.
  */
@@ -47,14 +39,14 @@ export function fusedActivations(
   for (const id of ordered) {
     const node = graph.nodes[id]
     const op = ops.get(id)
-    const fusable = op === undefined ? undefined : FUSABLE_ACTIVATIONS.get(op)
-    if (fusable === undefined) continue
+    const fusable = op?.epilogue
+    if (op === undefined || fusable === undefined) continue
     const input = node.inputs[fusable.input]
     if (input === undefined || input.output !== "y") continue
     const key = refKey(input)
     const maskRef = fusable.mask === undefined ? undefined : node.inputs[fusable.mask]
     if (fusable.mask !== undefined && (maskRef === undefined || position.get(maskRef.node)! >= position.get(input.node)!)) continue
-    const act = fusable.activation
+    const act = op.name
     if (ops.get(input.node)?.activations?.includes(act) !== true || readers.get(key) !== 1 || fetched.has(key) || activation.has(input.node)) continue
     activation.set(input.node, { activation: act, mask: maskRef })
     aliasOf.set(id, key)

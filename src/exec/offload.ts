@@ -3,14 +3,15 @@
  * independent nodes side by side (Plan: concurrent pairs). The node travels as a task
  * (src/kernels/parallel.ts): its tensors' buffers as the task's arrays, and a JSON text
  * with the op's name, the dtype, the tensors' names and shapes, the attrs and the fused
- * activation. The receiving thread looks the op up in the built-in registry, which every
- * thread loads, and calls its kernel there with one thread (it runs serially).
+ * activation. The receiving thread looks the op up by name in the registry its backend
+ * was started with (ParallelBackend.registry, the same on every thread) and calls its
+ * kernel there with one thread (it runs serially).
  *
- * Only built-in ops qualify (a custom op exists only where the user defined it), and only
- * nodes whose attrs survive JSON unchanged (no NaN, infinities or undefined in them).
+ * Only ops of that registry qualify (a custom op defined on one thread exists only there),
+ * and only nodes whose attrs survive JSON unchanged (no NaN, infinities or undefined).
  */
-import { defaultRegistry } from "../ops/builtins.ts"
 import { kernelFor, type Activation, type AnyOp } from "../graph/op.ts"
+import type { Registry } from "../graph/registry.ts"
 import { parallelTasks, type TaskArgs } from "./parallel.ts"
 import type { Attrs, TensorSpec } from "../graph/types.ts"
 import type { DataArray, DType, FloatDType } from "../tensor/dtype.ts"
@@ -30,9 +31,12 @@ interface NodeJob {
   readonly mask?: readonly [shape: readonly number[], dtype: DType]
 }
 
-/** True when a node of `op` with `attrs` can run on another thread (see the header). */
-export function canOffload(op: AnyOp, attrs: Attrs): boolean {
-  return defaultRegistry.ops[op.name] === op && isPlainJson(attrs)
+/**
+ * True when a node with `attrs` can be described to another thread (see the header). Whether
+ * that thread knows the node's op is for the backend at run time (ParallelBackend.registry).
+ */
+export function canDescribe(attrs: Attrs): boolean {
+  return isPlainJson(attrs)
 }
 
 /** Finite numbers, strings, booleans, null, and arrays and plain objects of them. */
@@ -75,12 +79,21 @@ export function offloadArgs(
   return { arrays, numbers: [], text }
 }
 
-parallelTasks.set(KERNEL_TASK, ({ arrays, text }: TaskArgs) => {
+/**
+ * Lets this thread run offloaded nodes of `registry`'s ops: registers the kernel task. A
+ * thread pool calls it on every thread with the registry it reports as
+ * ParallelBackend.registry.
+ */
+export function installKernelTask(registry: Registry): void {
+  parallelTasks.set(KERNEL_TASK, (args) => runOffloaded(registry, args))
+}
+
+function runOffloaded(registry: Registry, { arrays, text }: TaskArgs): void {
   if (text === undefined) throw new Error(`${KERNEL_TASK}: no node description`)
   const job = JSON.parse(text) as NodeJob
-  const op = defaultRegistry.ops[job.op]
+  const op = registry.ops[job.op]
   const kernel = op === undefined ? undefined : kernelFor(op, job.dtype)
-  if (kernel === undefined) throw new Error(`${KERNEL_TASK}: no built-in kernel for op '${job.op}' (${job.dtype})`)
+  if (kernel === undefined) throw new Error(`${KERNEL_TASK}: no kernel for op '${job.op}' (${job.dtype}) in this thread's registry`)
   let next = 0
   const tensors = (specs: NodeJob["inputs"]): { [name: string]: Tensor } =>
     Object.fromEntries(specs.map(([name, shape, dtype]) => [name, { shape, dtype, data: arrays[next++] }]))
@@ -88,4 +101,4 @@ parallelTasks.set(KERNEL_TASK, ({ arrays, text }: TaskArgs) => {
   const outputs = tensors(job.outputs)
   const activationMask = job.mask && { shape: job.mask[0], dtype: job.mask[1], data: arrays[next++] }
   kernel({ inputs, outputs, attrs: job.attrs, activation: job.activation, activationMask })
-})
+}

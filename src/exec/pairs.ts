@@ -7,7 +7,8 @@
  *
  * Costs come from the ops (`cost`, multiply-adds). A pair needs both nodes to declare one,
  * both to reach MIN_PAIR_COST, the cheaper to be at least half the dearer, one of them to
- * be able to run on another thread (offload.ts), and the later one to depend on nothing
+ * be describable to another thread (offload.ts; at run time the backend must also know its
+ * op, or the pair runs in turn), and the later one to depend on nothing
  * computed from the earlier one's position on: it then moves up next to it, which keeps
  * the order topological. Results do not depend on any of this: every kernel computes the
  * same bits whatever the thread count.
@@ -15,7 +16,7 @@
 import { GraphError } from "../errors.ts"
 import { outputSpec, type Graph, type GraphNode } from "../graph/types.ts"
 import type { AnyOp } from "../graph/op.ts"
-import { canOffload } from "./offload.ts"
+import { canDescribe } from "./offload.ts"
 
 /** Below this many multiply-adds a node keeps every thread for its own kernel. */
 export const MIN_PAIR_COST = 1 << 19
@@ -72,7 +73,7 @@ export function pairIndependentNodes(
 
 /** True when `node` may run on another thread (offload.ts). */
 export function offloadable(node: GraphNode, op: AnyOp | undefined): boolean {
-  return node.kind === "op" && op !== undefined && canOffload(op, node.attrs)
+  return node.kind === "op" && op !== undefined && canDescribe(node.attrs)
 }
 
 /** The op's cost for the node's shapes (0 for leaves and ops without one). */

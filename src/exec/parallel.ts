@@ -1,3 +1,4 @@
+import type { Registry } from "../graph/registry.ts"
 import type { DataArray } from "../tensor/dtype.ts"
 
 /**
@@ -33,6 +34,12 @@ export interface ParallelBackend {
    * when both are done (see {@link runBeside}). Optional: without it, they run in turn.
    */
   runBeside?(task: string, part: TaskArgs, local: () => void): void
+  /**
+   * The ops every thread of this backend can run by name (each worker builds the same
+   * registry): the executor runs a node of one of these ops on another thread beside a
+   * second node (exec/offload.ts). Without it, nodes run on the calling thread only.
+   */
+  readonly registry?: Registry
 }
 
 /** Task functions by name. Kernels register theirs at module load. */

@@ -4,6 +4,7 @@ import type { Value } from "../graph/builder.ts"
 import { outputSpec, refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
 import { kernelFor, type Activation, type AnyOp, type Kernel } from "../graph/op.ts"
 import { lookupOp } from "../graph/registry.ts"
+import { ancestorsOf } from "../graph/walk.ts"
 import { canRunBeside, parallelBackend, runBeside } from "./parallel.ts"
 import { fusedActivations } from "./fusion.ts"
 import { KERNEL_TASK, offloadArgs, offloadText } from "./offload.ts"
@@ -53,7 +54,10 @@ interface Step {
   readonly fusedInto?: string
   /** This step and the next run side by side when there are two threads (see pairs.ts). */
   readonly besideNext?: boolean
-  /** Set on a step of a pair whose kernel may run on another thread: its description there (offload.ts). */
+  /**
+   * Set on a step of a pair whose node can be described to another thread (offload.ts);
+   * it is sent there when the backend's threads know its op (see `sendable`).
+   */
   readonly offload?: string
 }
 
@@ -77,7 +81,7 @@ export class Plan {
     const order = topologicalOrder(graph)
     for (const f of fetches) checkRef(graph, f, "fetch")
     this.fetchKeys = fetches.map(refKey)
-    const needed = neededNodes(graph, fetches)
+    const needed = ancestorsOf(graph, fetches.map((f) => f.node))
     const consumed = new Set<string>(this.fetchKeys)
     const needs = order.filter((id) => needed.has(id))
     const ops = new Map(needs.map((id) => [id, graph.nodes[id].kind === "op" ? lookupOp(graph.registry, graph.nodes[id].op, id) : undefined]))
@@ -196,7 +200,7 @@ export class Plan {
       } else if (step.aliasOf !== undefined) {
         values.set(key, values.get(step.aliasOf)!)
         if (options.onNode) options.onNode(node, 0)
-      } else if (step.besideNext === true && options.sideBySide !== false && canRunBeside()) {
+      } else if (step.besideNext === true && options.sideBySide !== false && canRunBeside() && sendable(step, steps[i + 1]) !== undefined) {
         this.runPair(step, steps[i + 1], values, options)
         this.release(step, values)
         i++
@@ -229,7 +233,7 @@ export class Plan {
   private runPair(first: Step, second: Step, values: Map<string, Tensor>, options: RunOptions): void {
     const a = this.prepare(first, values)
     const b = this.prepare(second, values)
-    const [remote, remoteArgs, local, localArgs] = first.offload !== undefined ? [first, a, second, b] : [second, b, first, a]
+    const [remote, remoteArgs, local, localArgs] = sendable(first, second) === first ? [first, a, second, b] : [second, b, first, a]
     const task = offloadArgs(remote.offload!, remoteArgs.inputs, remoteArgs.outputs, remoteArgs.activationMask)
     const started = options.onNode ? performance.now() : 0
     let localMs = 0
@@ -406,16 +410,15 @@ function checkRef(graph: Graph, r: OutputRef, what: string): void {
   }
 }
 
-function neededNodes(graph: Graph, fetches: readonly OutputRef[]): Set<string> {
-  const seen = new Set<string>()
-  const stack = fetches.map((f) => f.node)
-  while (stack.length > 0) {
-    const id = stack.pop()!
-    if (seen.has(id)) continue
-    seen.add(id)
-    for (const r of Object.values(graph.nodes[id].inputs)) stack.push(r.node)
-  }
-  return seen
+/**
+ * Which step of a pair can be sent to another thread: one with a description whose op the
+ * backend's threads know (ParallelBackend.registry); the first such, or undefined (then the
+ * pair runs in turn here).
+ */
+function sendable(first: Step, second: Step): Step | undefined {
+  const known = parallelBackend()?.registry
+  if (known === undefined) return undefined
+  return [first, second].find((s) => s.offload !== undefined && s.op !== undefined && known.ops[s.op.name] === s.op)
 }
 
 function checkLeaf(node: GraphNode, t: Tensor | undefined, what: "feed" | "parameter"): Tensor {

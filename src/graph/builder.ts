@@ -1,7 +1,7 @@
 import { freeze, produce, castDraft } from "immer"
 import { AttrError, DagradError, GraphError, ShapeError, showShape, type ErrorContext } from "../errors.ts"
 import { inputNames, outputNames, type AnyOp, type OpDef, type OpInputs } from "./op.ts"
-import { withOp, type Registry } from "./registry.ts"
+import { emptyRegistry, withOp, type Registry } from "./registry.ts"
 import { isFloatDType, type DType, type FloatDType } from "../tensor/dtype.ts"
 import { assertValidShape, type Shape } from "../tensor/shape.ts"
 import type { Attrs, Graph, GraphNode, OutputRef, OutputSpec, TensorSpec } from "./types.ts"
@@ -37,7 +37,11 @@ export class Value {
 export interface BuilderOptions {
   /** The float dtype every float tensor of the graph has. Default `float32`. */
   readonly dtype?: FloatDType
-  /** Ops the graph may use. Default: the built-in ops. Custom ops are added on first use. */
+  /**
+   * Ops the graph starts with. Default: none. Every op, built-in or custom, is added to the
+   * graph's registry when it is first applied, so this only matters for graphs whose nodes
+   * are added by name (files, other threads).
+   */
   readonly registry?: Registry
 }
 
@@ -48,12 +52,6 @@ export interface ApplyOptions {
 
 /** The `Value`s of every output of an applied op, keyed by output name. */
 export type AppliedOutputs<O extends string, P extends string> = { readonly [K in O | P]: Value }
-
-let defaultRegistryProvider: (() => Registry) | undefined
-/** Lets the ops layer provide the built-in registry without an import cycle. */
-export function setDefaultRegistryProvider(provider: () => Registry): void {
-  defaultRegistryProvider = provider
-}
 
 /**
  * Grows an immutable {@link Graph} one node at a time, inferring every node's output
@@ -78,8 +76,8 @@ export class GraphBuilder {
   constructor(options: BuilderOptions = {}) {
     const dtype = options.dtype ?? "float32"
     if (!isFloatDType(dtype)) throw new GraphError(`graph dtype '${dtype}' is not a float dtype (expected float32 or float64)`)
-    const registry = options.registry ?? defaultRegistryProvider?.()
-    if (registry === undefined) throw new GraphError("no op registry: import dagrad from its index so the built-in ops load")
+    // Each op joins the graph's registry when it is first applied, so none is needed up front.
+    const registry = options.registry ?? emptyRegistry
     this.current = freeze({ dtype, nodes: {}, order: [], registry }, true)
   }
 

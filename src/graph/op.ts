@@ -20,23 +20,32 @@ export interface KernelArgs<I extends string, J extends string, O extends string
   readonly outputs: OpOutputs<O, P, Tensor>
   readonly attrs: A
   /**
-   * An activation to apply to output `y` before returning, set only for ops that list it
-   * in `activations` (the executor fused the activation node that follows into this one).
+   * The name of an epilogue op to apply to output `y` before returning, set only when the
+   * op lists it in `activations` (the executor fused the epilogue node that reads `y`
+   * into this one; see OpSpec.epilogue).
    */
   readonly activation?: Activation
   /**
-   * With activation "relu_backward": the tensor that gates `y` (relu_backward's `x`, the
-   * shape of `y`): y[i] becomes +0 where mask[i] <= 0 and is kept elsewhere (NaN keeps).
+   * The epilogue's gating tensor (its `epilogue.mask` input, shaped like `y`), when it has
+   * one: e.g. relu_backward keeps y[i] where mask[i] > 0 (or NaN) and writes +0 elsewhere.
    */
   readonly activationMask?: Tensor
 }
 
 /**
- * Epilogues a kernel may apply to its output `y`: "relu" (y = relu(y)), and "relu_backward"
- * (y = relu_backward(y, mask), with the mask in KernelArgs.activationMask: how the gradient
- * of a relu folds into the op that produces the gradient arriving at it).
+ * The name of a pointwise op that a producer's kernel can apply to its own output as an
+ * epilogue (built-ins: "relu", and "relu_backward" with its mask). Which ops can be
+ * epilogues is declared by the ops themselves (OpSpec.epilogue), never by the executor.
  */
-export type Activation = "relu" | "relu_backward"
+export type Activation = string
+
+/** How a pointwise op is folded into the op that produces its input (see OpSpec.epilogue). */
+export interface EpilogueSpec {
+  /** The input that receives the producer's output `y`. */
+  readonly input: string
+  /** An input that gates it, passed to the producer's kernel as `activationMask`. */
+  readonly mask?: string
+}
 
 export type Kernel<I extends string, J extends string, O extends string, P extends string, A> = (
   args: KernelArgs<I, J, O, P, A>,
@@ -98,18 +107,24 @@ export interface OpSpec<
    */
   readonly overwritesOutputs?: boolean
   /**
-   * Activations the kernel can apply to its output `y` itself (see KernelArgs.activation).
-   * When such an activation node is the only reader of `y` and `y` is not fetched, the
-   * executor runs this kernel with the activation and skips the activation node, whose
-   * output then shares `y`'s buffer. The graph itself is unchanged.
+   * Epilogue ops (by name) the kernel can apply to its output `y` itself (see
+   * KernelArgs.activation). When such an op's node is the only reader of `y` and `y` is
+   * not fetched, the executor runs this kernel with the epilogue and skips that node,
+   * whose output then shares `y`'s buffer. The graph itself is unchanged.
    */
   readonly activations?: readonly Activation[]
+  /**
+   * Declares this op (a pointwise one) foldable into the kernel of the op producing its
+   * `epilogue.input`, when that op lists this op's name in `activations`.
+   */
+  readonly epilogue?: EpilogueSpec
   /**
    * Roughly how much work the kernel does for these shapes, in multiply-adds (or
    * comparable steps). Optional; the executor uses it to run two independent nodes of
    * similar cost side by side on two threads (see Plan.concurrent) instead of splitting
-   * each across the threads in turn. Only built-in ops are run on another thread (a
-   * worker loads the built-in registry); a custom op's cost is used for nothing yet.
+   * each across the threads in turn. A node is sent to the other thread only when the
+   * thread pool's workers know its op (ParallelBackend.registry: dagrad's pool loads the
+   * built-in ops); otherwise the pair runs in turn, or beside a partner that can be sent.
    */
   cost?(inputs: OpInputs<I, J, TensorSpec>, outputs: { readonly [K in O | P]: TensorSpec }, attrs: A): number
   /**

@@ -2,14 +2,19 @@ import { GraphError } from "../errors.ts"
 import type { AnyOp } from "./op.ts"
 
 /**
- * An immutable map from op name to definition. The built-in ops are only the default
- * list; a graph extends its registry when a custom op is first applied, so custom ops
- * need no registration step and behave exactly like built-ins.
+ * An immutable map from op name to definition. A graph extends its registry when an op
+ * is first applied, so ops need no registration step and custom ops behave exactly like
+ * built-ins; the built-in list (ops/builtins.ts) is only a registry to resolve graphs
+ * whose nodes arrive by name.
  */
 export interface Registry {
   readonly ops: { readonly [name: string]: AnyOp }
 }
 
+/** The registry with no ops: where a new graph starts. */
+export const emptyRegistry: Registry = Object.freeze({ ops: Object.freeze({}) })
+
+/** A registry of `ops` (names must be unique). */
 export function createRegistry(ops: readonly AnyOp[]): Registry {
   let reg: Registry = { ops: {} }
   for (const op of ops) reg = withOp(reg, op)

@@ -1,29 +1,20 @@
 import { AttrError } from "../errors.ts"
+import { positiveInteger, spatialParam, type SpatialParam } from "../ops/attrs.ts"
 import type { Value } from "../graph/builder.ts"
 import { conv1d, conv2d } from "../ops/conv/index.ts"
 import { linear } from "../ops/linalg/index.ts"
-import { relu } from "../ops/pointwise/arithmetic.ts"
-import { leakyRelu } from "../ops/pointwise/activations.ts"
+import { relu } from "../ops/pointwise/index.ts"
+import { leakyRelu } from "../ops/pointwise/index.ts"
 import { flatten } from "../ops/shape/index.ts"
 import { defaultBiasInit, defaultWeightInit, fanInAndOut, type Initializer } from "./init.ts"
 import type { ForwardContext, Module, ParamSpec } from "./module.ts"
 
 /** An int (same for every spatial dim) or one int per spatial dim, as PyTorch accepts. */
-export type SpatialArg = number | readonly number[]
+export type SpatialArg = SpatialParam
 
-/** Resolves an int-or-tuple argument to one entry per spatial dim; AttrError if bad. */
-export function spatial(v: SpatialArg, dims: number, name: string, min = 1): number[] {
-  const arr = typeof v === "number" ? new Array<number>(dims).fill(v) : [...v]
-  if (arr.length !== dims || arr.some((d) => !Number.isInteger(d) || d < min)) {
-    throw new AttrError(`${name} = ${JSON.stringify(v)} (expected an integer >= ${min} or ${dims} of them)`)
-  }
-  return arr
-}
-
-function positiveInt(v: unknown, name: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new AttrError(`${name} = ${JSON.stringify(v)} (expected an integer >= 1)`)
-  return v
-}
+/** Resolves an int-or-tuple argument to one entry per spatial dim (ops/attrs.ts); AttrError if bad. */
+export const spatial = (v: SpatialArg, dims: number, name: string, min = 1): number[] => spatialParam(v, dims, name, min)
+const positiveInt = (v: unknown, name: string): number => positiveInteger(v, name)
 
 const show = (xs: readonly number[]): string => `[${xs.join(", ")}]`
 

@@ -1,13 +1,14 @@
 /**
- * The worker side of the thread pool: loads every kernel module (so every parallel task is
- * registered), then loops: wait for the main thread to bump this worker's job counter, take
+ * The worker side of the thread pool: loads every built-in op (and so every kernel module,
+ * each registering its parallel tasks) and can run any of them by name, then loops: wait for the main thread to bump this worker's job counter, take
  * the job from its message port synchronously, run it on shared memory, signal completion
  * through the shared control words. The worker never returns to its event loop between
  * jobs: waking a blocked Atomics.wait is a futex wake, where a message delivered through
  * the event loop costs a libuv wake-up and a task (see threads.ts for the figures).
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads"
-import "../index.ts"
+import { installKernelTask } from "../exec/offload.ts"
+import { builtinRegistry } from "../ops/builtins.ts"
 import { taskFunction, type TaskArgs } from "../exec/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
 import { CONTROL, SPIN_CHECKS, type SharedArrayRef, type WorkerJob } from "./threads.ts"
@@ -46,6 +47,7 @@ function nextJob(seen: number): number {
   return Atomics.load(control, slot)
 }
 
+installKernelTask(builtinRegistry)
 parentPort!.postMessage("ready")
 let seen = 0
 for (;;) {

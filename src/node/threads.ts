@@ -18,6 +18,8 @@
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads"
 import { runSerially, setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../exec/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
+import { installKernelTask } from "../exec/offload.ts"
+import { builtinRegistry } from "../ops/builtins.ts"
 
 export interface SharedArrayRef {
   readonly buffer: SharedArrayBuffer
@@ -120,8 +122,11 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
     }
   }
 
+  // Every worker loads the built-in ops (thread-worker.ts); this thread may run their tasks too.
+  installKernelTask(builtinRegistry)
   const pool: ThreadPool = {
     threads,
+    registry: builtinRegistry,
     allocShared(dtype, size) {
       const bytes = dtype === "float64" ? 8 : 4
       const buffer = new SharedArrayBuffer(Math.max(1, size) * bytes)

@@ -3,8 +3,8 @@ import { gradValues } from "../autodiff/grad.ts"
 import { GraphBuilder, type Value } from "../graph/builder.ts"
 import { compile } from "../exec/plan.ts"
 import type { AnyOp } from "../graph/op.ts"
-import { defaultRegistry } from "../ops/builtins.ts"
-import { mul } from "../ops/pointwise/arithmetic.ts"
+import { builtinRegistry } from "../ops/builtins.ts"
+import { mul } from "../ops/pointwise/index.ts"
 import { sum } from "../ops/reduce/index.ts"
 import type { Registry } from "../graph/registry.ts"
 import type { DType, FloatDType } from "../tensor/dtype.ts"
@@ -143,7 +143,7 @@ export function runGoldenCase(c: GoldenCase, options: GoldenOptions = {}): CaseR
   const tolerance = options.tolerance ?? defaultTolerance(dtype)
   const handler = options.handlers?.[c.op]
   if (handler !== undefined) return handler(c, { dtype, tolerance })
-  const registry = options.registry ?? defaultRegistry
+  const registry = options.registry ?? builtinRegistry
   const op: AnyOp | undefined = registry.ops[c.op]
   if (op === undefined) return { name: c.name, op: c.op, status: "skipped", detail: `op ${c.op} is not supported` }
   try {

@@ -22,7 +22,7 @@
 import { gradValues } from "../autodiff/grad.ts"
 import { compile } from "../exec/plan.ts"
 import { GraphBuilder, type Value } from "../graph/builder.ts"
-import { mul } from "../ops/pointwise/arithmetic.ts"
+import { mul } from "../ops/pointwise/index.ts"
 import { adaptiveMaxPool1d, adaptiveMaxPool2d, adaptiveMaxPool3d, avgPool1d, avgPool2d, avgPool3d, maxPool1d, maxPool2d, maxPool3d } from "../ops/pool/index.ts"
 import type { AdaptiveMaxPoolOptions, AdaptiveSize, AvgPoolOptions, MaxPoolOptions, TiePolicy } from "../ops/pool/index.ts"
 import { sum } from "../ops/reduce/index.ts"

@@ -19,30 +19,7 @@
  */
 import fc from "fast-check"
 import type { Value } from "../graph/builder.ts"
-import {
-  adaptiveAvgPool1d,
-  adaptiveAvgPool2d,
-  adaptiveAvgPool3d,
-  adaptiveMaxPool1d,
-  adaptiveMaxPool2d,
-  adaptiveMaxPool3d,
-  avgPool1d,
-  avgPool2d,
-  avgPool3d,
-  lpPool1d,
-  lpPool2d,
-  lpPool3d,
-  maxPool1d,
-  maxPool1dWithIndices,
-  maxPool2d,
-  maxPool2dWithIndices,
-  maxPool3d,
-  maxPool3dWithIndices,
-  maxUnpool1d,
-  maxUnpool2d,
-  maxUnpool3d,
-  type TiePolicy,
-} from "../ops/pool/index.ts"
+import { adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d, adaptiveMaxPool1d, adaptiveMaxPool2d, adaptiveMaxPool3d, avgPool1d, avgPool2d, avgPool3d, lpPool1d, lpPool2d, lpPool3d, maxPool1d, maxPool1dWithIndices, maxPool2d, maxPool2dWithIndices, maxPool3d, maxPool3dWithIndices, maxUnpool1d, maxUnpool2d, maxUnpool3d, type TiePolicy } from "../ops/pool/index.ts"
 import { sizeOf } from "../tensor/shape.ts"
 import { tensor, type Tensor } from "../tensor/tensor.ts"
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { GraphBuilder, GraphError, compile, crossEntropy, defaultRegistry, defineOp, gradValues, matmul, tensor, type Tensor } from "../../src/index.ts"
+import { GraphBuilder, GraphError, compile, crossEntropy, builtinRegistry, defineOp, gradValues, matmul, tensor, type Tensor } from "../../src/index.ts"
 import { pairIndependentNodes } from "../../src/exec/pairs.ts"
 import { setParallelBackend, type ParallelBackend, type TaskArgs } from "../../src/exec/parallel.ts"
 import { buildModelGraph, lenet5 } from "../../src/nn/index.ts"
@@ -131,7 +131,16 @@ describe("independent nodes run side by side", () => {
     const b = g.input("b", [96, 96])
     const custom1 = g.apply(twiceMatmul, { a, b }).y
     const custom2 = g.apply(twiceMatmul, { a: b, b: a }).y
-    expect(compile(g.graph, [custom1, custom2]).concurrent).toEqual([])
+    // A pair of custom ops is planned (both can be described) but never sent: run in turn.
+    const customs = compile(g.graph, [custom1, custom2])
+    expect(customs.concurrent).toEqual([[custom1.ref.node, custom2.ref.node]])
+    const feeds0 = { a: randomTensor([96, 96], 1), b: randomTensor([96, 96], 2) }
+    const serial0 = bits(customs.run(feeds0))
+    const backend0 = standIn()
+    setParallelBackend(backend0)
+    expect(bits(customs.run(feeds0))).toEqual(serial0)
+    expect(backend0.beside).toEqual([])
+    setParallelBackend(undefined)
     const builtin = matmul(a, b)
     const plan = compile(g.graph, [custom1, builtin])
     expect(plan.concurrent).toEqual([[custom1.ref.node, builtin.ref.node]])
@@ -150,7 +159,7 @@ describe("independent nodes run side by side", () => {
     const gate = matmul(a, b)
     const product = matmul(b, a)
     const graph = g.graph
-    const ops = new Map(graph.order.map((id) => [id, graph.nodes[id].kind === "op" ? defaultRegistry.ops[graph.nodes[id].op] : undefined]))
+    const ops = new Map(graph.order.map((id) => [id, graph.nodes[id].kind === "op" ? builtinRegistry.ops[graph.nodes[id].op] : undefined]))
     const order = ["a", "b", gate.ref.node, product.ref.node]
     expect([...pairIndependentNodes(graph, order, ops).first]).toEqual([gate.ref.node])
     // product's kernel reading gate's output (a fused relu_backward's gate) makes them dependent
@@ -167,7 +176,7 @@ describe("independent nodes run side by side", () => {
     const c = g.input("c", [128, 128]) // created (and ordered) after first
     const second = matmul(c, a)
     const graph = g.graph
-    const ops = new Map(graph.order.map((id) => [id, graph.nodes[id].kind === "op" ? defaultRegistry.ops[graph.nodes[id].op] : undefined]))
+    const ops = new Map(graph.order.map((id) => [id, graph.nodes[id].kind === "op" ? builtinRegistry.ops[graph.nodes[id].op] : undefined]))
     const pairs = pairIndependentNodes(graph, ["a", "b", first.ref.node, "c", second.ref.node], ops)
     expect(pairs.order).toEqual(["a", "b", "c", first.ref.node, second.ref.node])
     const plan = compile(graph, [first, second])

@@ -1,19 +1,5 @@
 import { describe, expect, it } from "vitest"
-import {
-  FeedError,
-  GraphBuilder,
-  GraphError,
-  add,
-  compile,
-  defineOp,
-  exp,
-  mul,
-  neg,
-  relu,
-  sum,
-  tensor,
-  type Graph,
-} from "../../src/index.ts"
+import { FeedError, GraphBuilder, GraphError, add, compile, defineOp, exp, mul, neg, relu, sum, tensor, type Graph } from "../../src/index.ts"
 
 describe("executor", () => {
   const feeds = { x: tensor([1, 2, 3], [3], "float64") }

@@ -1,22 +1,5 @@
 import { describe, expect, it } from "vitest"
-import {
-  GraphBuilder,
-  GraphError,
-  ShapeError,
-  add,
-  compile,
-  defineOp,
-  exp,
-  formatGraph,
-  grad,
-  gradValues,
-  mul,
-  neg,
-  pow,
-  sum,
-  tensor,
-  toDot,
-} from "../../src/index.ts"
+import { GraphBuilder, GraphError, ShapeError, add, compile, defineOp, exp, formatGraph, grad, gradValues, mul, neg, pow, sum, tensor, toDot } from "../../src/index.ts"
 
 const f64 = (values: number[], shape = [values.length]) => tensor(values, shape, "float64")
 
@@ -111,10 +94,10 @@ describe("grad transform", () => {
     const { graph } = grad(g.graph, l.ref, [x.ref])
     const text = formatGraph(graph)
     expect(text).toMatch(/^x = input\(\) -> y: \[2\] float64$/m)
-    expect(text).toMatch(/= mul\(a=.*, b=exp_\d+:y\) \[grad\]/)
+    expect(text).toMatch(/= exp_backward\(gy=.*, x=exp_\d+:y\) \[grad\]/)
     const dot = toDot(graph)
     expect(dot).toMatch(/^digraph dagrad \{/)
-    expect(dot).toMatch(/"exp_\d+" -> "mul_\d+" \[label="y -> b \[2\]"\]/)
+    expect(dot).toMatch(/"exp_\d+" -> "exp_backward_\d+" \[label="y -> x \[2\]"\]/)
     expect(dot).toMatch(/fillcolor="#f3e0c0"/)
   })
 })

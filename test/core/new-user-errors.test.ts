@@ -1,18 +1,5 @@
 import { describe, expect, it } from "vitest"
-import {
-  AttrError,
-  FeedError,
-  GraphBuilder,
-  GraphError,
-  ShapeError,
-  compile,
-  conv2d,
-  crossEntropy,
-  linear,
-  relu,
-  tensor,
-  type Graph,
-} from "../../src/index.ts"
+import { AttrError, FeedError, GraphBuilder, GraphError, ShapeError, compile, conv2d, crossEntropy, linear, relu, tensor, type Graph } from "../../src/index.ts"
 
 // The mistakes a new user makes first, each with the message they should see: the node,
 // the op, the shapes involved and what was expected.

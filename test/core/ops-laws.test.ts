@@ -1,31 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import {
-  add,
-  addScalar,
-  defineOp,
-  div,
-  exp,
-  expand,
-  flatten,
-  log,
-  mean,
-  mul,
-  neg,
-  permute,
-  pow,
-  relu,
-  reshape,
-  scale,
-  sigmoid,
-  sub,
-  sum,
-  sumTo,
-  tanh,
-  tensor,
-  transpose,
-  type Value,
-} from "../../src/index.ts"
+import { add, addScalar, defineOp, div, exp, expand, flatten, log, mean, mul, neg, permute, pow, relu, reshape, scale, sigmoid, sub, sum, sumTo, tanh, tensor, transpose, type Value } from "../../src/index.ts"
 import { checkGradients, checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
 
 const runs = { numRuns: 25 }

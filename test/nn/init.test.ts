@@ -1,14 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { AttrError, Random, ShapeError } from "../../src/index.ts"
-import {
-  calculateGain,
-  defaultBiasInit,
-  defaultWeightInit,
-  describeInit,
-  fanInAndOut,
-  initTensor,
-  uniformBound,
-} from "../../src/nn/init.ts"
+import { calculateGain, defaultBiasInit, defaultWeightInit, describeInit, fanInAndOut, initTensor, uniformBound } from "../../src/nn/init.ts"
 
 describe("fan in / fan out", () => {
   it("follows PyTorch's _calculate_fan_in_and_fan_out", () => {

@@ -1,30 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { AttrError, GraphError, ShapeError, compile, tensor } from "../../src/index.ts"
-import {
-  AdaptiveAvgPool2d,
-  AvgPool2d,
-  BatchNorm2d,
-  Conv1d,
-  Conv2d,
-  Flatten,
-  ForwardContext,
-  GlobalAvgPool2d,
-  LeakyReLU,
-  Linear,
-  MaxPool2d,
-  ReLU,
-  Sequential,
-  buildModelGraph,
-  countParameters,
-  fromLayerSpecs,
-  initParameters,
-  lenet5,
-  mlp,
-  namedParameters,
-  summary,
-  uniformBound,
-  type Module,
-} from "../../src/nn/index.ts"
+import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d, Flatten, ForwardContext, GlobalAvgPool2d, LeakyReLU, Linear, MaxPool2d, ReLU, Sequential, buildModelGraph, countParameters, fromLayerSpecs, initParameters, lenet5, mlp, namedParameters, summary, uniformBound, type Module } from "../../src/nn/index.ts"
 
 describe("summary", () => {
   it("reports LeNet-5 on 1x28x28 with 61,706 parameters and each layer's output shape", () => {
@@ -102,7 +78,7 @@ describe("parameter names and initialisation", () => {
     expect(() => new Conv2d(3, 4, 3, { groups: 2 })).toThrow(/divisible by groups/)
     expect(() => new Conv2d(3, 4, 0)).toThrow(AttrError)
     expect(() => new Conv2d(3, 4, 3, { padding: "same", stride: 2 })).toThrow(/padding 'same' needs stride 1/)
-    expect(() => new MaxPool2d([2, 2, 2])).toThrow(/expected an integer >= 1 or 2 of them/)
+    expect(() => new MaxPool2d([2, 2, 2])).toThrow(/expected an integer >= 1 or an array of 2 such integers/)
     expect(() => new Linear(0, 3)).toThrow(AttrError)
     expect(() => buildModelGraph(new Linear(3, 2), { batchSize: 2 })).toThrow(/no inputShape/)
   })

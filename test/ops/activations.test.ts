@@ -1,21 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import {
-  GraphBuilder,
-  compile,
-  elu,
-  gelu,
-  gradValues,
-  leakyRelu,
-  logSoftmax,
-  mul,
-  softmax,
-  softplus,
-  sum,
-  tensor,
-  type Tensor,
-  type Value,
-} from "../../src/index.ts"
+import { GraphBuilder, compile, elu, gelu, gradValues, leakyRelu, logSoftmax, mul, softmax, softplus, sum, tensor, type Tensor, type Value } from "../../src/index.ts"
 import { erf } from "../../src/kernels/pointwise/erf.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"

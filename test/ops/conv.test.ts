@@ -1,25 +1,5 @@
 import { describe, expect, it } from "vitest"
-import {
-  GraphBuilder,
-  add,
-  compile,
-  conv1d,
-  conv2d,
-  conv2dBackwardInput,
-  conv2dBackwardWeight,
-  conv3d,
-  convTranspose1d,
-  convTranspose2d,
-  convTranspose3d,
-  gradValues,
-  linear,
-  mul,
-  sum,
-  tensor,
-  type ConvOptions,
-  type ConvTransposeOptions,
-  type Tensor,
-} from "../../src/index.ts"
+import { GraphBuilder, add, compile, conv1d, conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, gradValues, linear, mul, sum, tensor, type ConvOptions, type ConvTransposeOptions, type Tensor } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { Random } from "../../src/tensor/random.ts"
 import { sizeOf } from "../../src/tensor/shape.ts"

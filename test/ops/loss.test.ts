@@ -1,22 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import {
-  GraphBuilder,
-  KernelError,
-  ShapeError,
-  binaryCrossEntropyWithLogits,
-  compile,
-  crossEntropy,
-  gradValues,
-  logSoftmax,
-  mseLoss,
-  mul,
-  nllLoss,
-  sum,
-  tensor,
-  type Tensor,
-  type Value,
-} from "../../src/index.ts"
+import { GraphBuilder, KernelError, ShapeError, binaryCrossEntropyWithLogits, compile, crossEntropy, gradValues, logSoftmax, mseLoss, mul, nllLoss, sum, tensor, type Tensor, type Value } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
 import { describeGoldenFiles, randomTensor as uniformTensor } from "../helpers.ts"

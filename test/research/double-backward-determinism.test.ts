@@ -1,24 +1,5 @@
 import { describe, expect, it } from "vitest"
-import {
-  GraphBuilder,
-  add,
-  adaptiveMaxPool2d,
-  avgPool2d,
-  compile,
-  conv2d,
-  crossEntropy,
-  flatten,
-  gradValues,
-  linear,
-  maxPool2d,
-  maxPool2dWithIndices,
-  maxUnpool2d,
-  mul,
-  sum,
-  tanh,
-  tensor,
-  type Tensor,
-} from "../../src/index.ts"
+import { GraphBuilder, add, adaptiveMaxPool2d, avgPool2d, compile, conv2d, crossEntropy, flatten, gradValues, linear, maxPool2d, maxPool2dWithIndices, maxUnpool2d, mul, sum, tanh, tensor, type Tensor } from "../../src/index.ts"
 import { Random } from "../../src/tensor/random.ts"
 
 const rand = (rng: Random, shape: number[], scale = 1): Tensor =>

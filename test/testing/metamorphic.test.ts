@@ -5,19 +5,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { avgPool1dWithWrongDivisor, valueWeightedMaxPool1d, positionRoutedMaxPool1d } from "./planted.ts"
 import { tensor } from "../../src/index.ts"
-import {
-  adaptiveMaxPoolSubject,
-  avgPoolSubject,
-  checkAvgDivisorIdentity,
-  checkGradientMass,
-  checkPositiveScaling,
-  checkShiftInvariance,
-  checkWindowPermutationInvariance,
-  customMaxPoolSubject,
-  maxPoolSubject,
-  type MetamorphicReport,
-  type PoolSubject,
-} from "../../src/testing/metamorphic.ts"
+import { adaptiveMaxPoolSubject, avgPoolSubject, checkAvgDivisorIdentity, checkGradientMass, checkPositiveScaling, checkShiftInvariance, checkWindowPermutationInvariance, customMaxPoolSubject, maxPoolSubject, type MetamorphicReport, type PoolSubject } from "../../src/testing/metamorphic.ts"
 import { poolProblemArb, type PoolCase } from "../../src/testing/pool-arbitraries.ts"
 import type { MaxPoolOptions } from "../../src/ops/pool/max.ts"
 import type { AvgPoolOptions } from "../../src/ops/pool/avg.ts"

@@ -22,17 +22,8 @@ import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import type { Tensor } from "../../tensor/tensor.ts"
 import { defineOp } from "../../graph/op.ts"
 import { sum } from "../reduce/index.ts"
-import {
-  checkBias,
-  checkConvOperands,
-  convAttrs,
-  convOutputShape,
-  convOutputSize,
-  convProblem,
-  spatial,
-  type ConvAttrs,
-  type RawConvAttrs,
-} from "./geometry.ts"
+import { checkBias, checkConvOperands, convAttrs, convOutputShape, convOutputSize, convProblem, type ConvAttrs, type RawConvAttrs } from "./geometry.ts"
+import { spatialParam } from "../attrs.ts"
 
 export function floatData(t: Tensor): FloatArray {
   if (t.data instanceof Float32Array || t.data instanceof Float64Array) return t.data
@@ -101,7 +92,7 @@ function makeConv(dims: 1 | 2 | 3) {
     outputs: ["y"],
     attrs: (raw: RawParams & { input_size: readonly number[] }): ConvBackwardInputAttrs => ({
       ...params(convAttrs(raw, dims)),
-      input_size: spatial(raw.input_size, dims, "input_size", 1, 1),
+      input_size: spatialParam(raw.input_size, dims, "input_size", 1, 1),
     }),
     infer: ({ gy, weight }, a) => {
       const cin = weight.shape[1] * a.groups
@@ -131,7 +122,7 @@ function makeConv(dims: 1 | 2 | 3) {
     outputs: ["y"],
     attrs: (raw: RawParams & { kernel_size: readonly number[] }): ConvBackwardWeightAttrs => ({
       ...params(convAttrs(raw, dims)),
-      kernel_size: spatial(raw.kernel_size, dims, "kernel_size", 1, 1),
+      kernel_size: spatialParam(raw.kernel_size, dims, "kernel_size", 1, 1),
     }),
     infer: ({ gy, x }, a) => {
       if (gy.shape.length !== dims + 2 || x.shape.length !== dims + 2 || gy.shape[0] !== x.shape[0]) {

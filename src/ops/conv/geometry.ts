@@ -8,10 +8,9 @@ import type { TensorSpec } from "../../graph/types.ts"
 import { convGeometry, type ConvGeometry } from "../../kernels/conv/im2col.ts"
 import type { ConvProblem } from "../../kernels/conv/problem.ts"
 import type { Shape } from "../../tensor/shape.ts"
-import { requireFloat } from "../pointwise/arithmetic.ts"
+import { type SpatialParam, positiveInteger, requireFloat, spatialParam } from "../attrs.ts"
 
 /** An int for every spatial dim, or one int for all of them (PyTorch's `_ntuple`). */
-export type SpatialParam = number | readonly number[]
 
 /** Normalised attrs of conv1d/2d/3d (and, with input/kernel sizes, of their backward ops). */
 export type ConvAttrs = {
@@ -38,22 +37,7 @@ export type RawConvAttrs = {
   output_size?: readonly number[] | null
 }
 
-export function spatial(v: unknown, dims: number, name: string, min: number, fallback: number): number[] {
-  const expected = `an integer >= ${min} or an array of ${dims} such integers`
-  if (v === undefined) return new Array<number>(dims).fill(fallback)
-  const list = typeof v === "number" ? new Array<number>(dims).fill(v) : v
-  if (!Array.isArray(list) || list.length !== dims) throw new AttrError(`${name} = ${JSON.stringify(v)} (expected ${expected})`)
-  for (const d of list) {
-    if (typeof d !== "number" || !Number.isInteger(d) || d < min) throw new AttrError(`${name} = ${JSON.stringify(v)} (expected ${expected})`)
-  }
-  return [...(list as number[])]
-}
 
-export function positiveInteger(v: unknown, name: string, fallback: number): number {
-  if (v === undefined) return fallback
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new AttrError(`${name} = ${JSON.stringify(v)} (expected a positive integer)`)
-  return v
-}
 
 export function biasFlag(v: unknown): boolean | null {
   if (v === undefined || v === null) return null
@@ -62,8 +46,8 @@ export function biasFlag(v: unknown): boolean | null {
 }
 
 export function convAttrs(raw: RawConvAttrs, dims: number): ConvAttrs {
-  const stride = spatial(raw.stride, dims, "stride", 1, 1)
-  const dilation = spatial(raw.dilation, dims, "dilation", 1, 1)
+  const stride = spatialParam(raw.stride, dims, "stride", 1, 1)
+  const dilation = spatialParam(raw.dilation, dims, "dilation", 1, 1)
   let padding: number[] | "same"
   if (raw.padding === "same") {
     // PyTorch: "padding='same' is not supported for strided convolutions".
@@ -71,8 +55,8 @@ export function convAttrs(raw: RawConvAttrs, dims: number): ConvAttrs {
     padding = "same"
   } else if (raw.padding === "valid") padding = new Array<number>(dims).fill(0)
   else if (typeof raw.padding === "string") throw new AttrError(`padding = ${JSON.stringify(raw.padding)} (expected "same", "valid", or integers >= 0)`)
-  else padding = spatial(raw.padding, dims, "padding", 0, 0)
-  const outputSize = raw.output_size === undefined || raw.output_size === null ? null : spatial(raw.output_size, dims, "output_size", 1, 1)
+  else padding = spatialParam(raw.padding, dims, "padding", 0, 0)
+  const outputSize = raw.output_size === undefined || raw.output_size === null ? null : spatialParam(raw.output_size, dims, "output_size", 1, 1)
   return { stride, padding, dilation, groups: positiveInteger(raw.groups, "groups", 1), bias: biasFlag(raw.bias), output_size: outputSize }
 }
 

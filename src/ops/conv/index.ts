@@ -5,20 +5,9 @@
  */
 import type { Value } from "../../graph/builder.ts"
 import type { RawConvAttrs } from "./geometry.ts"
-import {
-  conv1dBackwardInputOp,
-  conv1dBackwardWeightOp,
-  conv1dOp,
-  conv2dBackwardInputOp,
-  conv2dBackwardWeightOp,
-  conv2dOp,
-  conv3dBackwardInputOp,
-  conv3dBackwardWeightOp,
-  conv3dOp,
-  type ConvBackwardInputAttrs,
-  type ConvBackwardWeightAttrs,
-} from "./convolution.ts"
+import { conv1dBackwardInputOp, conv1dBackwardWeightOp, conv1dOp, conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp, conv3dBackwardInputOp, conv3dBackwardWeightOp, conv3dOp, type ConvBackwardInputAttrs, type ConvBackwardWeightAttrs } from "./convolution.ts"
 import { convTranspose1dOp, convTranspose2dOp, convTranspose3dOp, type RawConvTransposeAttrs } from "./transpose.ts"
+import type { SpatialParam } from "../attrs.ts"
 
 export {
   conv1dOp,
@@ -34,7 +23,8 @@ export {
   convTranspose2dOp,
   convTranspose3dOp,
 }
-export type { ConvAttrs, SpatialParam } from "./geometry.ts"
+export type { ConvAttrs } from "./geometry.ts"
+export type { SpatialParam } from "../attrs.ts"
 export type { ConvTransposeAttrs } from "./transpose.ts"
 
 /**

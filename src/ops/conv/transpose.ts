@@ -12,8 +12,9 @@ import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import { convBackwardInput } from "../../kernels/conv/conv.ts"
 import { sizeOf } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
-import { biasFlag, checkBias, convProblem, positiveInteger, spatial, type SpatialParam } from "./geometry.ts"
+import { biasFlag, checkBias, convProblem } from "./geometry.ts"
 import { biasGrad, convBackwardWeightOf, convolve, floatData, outputSizeFor } from "./convolution.ts"
+import { positiveInteger, spatialParam, type SpatialParam } from "../attrs.ts"
 
 export type ConvTransposeAttrs = {
   stride: number[]
@@ -34,9 +35,9 @@ export type RawConvTransposeAttrs = {
 }
 
 function convTransposeAttrs(raw: RawConvTransposeAttrs, dims: number): ConvTransposeAttrs {
-  const stride = spatial(raw.stride, dims, "stride", 1, 1)
-  const dilation = spatial(raw.dilation, dims, "dilation", 1, 1)
-  const outputPadding = spatial(raw.output_padding, dims, "output_padding", 0, 0)
+  const stride = spatialParam(raw.stride, dims, "stride", 1, 1)
+  const dilation = spatialParam(raw.dilation, dims, "dilation", 1, 1)
+  const outputPadding = spatialParam(raw.output_padding, dims, "output_padding", 0, 0)
   outputPadding.forEach((op, i) => {
     // PyTorch: "output padding must be smaller than either stride or dilation".
     if (op >= Math.max(stride[i], dilation[i])) {
@@ -46,7 +47,7 @@ function convTransposeAttrs(raw: RawConvTransposeAttrs, dims: number): ConvTrans
   if (typeof raw.padding === "string") throw new AttrError(`padding = ${JSON.stringify(raw.padding)} (expected integers >= 0; conv_transpose has no string padding)`)
   return {
     stride,
-    padding: spatial(raw.padding, dims, "padding", 0, 0),
+    padding: spatialParam(raw.padding, dims, "padding", 0, 0),
     output_padding: outputPadding,
     groups: positiveInteger(raw.groups, "groups", 1),
     dilation,

@@ -2,7 +2,8 @@ import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import { Random } from "../../tensor/random.ts"
 import { defineOp } from "../../graph/op.ts"
-import { mul, requireFloat, requireNumber } from "../pointwise/arithmetic.ts"
+import { mul } from "../pointwise/index.ts"
+import { requireFloat, requireNumber } from "../attrs.ts"
 
 /*
  * dropout, reproducible: the op takes an int32 scalar `seed` input that the training loop
@@ -90,3 +91,6 @@ function booleanAttr(v: unknown, name: string, dflt: boolean): boolean {
   if (typeof v !== "boolean") throw new AttrError(`${name} = ${JSON.stringify(v)} (expected true or false)`)
   return v
 }
+
+/** The dropout family. */
+export const dropoutOps = [dropoutOp] as const

@@ -10,9 +10,9 @@ import { reluForward } from "../../kernels/pointwise/relu.ts"
 import type { FloatArray } from "../../tensor/dtype.ts"
 import { broadcastShapes, broadcastStrides, sizeOf, type Shape } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
-import { requireFloat } from "../pointwise/arithmetic.ts"
-import { sumTo } from "../reduce/index.ts"
+import { sumTo } from "../pointwise/index.ts"
 import { reshape, transpose } from "../shape/index.ts"
+import { requireFloat } from "../attrs.ts"
 
 // ---------------------------------------------------------------- matmul
 

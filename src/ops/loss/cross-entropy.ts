@@ -2,25 +2,12 @@ import { ShapeError, showShape } from "../../errors.ts"
 import type { GraphBuilder, Value } from "../../graph/builder.ts"
 import { sameShape, sizeOf } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
-import { add, addScalar, div, exp, full, mul, neg, requireNumber, scale, sub } from "../pointwise/arithmetic.ts"
-import {
-  checkClassTarget,
-  checkLogits,
-  checkWeight,
-  classLayout,
-  classOf,
-  classWeightTotal,
-  lossShape,
-  nllAttrs,
-  nllLoss,
-  sampleShape,
-  type LossReduction,
-  type NllAttrs,
-  type RawNllAttrs,
-} from "./nll.ts"
+import { add, addScalar, div, exp, full, mul, neg, scale, sub } from "../pointwise/index.ts"
+import { checkClassTarget, checkLogits, checkWeight, classLayout, classOf, classWeightTotal, lossShape, nllAttrs, nllLoss, sampleShape, type LossReduction, type NllAttrs, type RawNllAttrs } from "./nll.ts"
 import { sum } from "../reduce/index.ts"
 import { reshape } from "../shape/index.ts"
 import { logSoftmaxBackward } from "../softmax/index.ts"
+import { requireNumber } from "../attrs.ts"
 
 /*
  * cross_entropy (fused log_softmax + pick), PyTorch's semantics; nll_loss and the shared

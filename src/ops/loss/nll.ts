@@ -4,7 +4,7 @@ import type { TensorSpec } from "../../graph/types.ts"
 import type { DataArray } from "../../tensor/dtype.ts"
 import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
-import { requireFloat, requireNumber } from "../pointwise/arithmetic.ts"
+import { requireFloat, requireNumber } from "../attrs.ts"
 
 /*
  * nll_loss and the class-target conventions shared with cross_entropy (cross-entropy.ts).

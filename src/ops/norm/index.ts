@@ -3,12 +3,12 @@ import type { GraphBuilder, Value } from "../../graph/builder.ts"
 import type { TensorSpec } from "../../graph/types.ts"
 import { sameShape } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
-import { add, mul, neg, requireFloat, requireNumber, scale, sub } from "../pointwise/arithmetic.ts"
-import { expand, mean, sum } from "../reduce/index.ts"
+import { add, mul, neg, scale, sub } from "../pointwise/index.ts"
+import { expand } from "../pointwise/index.ts"
+import { mean, sum } from "../reduce/index.ts"
 import { reshape } from "../shape/index.ts"
-import { dropoutOp } from "../dropout/index.ts"
+import { requireFloat, requireNumber } from "../attrs.ts"
 
-export { dropoutOp, dropout, type DropoutOptions } from "../dropout/index.ts"
 
 /*
  * batch_norm2d over x [N, C, H, W], per channel c with M = N*H*W elements:
@@ -29,7 +29,7 @@ export { dropoutOp, dropout, type DropoutOptions } from "../dropout/index.ts"
  *   eval:     gx = g invstd
  *   gweight = sum(gy xhat), gbias = sum(gy)
  * in one fused op, batch_norm2d_backward, whose own rule (batchNormDoubleBackward) gives
- * double backward. Dropout lives in dropout.ts and is re-exported here.
+ * double backward.
  */
 
 type BatchNormAttrs = { training: boolean; momentum: number; eps: number; affine: boolean | null; num_features: number | null }
@@ -337,4 +337,5 @@ export function batchNorm2d(x: Value, options: BatchNorm2dOptions = {}): { y: Va
   return { y: out.y }
 }
 
-export const normOps = [batchNorm2dOp, batchNorm2dBackwardOp, dropoutOp] as const
+/** The normalisation family. */
+export const normOps = [batchNorm2dOp, batchNorm2dBackwardOp] as const

@@ -1,21 +1,18 @@
-import { AttrError, ShapeError, showShape } from "../../errors.ts"
-import type { GraphBuilder, Value } from "../../graph/builder.ts"
-import type { TensorSpec } from "../../graph/types.ts"
-import { mapBinary, mapUnary } from "../../kernels/pointwise/broadcast.ts"
-import { reluBackwardKernel, reluForward } from "../../kernels/pointwise/relu.ts"
-import { assertValidShape, broadcastShapes, sameShape, type Shape } from "../../tensor/shape.ts"
+/**
+ * Arithmetic: the broadcasting binary ops (add, sub, mul, div), and the linear or
+ * parameterised unary ones whose gradients are themselves (neg, scale, add_scalar, pow,
+ * where_nonzero). The other unary ops come from the rule table (./unary.ts).
+ */
+import { ShapeError, showShape } from "../../errors.ts"
+import type { Value } from "../../graph/builder.ts"
 import { defineOp } from "../../graph/op.ts"
-import { sumTo } from "../reduce/index.ts"
+import { mapBinary, mapUnary } from "../../kernels/pointwise/broadcast.ts"
+import { broadcastShapes, sameShape } from "../../tensor/shape.ts"
+import { requireFloat, requireNumber } from "../attrs.ts"
+import { sumTo } from "./broadcast.ts"
 
-/** Throws unless `spec` is a float tensor (elementwise math is not defined on indices). */
-export function requireFloat(spec: TensorSpec, name: string): void {
-  if (spec.dtype === "int32") throw new ShapeError(`input '${name}' is int32 (expected a float tensor)`)
-}
 
-export function requireNumber(value: unknown, name: string, check: (v: number) => boolean = Number.isFinite, expected = "a finite number"): number {
-  if (typeof value !== "number" || !check(value)) throw new AttrError(`${name} = ${JSON.stringify(value)} (expected ${expected})`)
-  return value
-}
+
 
 // ---------------------------------------------------------------- binary, broadcasting
 
@@ -82,64 +79,10 @@ function unaryOp(name: string, f: (x: number) => number, doc: string) {
   })
 }
 
+/** -x. */
 export const negOp = defineOp({
   ...unaryOp("neg", (x) => -x, "-x"),
   grad: ({ grads: { y: gy } }) => ({ x: neg(gy!) }),
-})
-
-export const expOp = defineOp({
-  ...unaryOp("exp", Math.exp, "e^x"),
-  grad: ({ outputs: { y }, grads: { y: gy } }) => ({ x: mul(gy!, y) }),
-})
-
-export const logOp = defineOp({
-  ...unaryOp("log", Math.log, "natural logarithm"),
-  grad: ({ inputs: { x }, grads: { y: gy } }) => ({ x: div(gy!, x) }),
-})
-
-// PyTorch: relu(NaN) = NaN, relu(x <= 0) = 0. `!(x <= 0)` keeps NaN on the x path.
-export const reluOp = defineOp({
-  ...unaryOp("relu", (x) => (x <= 0 ? 0 : x), "max(x, 0); NaN stays NaN"),
-  // A dedicated kernel: relu runs after every conv and linear layer; a closure call per
-  // element through the shared mapUnary (many call sites, no inlining) costs ~3x, and
-  // the branch on the sign another ~4x (see kernels/relu.ts).
-  kernel: ({ inputs: { x }, outputs: { y } }) => reluForward(x.data, y.data),
-  // The mask from the output: y > 0 exactly where x > 0 (and NaN where x is NaN), so
-  // relu_backward(gy, y) = relu_backward(gy, x); reading y leaves relu the only reader of
-  // x, which lets the executor fuse relu into the op that produces x.
-  grad: ({ outputs: { y }, grads: { y: gy } }) => ({ x: reluBackward(gy!, y) }),
-})
-
-/**
- * The gradient of relu: gy where x > 0 (or x is NaN), else 0. At exactly x = 0 the
- * gradient is 0, as in PyTorch (its threshold_backward tests `x <= 0`).
- */
-export const reluBackwardOp = defineOp({
-  name: "relu_backward",
-  doc: "gy * (x > 0); 0 at x = 0 like PyTorch",
-  inputs: ["gy", "x"],
-  outputs: ["y"],
-  infer: ({ gy, x }) => {
-    if (!sameShape(gy.shape, x.shape)) throw new ShapeError(`gy ${showShape(gy.shape)} and x ${showShape(x.shape)} differ (expected equal shapes)`)
-    return { y: gy }
-  },
-  kernel: ({ inputs: { gy, x }, outputs: { y } }) => reluBackwardKernel(gy.data, x.data, y.data),
-  overwritesOutputs: true,
-  // Linear in gy with the same mask; piecewise constant in x (gradient 0 almost everywhere).
-  grad: ({ inputs: { x }, grads: { y: ggy } }) => ({ gy: reluBackward(ggy!, x) }),
-})
-
-export const sigmoidOp = defineOp({
-  // Written so that large |x| neither overflows exp nor loses the tiny tail.
-  ...unaryOp("sigmoid", (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))), "1 / (1 + e^-x)"),
-  // dσ/dx = σ (1 - σ)
-  grad: ({ outputs: { y }, grads: { y: gy } }) => ({ x: mul(gy!, mul(y, addScalar(neg(y), 1))) }),
-})
-
-export const tanhOp = defineOp({
-  ...unaryOp("tanh", Math.tanh, "hyperbolic tangent"),
-  // d tanh/dx = 1 - tanh^2
-  grad: ({ outputs: { y }, grads: { y: gy } }) => ({ x: mul(gy!, addScalar(neg(mul(y, y)), 1)) }),
 })
 
 type PowAttrs = { exponent: number }
@@ -198,22 +141,27 @@ export const addScalarOp = defineOp({
   grad: ({ grads: { y: gy } }) => ({ x: gy! }),
 })
 
-type FullAttrs = { shape: number[]; value: number }
-/** A constant tensor of the graph's dtype (gradient seeds, zeros). */
-export const fullOp = defineOp({
-  name: "full",
-  doc: "a constant tensor filled with value",
-  inputs: [],
+/** v where m != 0 (or NaN), else 0: the mask LP pooling's gradient applies where a window's power sum is 0. */
+export const whereNonzeroOp = defineOp({
+  name: "where_nonzero",
+  doc: "v where m != 0 (or NaN), else 0",
+  inputs: ["v", "m"],
   outputs: ["y"],
-  attrs: (raw: { shape: readonly number[]; value: number }): FullAttrs => {
-    if (!Array.isArray(raw.shape)) throw new AttrError(`shape = ${JSON.stringify(raw.shape)} (expected an array of sizes)`)
-    assertValidShape(raw.shape)
-    return { shape: [...raw.shape], value: requireNumber(raw.value, "value", (v) => typeof v === "number") }
+  infer: ({ v, m }) => {
+    if (!sameShape(v.shape, m.shape) || v.dtype === "int32" || m.dtype === "int32") {
+      throw new ShapeError(`v ${showShape(v.shape)} ${v.dtype} and m ${showShape(m.shape)} ${m.dtype} (expected float tensors of equal shape)`)
+    }
+    return { y: v }
   },
-  infer: (_inputs, { shape }, { dtype }) => ({ y: { shape, dtype } }),
-  kernel: ({ outputs: { y }, attrs: { value } }) => {
-    if (value !== 0) y.data.fill(value)
+  kernel: ({ inputs: { v, m }, outputs: { y } }) => {
+    const vs = v.data
+    const ms = m.data
+    const out = y.data
+    for (let i = 0; i < out.length; i++) out[i] = ms[i] === 0 ? 0 : vs[i]
   },
+  overwritesOutputs: true,
+  // Linear in v with a fixed mask; piecewise constant in m.
+  grad: ({ inputs: { m }, grads: { y: g } }) => ({ v: whereNonzero(g!, m) }),
 })
 
 // ---------------------------------------------------------------- functional API
@@ -226,34 +174,13 @@ export const sub = (a: Value, b: Value): Value => a.builder.apply(subOp, { a, b 
 export const mul = (a: Value, b: Value): Value => a.builder.apply(mulOp, { a, b }).y
 /** a / b (broadcasting). */
 export const div = (a: Value, b: Value): Value => a.builder.apply(divOp, { a, b }).y
+/** -x. */
 export const neg = (x: Value): Value => x.builder.apply(negOp, { x }).y
-export const exp = (x: Value): Value => x.builder.apply(expOp, { x }).y
-export const log = (x: Value): Value => x.builder.apply(logOp, { x }).y
-/** max(x, 0); the gradient at exactly 0 is 0, as in PyTorch. */
-export const relu = (x: Value): Value => x.builder.apply(reluOp, { x }).y
-export const reluBackward = (gy: Value, x: Value): Value => gy.builder.apply(reluBackwardOp, { gy, x }).y
-export const sigmoid = (x: Value): Value => x.builder.apply(sigmoidOp, { x }).y
-export const tanh = (x: Value): Value => x.builder.apply(tanhOp, { x }).y
+/** x ** exponent (a number). */
 export const pow = (x: Value, exponent: number): Value => x.builder.apply(powOp, { x }, { exponent }).y
+/** x * value (a number). */
 export const scale = (x: Value, value: number): Value => x.builder.apply(scaleOp, { x }, { value }).y
+/** x + value (a number). */
 export const addScalar = (x: Value, value: number): Value => x.builder.apply(addScalarOp, { x }, { value }).y
-/** A constant of the builder's float dtype. */
-export const full = (builder: GraphBuilder, shape: Shape, value: number): Value => builder.apply(fullOp, {}, { shape, value }).y
-
-export const elementwiseOps = [
-  addOp,
-  subOp,
-  mulOp,
-  divOp,
-  negOp,
-  expOp,
-  logOp,
-  reluOp,
-  reluBackwardOp,
-  sigmoidOp,
-  tanhOp,
-  powOp,
-  scaleOp,
-  addScalarOp,
-  fullOp,
-] as const
+/** v where m != 0 (or NaN), else 0 (same shapes). */
+export const whereNonzero = (v: Value, m: Value): Value => v.builder.apply(whereNonzeroOp, { v, m }).y

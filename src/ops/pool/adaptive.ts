@@ -5,9 +5,10 @@
  * The ops reuse the avg and max families, so their backward ops, tie policies, NaN rules
  * and double backward are the same as for ordinary pooling.
  */
-import { booleanAttr, nanPolicy, adaptiveOutputShape, adaptiveOutputSizeAttr, adaptiveWindows, resolveAdaptiveSize, tiePolicy, type NanPolicy, type TiePolicy } from "./geometry.ts"
+import { nanPolicy, adaptiveOutputShape, adaptiveOutputSizeAttr, adaptiveWindows, resolveAdaptiveSize, tiePolicy, type NanPolicy, type TiePolicy } from "./geometry.ts"
 import { makeAvgFamily } from "./avg.ts"
 import { makeMaxFamily, type MaxPolicyAttrs } from "./max-family.ts"
+import { booleanAttr } from "../attrs.ts"
 
 /** Adaptive output size: an int for every spatial dim, or one entry per dim (null keeps that input size). */
 export type AdaptiveSize = number | readonly (number | null)[]

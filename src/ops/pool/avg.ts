@@ -20,8 +20,9 @@ import { avgPool2x2, avgPool2x2Backward } from "../../kernels/pool/pool2d.ts"
 import { sameShape, type Shape } from "../../tensor/shape.ts"
 import { ShapeError, showShape } from "../../errors.ts"
 import { defineOp } from "../../graph/op.ts"
-import { booleanAttr, poolOutputShape, poolParams, poolWindows, spatialParam, splitPoolInput, type PoolFamilySpec, type PoolParams, type SpatialParam } from "./geometry.ts"
+import { poolOutputShape, poolParams, poolWindows, splitPoolInput, type PoolFamilySpec, type PoolParams } from "./geometry.ts"
 import { floats } from "./planes.ts"
+import { booleanAttr, spatialParam, type SpatialParam } from "../attrs.ts"
 
 export interface AvgFamilySpec<RawA, A extends Attrs & RawA> extends PoolFamilySpec<RawA, A> {
   override(a: A): number | null

@@ -16,9 +16,9 @@ import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { TensorSpec } from "../../graph/types.ts"
 import { unitAxis, type WindowAxis, type Windows } from "../../kernels/pool/windows.ts"
 import type { Shape } from "../../tensor/shape.ts"
+import { booleanAttr, spatialParam } from "../attrs.ts"
 
 /** An int for every spatial dim, or one int for all of them (PyTorch's `_ntuple`). */
-export type SpatialParam = number | readonly number[]
 
 /**
  * Which of several tied maxima a max pool routes the gradient to. `first` (default) is
@@ -50,25 +50,7 @@ export function spatialName(dims: number, i: number): string {
   return DIM_NAMES[dims]?.[i] ?? `#${i}`
 }
 
-/** Normalises an int-or-tuple spatial attr to one integer >= min per dim. */
-export function spatialParam(v: unknown, dims: number, name: string, min: number, fallback?: readonly number[]): number[] {
-  const expected = `an integer >= ${min} or an array of ${dims} such integers`
-  if (v === undefined || v === null) {
-    if (fallback === undefined) throw new AttrError(`${name} is required (expected ${expected})`)
-    return [...fallback]
-  }
-  const list = typeof v === "number" ? new Array<number>(dims).fill(v) : v
-  if (!Array.isArray(list) || list.length !== dims || list.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < min)) {
-    throw new AttrError(`${name} = ${JSON.stringify(v)} (expected ${expected})`)
-  }
-  return [...(list as number[])]
-}
 
-export function booleanAttr(v: unknown, name: string, fallback: boolean): boolean {
-  if (v === undefined || v === null) return fallback
-  if (typeof v !== "boolean") throw new AttrError(`${name} = ${JSON.stringify(v)} (expected true or false)`)
-  return v
-}
 
 export function tiePolicy(v: unknown): TiePolicy {
   if (v === undefined || v === null) return "first"

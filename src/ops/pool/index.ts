@@ -32,52 +32,10 @@
  * Every backward op has its own gradient rule (gather_planes / scatter_add_planes, the
  * forward avg pool, the ties transpose), so double backward works.
  */
-import {
-  adaptiveAvgPool1dBackwardOp,
-  adaptiveAvgPool1dOp,
-  adaptiveAvgPool2dBackwardOp,
-  adaptiveAvgPool2dOp,
-  adaptiveAvgPool3dBackwardOp,
-  adaptiveAvgPool3dOp,
-  adaptiveMaxPool1dBackwardOp,
-  adaptiveMaxPool1dOp,
-  adaptiveMaxPool2dBackwardOp,
-  adaptiveMaxPool2dOp,
-  adaptiveMaxPool3dBackwardOp,
-  adaptiveMaxPool3dOp,
-  adaptiveMaxPool1dBackwardTiesOp,
-  adaptiveMaxPool2dBackwardTiesOp,
-  adaptiveMaxPool3dBackwardTiesOp,
-  adaptiveMaxPool1dBackwardTiesTransposeOp,
-  adaptiveMaxPool2dBackwardTiesTransposeOp,
-  adaptiveMaxPool3dBackwardTiesTransposeOp,
-  adaptiveOpList,
-} from "./adaptive.ts"
-import {
-  avgPool1dBackwardOp,
-  avgPool1dOp,
-  avgPool2dBackwardOp,
-  avgPool2dOp,
-  avgPool3dBackwardOp,
-  avgPool3dOp,
-  avgPoolOpList,
-} from "./avg.ts"
-import { lpPool1dOp, lpPool2dOp, lpPool3dOp, lpPoolOpList, whereNonzeroOp } from "./lp.ts"
-import {
-  maxPool1dBackwardOp,
-  maxPool1dBackwardTiesOp,
-  maxPool1dBackwardTiesTransposeOp,
-  maxPool1dOp,
-  maxPool2dBackwardOp,
-  maxPool2dBackwardTiesOp,
-  maxPool2dBackwardTiesTransposeOp,
-  maxPool2dOp,
-  maxPool3dBackwardOp,
-  maxPool3dBackwardTiesOp,
-  maxPool3dBackwardTiesTransposeOp,
-  maxPool3dOp,
-  maxPoolOpList,
-} from "./max.ts"
+import { adaptiveAvgPool1dBackwardOp, adaptiveAvgPool1dOp, adaptiveAvgPool2dBackwardOp, adaptiveAvgPool2dOp, adaptiveAvgPool3dBackwardOp, adaptiveAvgPool3dOp, adaptiveMaxPool1dBackwardOp, adaptiveMaxPool1dOp, adaptiveMaxPool2dBackwardOp, adaptiveMaxPool2dOp, adaptiveMaxPool3dBackwardOp, adaptiveMaxPool3dOp, adaptiveMaxPool1dBackwardTiesOp, adaptiveMaxPool2dBackwardTiesOp, adaptiveMaxPool3dBackwardTiesOp, adaptiveMaxPool1dBackwardTiesTransposeOp, adaptiveMaxPool2dBackwardTiesTransposeOp, adaptiveMaxPool3dBackwardTiesTransposeOp, adaptiveOpList } from "./adaptive.ts"
+import { avgPool1dBackwardOp, avgPool1dOp, avgPool2dBackwardOp, avgPool2dOp, avgPool3dBackwardOp, avgPool3dOp, avgPoolOpList } from "./avg.ts"
+import { lpPool1dOp, lpPool2dOp, lpPool3dOp, lpPoolOpList } from "./lp.ts"
+import { maxPool1dBackwardOp, maxPool1dBackwardTiesOp, maxPool1dBackwardTiesTransposeOp, maxPool1dOp, maxPool2dBackwardOp, maxPool2dBackwardTiesOp, maxPool2dBackwardTiesTransposeOp, maxPool2dOp, maxPool3dBackwardOp, maxPool3dBackwardTiesOp, maxPool3dBackwardTiesTransposeOp, maxPool3dOp, maxPoolOpList } from "./max.ts"
 import { gatherPlanes, gatherPlanesOp, scatterAddPlanes, scatterAddPlanesOp } from "./planes.ts"
 import { maxUnpool1dOp, maxUnpool2dOp, maxUnpool3dOp, unpoolOpList } from "./unpool.ts"
 
@@ -103,7 +61,6 @@ export {
   lpPool1dOp,
   lpPool2dOp,
   lpPool3dOp,
-  whereNonzeroOp,
   adaptiveAvgPool1dOp,
   adaptiveAvgPool2dOp,
   adaptiveAvgPool3dOp,
@@ -147,7 +104,6 @@ export {
   unpoolOutputSize,
   type PoolParams,
   type PoolWindow,
-  type SpatialParam as PoolSpatialParam,
   type TiePolicy,
   type NanPolicy,
 } from "./geometry.ts"

@@ -19,10 +19,11 @@ import type { Value } from "../../graph/builder.ts"
 import { lpPoolWindows } from "../../kernels/pool/windows.ts"
 import { sameShape, sizeOf } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
-import { mul, pow, scale } from "../pointwise/arithmetic.ts"
+import { mul, pow, scale, whereNonzero } from "../pointwise/index.ts"
 import { avgPool1dBackwardOp, avgPool2dBackwardOp, avgPool3dBackwardOp, undilated, type AvgPoolAttrs } from "./avg.ts"
-import { poolOutputShape, poolParams, poolWindows, splitPoolInput, type SpatialParam } from "./geometry.ts"
+import { poolOutputShape, poolParams, poolWindows, splitPoolInput } from "./geometry.ts"
 import { floats } from "./planes.ts"
+import { type SpatialParam } from "../attrs.ts"
 
 /** Normalised attrs of lp_pool{1,2,3}d. */
 export type LpPoolAttrs = { norm_type: number; kernel_size: number[]; stride: number[]; ceil_mode: boolean }
@@ -46,27 +47,6 @@ export function lpPoolAttrs(raw: LpPoolOptions, dims: number): LpPoolAttrs {
 
 const windowParams = (a: LpPoolAttrs) => undilated({ ...a, padding: a.kernel_size.map(() => 0) })
 
-/** where(m != 0, v, 0), NaN in m counting as non-zero. lp pooling's zero-window mask. */
-export const whereNonzeroOp = defineOp({
-  name: "where_nonzero",
-  doc: "v where m != 0 (or NaN), else 0",
-  inputs: ["v", "m"],
-  outputs: ["y"],
-  infer: ({ v, m }) => {
-    if (!sameShape(v.shape, m.shape) || v.dtype === "int32" || m.dtype === "int32") {
-      throw new ShapeError(`v ${showShape(v.shape)} ${v.dtype} and m ${showShape(m.shape)} ${m.dtype} (expected float tensors of equal shape)`)
-    }
-    return { y: v }
-  },
-  kernel: ({ inputs: { v, m }, outputs: { y } }) => {
-    const vs = floats(v)
-    const ms = floats(m)
-    const out = floats(y)
-    for (let i = 0; i < out.length; i++) out[i] = ms[i] === 0 ? 0 : vs[i]
-  },
-  // Linear in v with a fixed mask; piecewise constant in m.
-  grad: ({ inputs: { m }, grads: { y: g } }): { v?: Value } => ({ v: m.builder.apply(whereNonzeroOp, { v: g!, m }).y }),
-})
 
 const avgBackwardOps = { 1: avgPool1dBackwardOp, 2: avgPool2dBackwardOp, 3: avgPool3dBackwardOp } as const
 
@@ -87,7 +67,7 @@ function makeLpPool(dims: 1 | 2 | 3) {
       const p = a.norm_type
       let v: Value = scale(gy!, sizeOf(a.kernel_size))
       if (p !== 1) v = mul(v, pow(y, 1 - p))
-      v = x.builder.apply(whereNonzeroOp, { v, m: y }).y
+      v = whereNonzero(v, y)
       const avgAttrs: AvgPoolAttrs & { input_size: number[] } = {
         ...windowParams(a),
         count_include_pad: true,
@@ -104,4 +84,4 @@ export const lpPool1dOp = makeLpPool(1)
 export const lpPool2dOp = makeLpPool(2)
 export const lpPool3dOp = makeLpPool(3)
 
-export const lpPoolOpList = [lpPool1dOp, lpPool2dOp, lpPool3dOp, whereNonzeroOp]
+export const lpPoolOpList = [lpPool1dOp, lpPool2dOp, lpPool3dOp]

@@ -23,8 +23,9 @@ import { maxTieBackward, maxTieTranspose } from "../../kernels/pool/ties.ts"
 import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import type { Tensor } from "../../tensor/tensor.ts"
 import { defineOp } from "../../graph/op.ts"
-import { spatialParam, splitPoolInput, type NanPolicy, type PoolFamilySpec, type TiePolicy } from "./geometry.ts"
+import { splitPoolInput, type NanPolicy, type PoolFamilySpec, type TiePolicy } from "./geometry.ts"
 import { checkIndices, floats, gatherPlanes, ints } from "./planes.ts"
+import { spatialParam } from "../attrs.ts"
 
 /** Attrs every max-type pool carries. */
 export type MaxPolicyAttrs = { tie: TiePolicy; nan: NanPolicy; return_indices: boolean }

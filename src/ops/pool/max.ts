@@ -10,9 +10,10 @@
 import type { Tensor } from "../../tensor/tensor.ts"
 import { maxPool2dAxes } from "../../kernels/pool/pool2d.ts"
 import { maxPool2x2Planes } from "../../kernels/pool/parallel.ts"
-import { booleanAttr, nanPolicy, poolOutputShape, poolParams, poolWindows, tiePolicy, type NanPolicy, type PoolParams, type SpatialParam, type TiePolicy } from "./geometry.ts"
+import { nanPolicy, poolOutputShape, poolParams, poolWindows, tiePolicy, type NanPolicy, type PoolParams, type TiePolicy } from "./geometry.ts"
 import { makeMaxFamily, type MaxPolicyAttrs } from "./max-family.ts"
 import { floats, ints } from "./planes.ts"
+import { booleanAttr, type SpatialParam } from "../attrs.ts"
 
 /** Normalised attrs of max_pool{1,2,3}d (one entry per spatial dim). */
 export type MaxPoolAttrs = PoolParams & MaxPolicyAttrs

@@ -15,7 +15,8 @@ import type { FloatArray } from "../../tensor/dtype.ts"
 import { sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import type { Tensor } from "../../tensor/tensor.ts"
 import { defineOp } from "../../graph/op.ts"
-import { spatialParam, splitPoolInput } from "./geometry.ts"
+import { splitPoolInput } from "./geometry.ts"
+import { spatialParam } from "../attrs.ts"
 
 /** The float data of a tensor (kernels of this family only see float or int32 tensors). */
 export function floats(t: Tensor): FloatArray {

@@ -12,8 +12,9 @@ import { AttrError } from "../../errors.ts"
 import { unpoolPlanes } from "../../kernels/pool/windows.ts"
 import { sizeOf } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
-import { spatialParam, splitPoolInput, unpoolOutputSize, type SpatialParam } from "./geometry.ts"
+import { splitPoolInput, unpoolOutputSize } from "./geometry.ts"
 import { checkIndices, floats, gatherPlanes, ints } from "./planes.ts"
+import { spatialParam, type SpatialParam } from "../attrs.ts"
 
 /** Normalised attrs of max_unpool{1,2,3}d. */
 export type MaxUnpoolAttrs = { kernel_size: number[]; stride: number[]; padding: number[]; output_size: number[] | null }

@@ -1,10 +1,12 @@
 import { AttrError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
-import { mapBinary, sumToShape } from "../../kernels/pointwise/broadcast.ts"
+import { sumToShape } from "../../kernels/pointwise/broadcast.ts"
 import { assertValidShape, broadcastShapes, normalizeAxis, sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
-import { requireFloat, scale } from "../pointwise/arithmetic.ts"
+import { scale } from "../pointwise/index.ts"
+import { expand } from "../pointwise/broadcast.ts"
 import { reshape } from "../shape/index.ts"
+import { requireFloat } from "../attrs.ts"
 
 type ReduceAttrs = { dim: number[] | null; keepdim: boolean }
 type RawReduceAttrs = { dim?: number | readonly number[] | null; keepdim?: boolean }
@@ -73,69 +75,11 @@ export const meanOp = defineOp({
   },
 })
 
-type ShapeAttrs = { shape: number[] }
-const shapeAttrs = (raw: { shape: readonly number[] }): ShapeAttrs => {
-  if (!Array.isArray(raw.shape)) throw new AttrError(`shape = ${JSON.stringify(raw.shape)} (expected an array of sizes)`)
-  assertValidShape(raw.shape)
-  return { shape: [...raw.shape] }
-}
-
-/** Sums a broadcast tensor back down to `shape` (the adjoint of `expand`). */
-export const sumToOp = defineOp({
-  name: "sum_to",
-  doc: "sum over broadcast dimensions down to shape",
-  inputs: ["x"],
-  outputs: ["y"],
-  attrs: shapeAttrs,
-  infer: ({ x }, { shape }) => {
-    let target: number[]
-    try {
-      target = broadcastShapes(shape, x.shape)
-    } catch {
-      target = []
-    }
-    if (!sameShape(target, x.shape)) {
-      throw new ShapeError(`cannot sum ${showShape(x.shape)} down to ${showShape(shape)} (expected ${showShape(shape)} to broadcast to ${showShape(x.shape)})`)
-    }
-    return { y: { shape, dtype: x.dtype } }
-  },
-  kernel: ({ inputs: { x }, outputs: { y } }) => sumToShape(x.data, x.shape, y.data, y.shape),
-  grad: ({ inputs: { x }, grads: { y: gy } }) => ({ x: expand(gy!, x.shape) }),
-})
-
-/** Broadcasts x to `shape` (materialised), the adjoint of `sum_to`. */
-export const expandOp = defineOp({
-  name: "expand",
-  doc: "broadcast to shape",
-  inputs: ["x"],
-  outputs: ["y"],
-  attrs: shapeAttrs,
-  infer: ({ x }, { shape }) => {
-    let target: number[]
-    try {
-      target = broadcastShapes(x.shape, shape)
-    } catch {
-      target = []
-    }
-    if (!sameShape(target, shape)) throw new ShapeError(`cannot expand ${showShape(x.shape)} to ${showShape(shape)} (expected sizes 1 or equal, aligned right)`)
-    return { y: { shape, dtype: x.dtype } }
-  },
-  kernel: ({ inputs: { x }, outputs: { y } }) => {
-    const zero = new Float64Array(1)
-    mapBinary(x.data, x.shape, zero, [], y.data, y.shape, (a) => a)
-  },
-  grad: ({ inputs: { x }, grads: { y: gy } }) => ({ x: sumTo(gy!, x.shape) }),
-})
-
 /** Sum over `dim` (all dims when omitted or null). */
 export const sum = (x: Value, dim: number | readonly number[] | null = null, keepdim = false): Value =>
   x.builder.apply(sumOp, { x }, { dim, keepdim }).y
 /** Mean over `dim` (all dims when omitted or null). */
 export const mean = (x: Value, dim: number | readonly number[] | null = null, keepdim = false): Value =>
   x.builder.apply(meanOp, { x }, { dim, keepdim }).y
-/** Sums x down to `shape`; x itself when the shapes already agree. */
-export const sumTo = (x: Value, shape: Shape): Value => (sameShape(x.shape, shape) ? x : x.builder.apply(sumToOp, { x }, { shape }).y)
-/** Broadcasts x to `shape`; x itself when the shapes already agree. */
-export const expand = (x: Value, shape: Shape): Value => (sameShape(x.shape, shape) ? x : x.builder.apply(expandOp, { x }, { shape }).y)
-
-export const reduceOps = [sumOp, meanOp, sumToOp, expandOp] as const
+/** The reduction family, in documentation order. */
+export const reduceOps = [sumOp, meanOp] as const

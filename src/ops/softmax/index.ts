@@ -4,8 +4,9 @@ import type { TensorSpec } from "../../graph/types.ts"
 import type { DataArray } from "../../tensor/dtype.ts"
 import { normalizeAxis, sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 import { defineOp } from "../../graph/op.ts"
-import { exp, mul, neg, requireFloat, sub } from "../pointwise/arithmetic.ts"
+import { exp, mul, neg, sub } from "../pointwise/index.ts"
 import { sum } from "../reduce/index.ts"
+import { requireFloat } from "../attrs.ts"
 
 /*
  * softmax / log_softmax along one dim, stable for large inputs: subtract the slice max

@@ -1,13 +1,5 @@
 import { describe, expect, it } from "vitest"
-import {
-  adaptiveAvgPool1d,
-  adaptiveAvgPool2d,
-  adaptiveMaxPool1d,
-  adaptiveMaxPool1dWithIndices,
-  adaptiveMaxPool2dWithIndices,
-  globalAvgPool,
-  globalMaxPool,
-} from "../../../src/index.ts"
+import { adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveMaxPool1d, adaptiveMaxPool1dWithIndices, adaptiveMaxPool2dWithIndices, globalAvgPool, globalMaxPool } from "../../../src/index.ts"
 import { grads, list, run, t64 } from "./helpers.ts"
 
 describe("adaptive pooling by hand", () => {

@@ -1,19 +1,5 @@
 import { describe, expect, it } from "vitest"
-import {
-  GraphBuilder,
-  compile,
-  conv2d,
-  grad,
-  gradValues,
-  linear,
-  maxPool2d,
-  maxPool2dWithIndices,
-  mul,
-  relu,
-  flatten,
-  sum,
-  tensor,
-} from "../../../src/index.ts"
+import { GraphBuilder, compile, conv2d, grad, gradValues, linear, maxPool2d, maxPool2dWithIndices, mul, relu, flatten, sum, tensor } from "../../../src/index.ts"
 import { randomTensor } from "./helpers.ts"
 
 describe("max pooling in a graph", () => {

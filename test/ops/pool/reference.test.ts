@@ -5,25 +5,7 @@
 // gradients must agree exactly (indices) or to rounding (values).
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import {
-  adaptiveAvgPool1d,
-  adaptiveAvgPool2d,
-  adaptiveAvgPool3d,
-  adaptiveMaxPool1dWithIndices,
-  adaptiveMaxPool2dWithIndices,
-  adaptiveMaxPool3dWithIndices,
-  avgPool1d,
-  avgPool2d,
-  avgPool3d,
-  gradValues,
-  maxPool1dWithIndices,
-  maxPool2dWithIndices,
-  maxPool3dWithIndices,
-  mul,
-  sum,
-  tensor,
-  type Tensor,
-} from "../../../src/index.ts"
+import { adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d, adaptiveMaxPool1dWithIndices, adaptiveMaxPool2dWithIndices, adaptiveMaxPool3dWithIndices, avgPool1d, avgPool2d, avgPool3d, gradValues, maxPool1dWithIndices, maxPool2dWithIndices, maxPool3dWithIndices, mul, sum, tensor, type Tensor } from "../../../src/index.ts"
 import { poolConfigArb, type PoolConfig } from "../../../src/testing/arbitraries.ts"
 import { sizeOf, stridesOf } from "../../../src/tensor/shape.ts"
 import { run } from "./helpers.ts"
