@@ -30,6 +30,7 @@ const TYPE_NAMES: { readonly [code: number]: IdxType } = {
 }
 const TYPE_SIZES: { readonly [T in IdxType]: number } = { uint8: 1, int8: 1, int16: 2, int32: 4, float32: 4, float64: 8 }
 
+/** The element types an IDX file can hold (MNIST images and labels are `uint8`). */
 export type IdxType = "uint8" | "int8" | "int16" | "int32" | "float32" | "float64"
 
 /** Element arrays by IDX type. uint8 data is a view into the file's bytes (no copy). */
