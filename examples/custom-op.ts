@@ -28,8 +28,8 @@ import {
   scale,
   type Tensor,
   type Value,
-} from "../src/index.ts"
-import { checkGradients } from "../src/testing/index.ts"
+} from "dagrad"
+import { checkGradients } from "dagrad/testing"
 
 type SwishAttrs = { beta: number }
 
