@@ -93,12 +93,19 @@ try {
     console.log(`tsc -p ${file}: ok (${((performance.now() - t0) / 1000).toFixed(1)} s)`)
   }
 
-  phase("(c) esbuild --platform=browser")
+  phase("(c) esbuild --platform=browser, minified")
   const esbuild = await import(requireFromRepo.resolve("esbuild"))
   const nodeBuiltins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)])
-  writeFileSync(join(app, "root-entry.mjs"), 'export * from "dagrad"\n')
+  // every entry point but dagrad/node is browser-safe: each one alone, then the LeNet-5 page
+  const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"))
+  const browserEntries = Object.keys(pkg.exports).filter((k) => k !== "./node" && k !== "./package.json")
+  const targets = browserEntries.map((k, i) => {
+    const specifier = k === "." ? "dagrad" : `dagrad/${k.slice(2)}`
+    writeFileSync(join(app, `entry-${i}.mjs`), `export * from "${specifier}"\n`)
+    return [`export * from "${specifier}"`, `entry-${i}.mjs`]
+  })
   const bundles = {}
-  for (const [name, entry] of [["root entry (export * from \"dagrad\")", "root-entry.mjs"], ["LeNet-5 page (browser-entry.mjs)", "browser-entry.mjs"]]) {
+  for (const [name, entry] of [...targets, ["LeNet-5 page (browser-entry.mjs)", "browser-entry.mjs"]]) {
     const result = await esbuild.build({ entryPoints: [join(app, entry)], absWorkingDir: app, bundle: true, platform: "browser", format: "esm", minify: true, metafile: true, write: false, logLevel: "silent" })
     const imported = Object.values(result.metafile.inputs).flatMap((i) => i.imports.map((x) => x.path))
     const builtinsIn = imported.filter((p) => nodeBuiltins.has(p))
@@ -109,6 +116,15 @@ try {
     console.log(`${name}: ${(bytes / 1024).toFixed(1)} KB minified, ${(gzipSync(text).length / 1024).toFixed(1)} KB gzipped, ${Object.keys(result.metafile.inputs).length} modules, no Node built-ins`)
     bundles[entry] = text
   }
+
+  // the control: dagrad/node does reach Node built-ins, and the browser build says so
+  writeFileSync(join(app, "entry-node.mjs"), 'export * from "dagrad/node"\n')
+  const control = await esbuild.build({ entryPoints: [join(app, "entry-node.mjs")], absWorkingDir: app, bundle: true, platform: "browser", format: "esm", write: false, logLevel: "silent" }).then(
+    () => "bundled",
+    (e) => e.errors.map((x) => x.text).join("; "),
+  )
+  assert.match(control, /node:worker_threads|node:fs/, "the control (dagrad/node for the browser) should fail on a Node built-in")
+  console.log(`control: dagrad/node for the browser fails as it should (${control.split("; ")[0]} ...)`)
 
   phase("(d) headless Chromium vs Node: LeNet-5, batch 64, seed 1, 3 steps")
   const options = { seed: 1, batch: 64, steps: 3 }
