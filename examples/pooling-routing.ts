@@ -12,9 +12,9 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { SGD, Trainer, buildModelGraph, initParameters, lenet5, type Tensor } from "../src/index.ts"
-import { batches, epochOrder, loadMnist, makeBatch, takeExamples } from "../src/node/index.ts"
-import { asciiHeatmap, heatmapOf, heatmapSvg, inspectRouting, routingSummary, tileHeatmaps, type Heatmap, type RoutingMap } from "../src/research/index.ts"
+import { SGD, Trainer, buildModelGraph, initParameters, lenet5, type Tensor } from "dagrad"
+import { batches, epochOrder, loadMnist, makeBatch, takeExamples } from "dagrad/node"
+import { asciiHeatmap, heatmapOf, heatmapSvg, inspectRouting, routingSummary, tileHeatmaps, type Heatmap, type RoutingMap } from "dagrad/research"
 
 export interface RoutingExampleOptions {
   readonly steps: number

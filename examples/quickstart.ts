@@ -2,7 +2,7 @@
  * The README's first example: build a small CNN as a graph, differentiate it, take SGD steps.
  *   npx tsx examples/quickstart.ts
  */
-import { GraphBuilder, Random, SGD, compile, conv2d, crossEntropy, flatten, formatGraph, grad, linear, maxPool2d, relu, tensor } from "../src/index.ts"
+import { GraphBuilder, Random, SGD, compile, conv2d, crossEntropy, flatten, formatGraph, grad, linear, maxPool2d, relu, tensor } from "dagrad"
 
 const g = new GraphBuilder({ dtype: "float32" })                  // nothing runs while building
 const x = g.input("x", [8, 1, 12, 12])                            // shapes are inferred at every node

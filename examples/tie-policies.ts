@@ -14,9 +14,9 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { SGD, Sequential, Trainer, buildModelGraph, initParameters, lenet5, type Tensor, type TiePolicy } from "../src/index.ts"
-import { batches, epochOrder, lineChartSvg, loadMnist, makeBatch, takeExamples } from "../src/node/index.ts"
-import { inspectRouting } from "../src/research/index.ts"
+import { SGD, Sequential, Trainer, buildModelGraph, initParameters, lenet5, type Tensor, type TiePolicy } from "dagrad"
+import { batches, epochOrder, lineChartSvg, loadMnist, makeBatch, takeExamples } from "dagrad/node"
+import { inspectRouting } from "dagrad/research"
 
 /** lenet5() with both pooling layers under `tie` (same parameter names and init order). */
 export function lenet5WithTie(tie: TiePolicy): Sequential {

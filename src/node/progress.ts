@@ -1,8 +1,21 @@
 /**
- * Per-epoch progress: a live `cli-progress` bar on a terminal, plain periodic lines
- * otherwise (CI logs, `> file`), so logs stay readable without carriage-return noise.
+ * Per-epoch progress: a live `cli-progress` bar on a terminal (when that optional peer
+ * dependency is installed), plain periodic lines otherwise (CI logs, `> file`), so logs stay readable without carriage-return noise.
  */
-import cliProgress from "cli-progress"
+import { createRequire } from "node:module"
+import type cliProgress from "cli-progress"
+
+/**
+ * `cli-progress` is an optional peer dependency (the CLI's live bar): loaded only when a
+ * live bar is wanted, so `dagrad/node` imports without it. Undefined when not installed.
+ */
+function loadCliProgress(): typeof cliProgress | undefined {
+  try {
+    return createRequire(import.meta.url)("cli-progress") as typeof cliProgress
+  } catch {
+    return undefined
+  }
+}
 
 /** Live statistics shown with the progress. */
 export interface ProgressStats {
@@ -64,8 +77,10 @@ export class EpochProgress {
     this.stream = options.stream ?? process.stdout
     this.percentStep = options.percentStep ?? 10
     this.nextPercent = this.percentStep
-    if (options.tty ?? this.stream.isTTY === true) {
-      this.bar = new cliProgress.SingleBar({
+    // without cli-progress installed, a terminal gets the plain lines too
+    const bars = options.tty ?? this.stream.isTTY === true ? loadCliProgress() : undefined
+    if (bars !== undefined) {
+      this.bar = new bars.SingleBar({
         format: `${options.label} {bar} {percentage}% | {value}/{total} | {stats} | ETA {eta_formatted}`,
         stream: this.stream as NodeJS.WritableStream,
         barsize: 24,

@@ -52,6 +52,13 @@ export interface ThreadPool extends ParallelBackend {
   close(): Promise<void>
 }
 
+/**
+ * The worker's entry: from the sources (tsx, vitest) a plain .mjs that registers tsx's loader
+ * before loading thread-worker.ts; from the built package (dist/, plain node) the compiled
+ * thread-worker.js itself, so an installed dagrad needs no TypeScript loader.
+ */
+const WORKER_SCRIPT = new URL(import.meta.url.endsWith(".ts") ? "./thread-worker-boot.mjs" : "./thread-worker.js", import.meta.url)
+
 function refOf(a: DataArray): SharedArrayRef {
   const dtype = a instanceof Float32Array ? "float32" : a instanceof Float64Array ? "float64" : "int32"
   return { buffer: a.buffer as SharedArrayBuffer, dtype, byteOffset: a.byteOffset, length: a.length }
@@ -69,7 +76,7 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
     const { port1, port2 } = new MessageChannel()
     ports.push(port1)
-    return new Worker(new URL("./thread-worker-boot.mjs", import.meta.url), {
+    return new Worker(WORKER_SCRIPT, {
       workerData: { control: control.buffer, errorText: errorText.buffer, port: port2, index },
       transferList: [port2],
     })

@@ -18,7 +18,7 @@ import { buildModel, checkpointPathIn, DEFAULT_CONFIG, finalReport, trainRun, ty
 import { loadTrainingCheckpoint } from "./training-checkpoint.ts"
 import { startThreadPool, type ThreadPool } from "./threads.ts"
 
-const USAGE = `usage:
+const USAGE = `usage (in the repository; from an installed package: npx dagrad train|eval|predict [flags]):
   npm run train   -- [--epochs N] [--batch-size N] [--lr X] [--momentum X] [--weight-decay X]
                      [--schedule cosine|step|constant] [--seed N] [--model lenet5|mlp]
                      [--data-dir DIR] [--limit N] [--test-limit N] [--out DIR] [--resume] [--threads N]

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import "../../src/index.ts"
 import { runTrainingCase, trainingTrajectoryHandler } from "../../src/testing/training-golden.ts"
 
-const file = fileURLToPath(new URL("../../../shared/golden/training.json", import.meta.url))
+const file = fileURLToPath(new URL("../golden/training.json", import.meta.url))
 const golden = JSON.parse(readFileSync(file, "utf8")) as { cases: { name: string; op: string; [k: string]: unknown }[] }
 
 describe("training.json trajectories (PyTorch SGD runs, float64)", () => {
