@@ -1,33 +1,205 @@
 /**
- * dagrad: a dataflow-graph engine with reverse-mode autodiff for CNNs.
- * This is the curated public surface; internals are imported by path.
+ * dagrad: a dataflow-graph engine with reverse-mode autodiff for convolutional networks.
+ * Build a graph, differentiate it (a graph-to-graph transform), compile it, run it.
+ * Browser-safe: this entry imports no Node module.
+ *
+ * This list is the public API: each name is here on purpose, grouped by what it is for,
+ * and test/api pins it. Everything else is internal and may change.
+ *
+ * @example
+ * import { GraphBuilder, conv2d, relu, flatten, linear, crossEntropy, grad, compile } from "dagrad"
+ *
+ * @module dagrad
  */
-export * from "./errors.ts"
+
+// ---------------------------------------------------------------- errors
+export { DagradError, GraphError, ShapeError, AttrError, FeedError, KernelError, FormatError, type ErrorContext } from "./errors.ts"
+
+// ---------------------------------------------------------------- tensors
 export type { DType, FloatDType, DataArray } from "./tensor/dtype.ts"
-export { sizeOf, stridesOf, broadcastShapes, type Shape } from "./tensor/shape.ts"
+export { sizeOf, broadcastShapes, type Shape } from "./tensor/shape.ts"
 export { tensor, zeros, full as fullTensor, scalar, cloneTensor, castTensor, item, toNested, type Tensor } from "./tensor/tensor.ts"
 export { Random } from "./tensor/random.ts"
+
+// ---------------------------------------------------------------- building graphs
 export type { Graph, GraphNode, OutputRef, OutputSpec, TensorSpec, Attrs, AttrValue, NodeKind } from "./graph/types.ts"
-export { GraphBuilder, Value, type BuilderOptions, type ApplyOptions } from "./graph/builder.ts"
+export { GraphBuilder, Value, type BuilderOptions, type ApplyOptions, type AppliedOutputs } from "./graph/builder.ts"
 export { formatGraph, toDot } from "./graph/print.ts"
-export { defineOp, type EpilogueSpec, type Activation, type OpDef, type OpSpec, type AnyOp, type KernelArgs, type GradArgs, type Kernel } from "./graph/op.ts"
-export { createRegistry, withOp, type Registry } from "./graph/registry.ts"
+
+// ---------------------------------------------------------------- defining ops (built-ins use the same API)
+export {
+  defineOp,
+  type OpDef,
+  type OpSpec,
+  type AnyOp,
+  type OpInputs,
+  type OpOutputs,
+  type InferContext,
+  type KernelArgs,
+  type Kernel,
+  type GradArgs,
+  type Activation,
+  type EpilogueSpec,
+} from "./graph/op.ts"
+export { pointwiseOp, type PointwiseRule, type PointwiseOp } from "./ops/pointwise/table.ts"
+export { createRegistry, withOp, emptyRegistry, type Registry } from "./graph/registry.ts"
 export { builtinOps, builtinRegistry } from "./ops/builtins.ts"
-export { full, fullOp } from "./graph/constant.ts"
-export { accumulateOp } from "./autodiff/accumulate.ts"
+export { spatialParam, positiveInteger, booleanAttr, requireNumber, requireFloat, type SpatialParam } from "./ops/attrs.ts"
+
+// ---------------------------------------------------------------- autodiff and execution
 export { grad, gradValues, type GradOptions } from "./autodiff/grad.ts"
-export { compile, run, Plan, poisonUnclearedOutputs, topologicalOrder, type ParamStore, type RunOptions } from "./exec/plan.ts"
-export * from "./ops/pointwise/index.ts"
-export * from "./ops/reduce/index.ts"
-export * from "./ops/shape/index.ts"
-export * from "./ops/linalg/index.ts"
-export * from "./ops/conv/index.ts"
-export * from "./ops/pool/index.ts"
-export * from "./ops/softmax/index.ts"
-export * from "./ops/dropout/index.ts"
-export * from "./ops/loss/index.ts"
-export * from "./ops/norm/index.ts"
+export { compile, run, Plan, topologicalOrder, type ParamStore, type RunOptions } from "./exec/plan.ts"
+
+// ---------------------------------------------------------------- ops: pointwise
+export { full, fullOp } from "./graph/constant.ts"
+export { add, sub, mul, div, neg, pow, scale, addScalar, whereNonzero } from "./ops/pointwise/arithmetic.ts"
+export { sumTo, expand } from "./ops/pointwise/broadcast.ts"
+export {
+  exp,
+  log,
+  tanh,
+  sigmoid,
+  relu,
+  reluBackward,
+  leakyRelu,
+  leakyReluBackward,
+  elu,
+  eluBackward,
+  gelu,
+  geluBackward,
+  softplus,
+  softplusBackward,
+} from "./ops/pointwise/unary.ts"
+export { addOp, subOp, mulOp, divOp, negOp, powOp, scaleOp, addScalarOp } from "./ops/pointwise/arithmetic.ts"
+export { expOp, logOp, tanhOp, sigmoidOp, reluOp, leakyReluOp, eluOp, geluOp, softplusOp } from "./ops/pointwise/index.ts"
+
+// ---------------------------------------------------------------- ops: reductions, shapes, linear algebra
+export { sum, mean, sumOp, meanOp } from "./ops/reduce/index.ts"
+export { reshape, flatten, permute, transpose, reshapeOp, flattenOp, permuteOp, transposeOp } from "./ops/shape/index.ts"
+export { matmul, linear, matmulOp, linearOp } from "./ops/linalg/index.ts"
+
+// ---------------------------------------------------------------- ops: convolution
+export {
+  conv1d,
+  conv2d,
+  conv3d,
+  convTranspose1d,
+  convTranspose2d,
+  convTranspose3d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv1dOp,
+  conv2dOp,
+  conv3dOp,
+  convTranspose1dOp,
+  convTranspose2dOp,
+  convTranspose3dOp,
+  type ConvOptions,
+  type ConvTransposeOptions,
+  type ConvAttrs,
+  type ConvTransposeAttrs,
+} from "./ops/conv/index.ts"
+
+// ---------------------------------------------------------------- ops: pooling
+export {
+  maxPool1d,
+  maxPool2d,
+  maxPool3d,
+  maxPool1dWithIndices,
+  maxPool2dWithIndices,
+  maxPool3dWithIndices,
+  maxPool2dBackward,
+  avgPool1d,
+  avgPool2d,
+  avgPool3d,
+  avgPool2dBackward,
+  sumPool1d,
+  sumPool2d,
+  sumPool3d,
+  lpPool1d,
+  lpPool2d,
+  lpPool3d,
+  adaptiveMaxPool1d,
+  adaptiveMaxPool2d,
+  adaptiveMaxPool3d,
+  adaptiveMaxPool1dWithIndices,
+  adaptiveMaxPool2dWithIndices,
+  adaptiveMaxPool3dWithIndices,
+  adaptiveAvgPool1d,
+  adaptiveAvgPool2d,
+  adaptiveAvgPool3d,
+  globalMaxPool,
+  globalAvgPool,
+  maxUnpool1d,
+  maxUnpool2d,
+  maxUnpool3d,
+  poolOutputSize,
+  poolOutputShape,
+  explainPoolShape,
+  maxPool1dOp,
+  maxPool2dOp,
+  maxPool3dOp,
+  avgPool1dOp,
+  avgPool2dOp,
+  avgPool3dOp,
+  lpPool1dOp,
+  lpPool2dOp,
+  lpPool3dOp,
+  adaptiveMaxPool1dOp,
+  adaptiveMaxPool2dOp,
+  adaptiveMaxPool3dOp,
+  adaptiveAvgPool1dOp,
+  adaptiveAvgPool2dOp,
+  adaptiveAvgPool3dOp,
+  maxUnpool1dOp,
+  maxUnpool2dOp,
+  maxUnpool3dOp,
+  type TiePolicy,
+  type NanPolicy,
+  type MaxPoolOptions,
+  type AvgPoolOptions,
+  type LpPoolOptions,
+  type AdaptiveSize,
+  type AdaptiveMaxPoolOptions,
+  type MaxUnpoolOptions,
+} from "./ops/pool/index.ts"
+
+// ---------------------------------------------------------------- ops: softmax, losses, normalisation, dropout
+export { softmax, logSoftmax, softmaxBackward, logSoftmaxBackward, softmaxOp, logSoftmaxOp } from "./ops/softmax/index.ts"
+export {
+  crossEntropy,
+  nllLoss,
+  mseLoss,
+  binaryCrossEntropyWithLogits,
+  crossEntropyOp,
+  nllLossOp,
+  mseLossOp,
+  binaryCrossEntropyWithLogitsOp,
+} from "./ops/loss/index.ts"
+export { batchNorm2d, batchNorm2dOp } from "./ops/norm/index.ts"
+export { dropout, dropoutOp, type DropoutOptions } from "./ops/dropout/index.ts"
+
+// ---------------------------------------------------------------- layers, models, training
 export * from "./nn/index.ts"
 export * from "./optim/index.ts"
-export * from "./inspect/index.ts"
-export * from "./data/batches.ts"
+
+// ---------------------------------------------------------------- data
+export {
+  MNIST_MEAN,
+  MNIST_STD,
+  takeExamples,
+  normalizationTable,
+  epochOrder,
+  epochSeed,
+  batchCount,
+  makeBatch,
+  batches,
+  type ImageDataset,
+  type Batch,
+  type BatchOptions,
+  type BatchAllocator,
+} from "./data/batches.ts"
+
+// ---------------------------------------------------------------- looking inside a run (also dagrad/inspect)
+export { inspectRouting, routingSummary, type RoutingMap, type InspectOptions } from "./research/routing.ts"
+export { heatmapSvg, asciiHeatmap, type Heatmap } from "./research/heatmap.ts"

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { GraphBuilder, compile, defineOp, neg, poisonUnclearedOutputs, tensor } from "../../src/index.ts"
+import { poisonUnclearedOutputs } from "../../src/exec/plan.ts"
+import { GraphBuilder, compile, defineOp, neg, tensor } from "../../src/index.ts"
 
 // The executor clears output buffers unless an op declares overwritesOutputs; the suite
 // runs with poisoning on (test/setup.ts), which this file toggles and restores.

@@ -2,7 +2,8 @@
 // a planted max pool whose gradient routes tied windows to a non-maximal element.
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { defineOp, globalMaxPool, maxPool1d, maxPool2d, relu, scatterAddPlanes, tensor, type Tensor, type Value } from "../../src/index.ts"
+import { scatterAddPlanes } from "../../src/ops/pool/index.ts"
+import { defineOp, globalMaxPool, maxPool1d, maxPool2d, relu, tensor, type Tensor, type Value } from "../../src/index.ts"
 import { maxPoolAttrs, type MaxPoolAttrs, type MaxPoolOptions } from "../../src/ops/pool/max.ts"
 import { maxPoolWindowList } from "../../src/research/windows.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"

@@ -1,6 +1,7 @@
 // Deliberately wrong pooling gradients, written with the public defineOp API, for showing
 // that the tie-aware checker and the metamorphic properties catch them. Forwards are right.
-import { defineOp, maxPool1dWithIndices, mul, scatterAddPlanes, type Value } from "../../src/index.ts"
+import { scatterAddPlanes } from "../../src/ops/pool/index.ts"
+import { defineOp, maxPool1dWithIndices, mul, type Value } from "../../src/index.ts"
 import { maxPoolAttrs, type MaxPoolAttrs, type MaxPoolOptions } from "../../src/ops/pool/max.ts"
 import { avgPool1dBackwardOp, avgPoolAttrs, type AvgPoolAttrs, type AvgPoolOptions } from "../../src/ops/pool/avg.ts"
 import { maxPoolWindowList } from "../../src/research/windows.ts"

@@ -1,6 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { defineOp, maxPool2d, maxPool2dWithIndices, scatterAddPlanes, type Value } from "../../../src/index.ts"
+import { scatterAddPlanes } from "../../../src/ops/pool/index.ts"
+import { defineOp, maxPool2d, maxPool2dWithIndices, type Value } from "../../../src/index.ts"
 import type { MaxPoolOptions } from "../../../src/ops/pool/max.ts"
 import { checkGradients, distinctTensorArb, poolConfigArb } from "../../../src/testing/index.ts"
 

@@ -1,6 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { adaptiveBin, adaptiveOutputShape, explainPoolShape, poolOutputShape, poolOutputSize, poolWindow, unpoolOutputSize } from "../../../src/index.ts"
+import { adaptiveBin, adaptiveOutputShape, poolWindow, unpoolOutputSize } from "../../../src/ops/pool/index.ts"
+import { explainPoolShape, poolOutputShape, poolOutputSize } from "../../../src/index.ts"
 import { poolParams } from "../../../src/ops/pool/geometry.ts"
 
 // Brute force: count windows one by one instead of using the closed form.

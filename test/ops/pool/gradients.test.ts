@@ -3,12 +3,12 @@
 // ceil_mode), on inputs away from ties and kinks; then the backward ops (double backward).
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d, adaptiveMaxPool1d, adaptiveMaxPool2d, adaptiveMaxPool3d, avgPool1d, avgPool2d, avgPool3d, gatherPlanes, gradValues, lpPool1d, lpPool2d, lpPool3d, maxPool1d, maxPool2d, maxPool3d, maxPool1dWithIndices, maxPool2dWithIndices, maxPool3dWithIndices, maxUnpool1d, maxUnpool2d, maxUnpool3d, mul, scatterAddPlanes, sum, tensor, type NanPolicy, type TiePolicy, type Value } from "../../../src/index.ts"
+import { adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d, adaptiveMaxPool1d, adaptiveMaxPool2d, adaptiveMaxPool3d, avgPool1d, avgPool2d, avgPool3d, gradValues, lpPool1d, lpPool2d, lpPool3d, maxPool1d, maxPool2d, maxPool3d, maxPool1dWithIndices, maxPool2dWithIndices, maxPool3dWithIndices, maxUnpool1d, maxUnpool2d, maxUnpool3d, mul, sum, tensor, type NanPolicy, type TiePolicy, type Value } from "../../../src/index.ts"
 import { checkGradients, type GraphFunction } from "../../../src/testing/gradcheck.ts"
 import { distinctTensorArb, poolConfigArb, tensorArb, type PoolConfig } from "../../../src/testing/arbitraries.ts"
 import type { Tensor } from "../../../src/tensor/tensor.ts"
 import { poolWindows } from "../../../src/ops/pool/geometry.ts"
-import { avgPool2dBackwardOp, adaptiveAvgPool3dBackwardOp, maxPool1dBackwardTiesOp, maxPool2dBackwardOp, maxPool2dBackwardTiesOp, maxPool2dBackwardTiesTransposeOp, adaptiveMaxPool2dBackwardTiesOp } from "../../../src/ops/pool/index.ts"
+import { avgPool2dBackwardOp, adaptiveAvgPool3dBackwardOp, maxPool1dBackwardTiesOp, maxPool2dBackwardOp, maxPool2dBackwardTiesOp, maxPool2dBackwardTiesTransposeOp, adaptiveMaxPool2dBackwardTiesOp, scatterAddPlanes, gatherPlanes } from "../../../src/ops/pool/index.ts"
 import { randomTensor, run, t64, i32 } from "./helpers.ts"
 
 const expectGrad = (fn: GraphFunction, inputs: { readonly [k: string]: Tensor }, wrt?: string[]): void => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { gatherPlanes, maxPool2dBackward, maxPool2dWithIndices, maxUnpool1d, maxUnpool2d } from "../../../src/index.ts"
+import { gatherPlanes } from "../../../src/ops/pool/index.ts"
+import { maxPool2dBackward, maxPool2dWithIndices, maxUnpool1d, maxUnpool2d } from "../../../src/index.ts"
 import { grads, i32, list, run, t64 } from "./helpers.ts"
 
 describe("max_unpool by hand", () => {
