@@ -1,0 +1,41 @@
+/**
+ * The playground's training loop in Node, for comparing with the page: the same session
+ * code, the same MNIST subset (run `npm run playground:data` first), one thread.
+ *
+ *     npx tsx playground/scripts/bench-node.ts [--steps 300] [--model lenet5] [--lr 0.05] [--batch 32] [--optimizer momentum]
+ *
+ * Prints training images/s (steps only, evaluation excluded, as the page reports it) and
+ * the test accuracy on the 2,000-image subset every 100 steps.
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import { loadMnist } from "../src/data.ts"
+import { DEFAULT_CONFIG, TrainingSession, parseConfig } from "../src/session.ts"
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: "string", default: "300" },
+    model: { type: "string", default: DEFAULT_CONFIG.model },
+    lr: { type: "string", default: String(DEFAULT_CONFIG.lr) },
+    batch: { type: "string", default: String(DEFAULT_CONFIG.batchSize) },
+    optimizer: { type: "string", default: DEFAULT_CONFIG.optimizer },
+    tie: { type: "string", default: DEFAULT_CONFIG.tie },
+  },
+})
+const dir = join(import.meta.dirname, "..", "public", "mnist")
+const { train, test } = await loadMnist("", () => {}, async (name) => new Uint8Array(readFileSync(join(dir, name))))
+const config = parseConfig({ model: values.model, lr: Number(values.lr), batchSize: Number(values.batch), optimizer: values.optimizer, tie: values.tie, seed: DEFAULT_CONFIG.seed })
+const session = new TrainingSession(config, train, test)
+const steps = Number(values.steps)
+let trainMs = 0
+for (let done = 0; done < steps; ) {
+  const n = Math.min(100, steps - done)
+  const t0 = performance.now()
+  const losses = session.trainSteps(n)
+  trainMs += performance.now() - t0
+  done += n
+  const { accuracy } = session.evaluate()
+  console.log(`step ${session.step}: mean loss ${(losses.reduce((a, b) => a + b, 0) / n).toFixed(4)}, test accuracy ${accuracy.toFixed(2)}%`)
+}
+console.log(`${config.model}, batch ${config.batchSize}: ${((steps * config.batchSize) / (trainMs / 1000)).toFixed(0)} training images/s in Node ${process.version} (one thread)`)
