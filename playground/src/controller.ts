@@ -36,8 +36,8 @@ export class Controller {
   private readonly gate: RateGate
   private pending: number[] = []
   private pendingFrom = 0
+  /** Images trained since start/resume, and the milliseconds their steps took (evaluation excluded). */
   private imagesSince = 0
-  /** Milliseconds spent in training steps since the last report (evaluation excluded). */
   private trainMs = 0
   private inspectIndex = 0
   private inspectTie: TrainConfig["tie"] = "first"
@@ -223,8 +223,6 @@ export class Controller {
       lossPoints: points,
     })
     this.pending = []
-    this.imagesSince = 0
-    this.trainMs = 0
   }
 
   /** Accuracy and confusion matrix, the filters and the inspected digit's views. */

@@ -215,10 +215,14 @@ worker.onmessage = (e: MessageEvent<Report>) => {
     case "error":
       predictionInFlight = false
       say(r.message, true)
+      console.error(`dagrad worker: ${r.message}`)
       return
   }
 }
-worker.onerror = (e) => say(`worker error: ${e.message}`, true)
+worker.onerror = (e) => {
+  say(`worker error: ${e.message}`, true)
+  console.error(`dagrad worker crashed: ${e.message}`)
+}
 
 ui.train.onclick = () => send({ type: "start" })
 ui.pause.onclick = () => send({ type: "pause" })

@@ -41,6 +41,7 @@ export type Report =
       readonly epoch: number
       /** Mean training loss of the steps since the last report. */
       readonly loss: number
+      /** Training images per second since the last start/resume (steps only, evaluation excluded). */
       readonly imagesPerSecond: number
       /** (step, mean loss) points since the last report. */
       readonly lossPoints: readonly Point[]
