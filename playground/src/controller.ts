@@ -14,6 +14,8 @@ export interface ControllerHost {
   now(): number
   /** Loads the train and test subsets from `dataUrl`, reporting bytes as they arrive. */
   loadData(dataUrl: string, progress: (loaded: number, total: number) => void): Promise<{ train: ImageDataset; test: ImageDataset }>
+  /** Starts a kernel worker pool of `threads` threads; resolves to the threads in use (1: none). */
+  startPool(threads: number): Promise<number>
   /** Lets queued messages run (a macrotask). */
   yieldToEvents(): Promise<void>
   /** The saved run, if any. */
@@ -42,6 +44,7 @@ export class Controller {
   private inspectIndex = 0
   private inspectTie: TrainConfig["tie"] = "first"
   private lastEvalStep = -1
+  private threads = 1
 
   constructor(private readonly host: ControllerHost) {
     this.gate = new RateGate(PROGRESS_INTERVAL_MS, () => host.now())
@@ -74,6 +77,7 @@ export class Controller {
     switch (cmd.type) {
       case "init": {
         const config = parseConfig(cmd.config)
+        this.threads = await this.host.startPool(cmd.threads)
         this.data = await this.host.loadData(cmd.dataUrl, (loaded, total) => this.host.post({ type: "loading", loaded, total }))
         let restored = false
         if (cmd.restore) {
@@ -152,6 +156,7 @@ export class Controller {
       restored,
       trainCount: s.train.count,
       testCount: s.test.count,
+      threads: this.threads,
     })
     this.postViews()
   }

@@ -7,3 +7,6 @@
 export * from "../../src/index.ts"
 export { parseIdx, encodeCheckpoint, decodeCheckpoint, checkTensorsMatch, encodeIdxUint8 } from "../../src/io/index.ts"
 export type { Checkpoint, JsonValue } from "../../src/io/index.ts"
+// The kernels' fork-join interface, for the browser worker pool (pool.ts). Not in the
+// package's public surface yet; imported by path like the Node pool does.
+export { parallelBackend, runSerially, setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../../src/kernels/parallel.ts"

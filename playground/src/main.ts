@@ -15,7 +15,6 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 
 // The page's measurements of its own responsiveness, read by the end-to-end test.
 const inputDelays: number[] = []
-;(window as unknown as { dagradPlayground: unknown }).dagradPlayground = { inputDelays }
 for (const type of ["keydown", "pointerdown"] as const) {
   document.addEventListener(type, (e) => inputDelays.push(performance.now() - e.timeStamp), { capture: true })
 }
@@ -50,6 +49,13 @@ const state = {
   lossPoints: [] as Point[],
   accuracyPoints: [] as Point[],
   digit: 0,
+}
+;(window as unknown as { dagradPlayground: unknown }).dagradPlayground = {
+  inputDelays,
+  /** (step, test accuracy %) of this page's run so far. */
+  get accuracyPoints(): Point[] {
+    return state.accuracyPoints
+  },
 }
 const dirty = new Set<string>()
 let frame = 0
@@ -140,7 +146,11 @@ worker.onmessage = (e: MessageEvent<Report>) => {
       state.accuracyPoints = []
       showConfig(r.config)
       $("loading").hidden = true
-      say(r.restored ? `resumed the saved run at step ${r.position.step}` : `${r.trainCount} training and ${r.testCount} test images loaded`)
+      say(
+        `${r.restored ? `resumed the saved run at step ${r.position.step}` : `${r.trainCount} training and ${r.testCount} test images loaded`}; ` +
+          (r.threads > 1 ? `training on ${r.threads} threads (a worker pool over SharedArrayBuffer)` : "training on one worker thread"),
+      )
+      $("threads-used").textContent = String(r.threads)
       invalidate("numbers", "charts", "buttons")
       predictDrawing()
       return
@@ -332,8 +342,27 @@ $("clear").onclick = () => {
   $("probabilities").innerHTML = ""
 }
 
+/**
+ * Threads to train with: ?threads=N in the address, else 2 when the page is cross-origin
+ * isolated (a worker pool over SharedArrayBuffer) on a machine with 2+ cores, else 1.
+ */
+function requestedThreads(): number {
+  const asked = Number(new URLSearchParams(location.search).get("threads"))
+  if (Number.isInteger(asked) && asked >= 1) return asked
+  return crossOriginIsolated ? Math.min(2, navigator.hardwareConcurrency || 1) : 1
+}
+const threadSelect = $<HTMLSelectElement>("threads")
+threadSelect.value = String(Math.min(2, requestedThreads()))
+threadSelect.disabled = !crossOriginIsolated
+// The pool lives in the worker: a new thread count reloads the page (the run resumes from IndexedDB).
+threadSelect.onchange = () => {
+  const params = new URLSearchParams(location.search)
+  params.set("threads", threadSelect.value)
+  location.search = params.toString()
+}
+
 try {
-  send({ type: "init", config: configFromForm(), dataUrl: new URL("mnist/", document.baseURI).href, restore: true })
+  send({ type: "init", config: configFromForm(), dataUrl: new URL("mnist/", document.baseURI).href, restore: true, threads: requestedThreads() })
 } catch (e) {
   say(e instanceof Error ? e.message : String(e), true)
 }

@@ -16,7 +16,14 @@ export const SLICE_MS = 40
 
 /** Page -> worker. */
 export type Command =
-  | { readonly type: "init"; readonly config: TrainConfig; readonly dataUrl: string; readonly restore: boolean }
+  | {
+      readonly type: "init"
+      readonly config: TrainConfig
+      readonly dataUrl: string
+      readonly restore: boolean
+      /** Threads to train with: 1 is this worker alone; more starts a pool (cross-origin isolated pages only). */
+      readonly threads: number
+    }
   | { readonly type: "start" }
   | { readonly type: "pause" }
   | { readonly type: "reset"; readonly config: TrainConfig }
@@ -33,7 +40,16 @@ export type Point = readonly [number, number]
 /** Worker -> page. */
 export type Report =
   | { readonly type: "loading"; readonly loaded: number; readonly total: number }
-  | { readonly type: "ready"; readonly config: TrainConfig; readonly position: Position; readonly restored: boolean; readonly trainCount: number; readonly testCount: number }
+  | {
+      readonly type: "ready"
+      readonly config: TrainConfig
+      readonly position: Position
+      readonly restored: boolean
+      readonly trainCount: number
+      readonly testCount: number
+      /** Threads the kernels use (1 without a pool). */
+      readonly threads: number
+    }
   | { readonly type: "running"; readonly running: boolean }
   | {
       readonly type: "progress"
@@ -73,6 +89,7 @@ export function parseCommand(raw: unknown): Command {
   const m = raw as { [k: string]: unknown }
   if (type === "predict" && !(m.pixels instanceof Float32Array)) throw new TypeError("predict: pixels must be a Float32Array of 784 values")
   if (type === "import" && !(m.bytes instanceof Uint8Array)) throw new TypeError("import: bytes must be a Uint8Array")
+  if (type === "init" && !(Number.isInteger(m.threads) && (m.threads as number) >= 1)) throw new TypeError(`init: threads ${JSON.stringify(m.threads)} (expected an integer >= 1)`)
   if (type === "inspect" && !Number.isInteger(m.index)) throw new TypeError(`inspect: index ${JSON.stringify(m.index)} (expected an integer)`)
   return raw as Command
 }

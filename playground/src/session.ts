@@ -30,6 +30,7 @@ import {
   makeBatch,
   namedParameters,
   normalizationTable,
+  parallelBackend,
   routingSummary,
   tileHeatmaps,
   type ImageDataset,
@@ -136,7 +137,7 @@ export class TrainingSession {
   ) {
     this.config = parseConfig(config)
     const model = buildModel(this.config.model, this.config.tie)
-    this.params = restored?.params ?? initParameters(model, { seed: this.config.seed })
+    this.params = shareParams(restored?.params ?? initParameters(model, { seed: this.config.seed }))
     this.optimizer = makeOptimizer(this.config)
     if (restored?.optimizer !== undefined) this.optimizer.importState(restored.optimizer)
     this.trainer = new Trainer({ model, params: this.params, optimizer: this.optimizer })
@@ -164,7 +165,7 @@ export class TrainingSession {
         cursor = 0
         this.order = epochOrder(this.train.count, this.config.seed, epoch)
       }
-      const batch = makeBatch(this.train, this.order, cursor, cursor + bs, "float32", this.table)
+      const batch = makeBatch(this.train, this.order, cursor, cursor + bs, "float32", this.table, sharedAllocator())
       losses.push(this.trainer.step(batch.x, batch.labels))
       this.position = { step: step + 1, epoch, cursor: cursor + bs }
     }
@@ -189,7 +190,7 @@ export class TrainingSession {
     const order = Int32Array.from({ length: this.test.count }, (_, i) => i)
     for (let start = 0; start < this.test.count; start += batchSize) {
       const end = Math.min(start + batchSize, this.test.count)
-      const { x } = makeBatch(this.test, order, start, end, "float32", this.table)
+      const { x } = makeBatch(this.test, order, start, end, "float32", this.table, sharedAllocator())
       const logits = this.trainer.predict(x)
       for (let i = 0; i < end - start; i++) predicted[start + i] = argmax(logits.data.subarray(i * 10, i * 10 + 10))
     }
@@ -288,6 +289,27 @@ export class TrainingSession {
     const optimizer = { ...(m.optimizer as unknown as ReturnType<SGD["exportState"]>), buffers: momentum }
     return { session: new TrainingSession(config, train, test, { params, position, optimizer }), meta: m }
   }
+}
+
+/**
+ * With a worker pool installed, kernels split work only over shared memory: batches are
+ * allocated there (undefined without a pool: plain arrays).
+ */
+function sharedAllocator(): ((dtype: "float32" | "float64", size: number) => Float32Array | Float64Array) | undefined {
+  const backend = parallelBackend()
+  return backend === undefined ? undefined : (dtype, size) => backend.allocShared(dtype, size) as Float32Array | Float64Array
+}
+
+/** The parameter store moved into shared memory when a pool is installed (same values). */
+function shareParams(params: Map<string, Tensor>): Map<string, Tensor> {
+  const allocate = sharedAllocator()
+  if (allocate === undefined) return params
+  for (const [name, t] of params) {
+    const data = allocate(t.dtype === "float64" ? "float64" : "float32", t.data.length)
+    data.set(t.data)
+    params.set(name, { ...t, data })
+  }
+  return params
 }
 
 /** An ImageDataset from parsed MNIST IDX images [n, 28, 28] and labels [n]. */

@@ -5,6 +5,7 @@
 import { Controller } from "./controller.ts"
 import { loadMnist } from "./data.ts"
 import { loadLastRun, saveLastRun } from "./idb.ts"
+import { startBrowserPool } from "./pool.ts"
 import { transferablesOf, type Report } from "./protocol.ts"
 
 // A MessageChannel round trip is a macrotask without setTimeout's 4 ms nesting clamp.
@@ -16,6 +17,10 @@ const controller = new Controller({
   post: (report: Report) => self.postMessage(report, { transfer: transferablesOf(report) }),
   now: () => performance.now(),
   loadData: (url, progress) => loadMnist(url, progress),
+  startPool: async (threads) => {
+    const pool = await startBrowserPool(threads, () => new Worker(new URL("./pool-worker.ts", import.meta.url), { type: "module" }))
+    return pool?.threads ?? 1
+  },
   yieldToEvents: () =>
     new Promise<void>((resolve) => {
       waiting.push(resolve)

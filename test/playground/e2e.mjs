@@ -63,12 +63,12 @@ const browser = await chromium.launch({
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
 })
 const consoleErrors = []
-async function openPage() {
+async function openPage(query = "") {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
   const page = await context.newPage()
   page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()))
   page.on("pageerror", (e) => consoleErrors.push(String(e)))
-  await page.goto(url)
+  await page.goto(url + query)
   await page.waitForFunction(() => !document.querySelector("[data-testid=train]").disabled, null, { timeout: 60_000 })
   return { context, page }
 }
@@ -77,7 +77,8 @@ const num = async (page, id) => Number(await text(page, id))
 
 try {
   const { page } = await openPage()
-  log("page ready; cross-origin isolated:", await page.evaluate(() => crossOriginIsolated))
+  const threads = await num(page, "threads")
+  log(`page ready; cross-origin isolated: ${await page.evaluate(() => crossOriginIsolated)}; threads: ${threads}`)
   await page.click("[data-testid=train]")
   await page.waitForFunction(() => document.querySelector("[data-testid=loss]").textContent !== "", null, { timeout: 30_000 })
   const firstLoss = await num(page, "loss")
@@ -97,7 +98,7 @@ try {
   const accuracy = await num(page, "accuracy")
   speeds.sort((a, b) => a - b)
   const medianSpeed = speeds[Math.floor(speeds.length / 2)]
-  log(`paused at step ${step}: loss ${firstLoss} -> ${loss}, test accuracy ${accuracy}%, median ${medianSpeed} images/s in Chromium (one worker)`)
+  log(`paused at step ${step}: loss ${firstLoss} -> ${loss}, test accuracy ${accuracy}%, median ${medianSpeed} images/s in Chromium (${threads} thread${threads > 1 ? "s: worker pool" : ": one worker"})`)
   check(step >= STEPS, `step ${step} >= ${STEPS}`)
   check(loss < firstLoss, `loss fell (${firstLoss} -> ${loss})`)
   check(accuracy >= MIN_ACCURACY, `test accuracy ${accuracy} >= ${MIN_ACCURACY}`)
@@ -155,6 +156,30 @@ try {
   await fresh.page.waitForFunction((a) => document.querySelector("[data-testid=accuracy]").textContent === a, String(await text(page, "accuracy")), { timeout: 30_000 }).catch(() => {})
   const reloaded = await num(fresh.page, "accuracy")
   check(reloaded === accuracy, `the downloaded checkpoint (${download.suggestedFilename()}) reproduces ${accuracy}% in a fresh page (got ${reloaded}%)`)
+
+  // One worker without the pool: the same accuracy at step 100 (the pool changes no bits).
+  if (threads > 1) {
+    const solo = fresh.page
+    await solo.goto(url + "?threads=1")
+    await solo.waitForFunction(() => !document.querySelector("[data-testid=train]").disabled, null, { timeout: 60_000 })
+    await solo.click("#reset")
+    await solo.waitForFunction(() => document.querySelector("[data-testid=step]").textContent === "0", null, { timeout: 30_000 })
+    await solo.click("[data-testid=train]")
+    const soloSpeeds = []
+    while ((await num(solo, "step")) < 100) {
+      const ips = await num(solo, "images-per-second")
+      if (ips > 0) soloSpeeds.push(ips)
+      await solo.waitForTimeout(500)
+    }
+    await solo.click("[data-testid=pause]")
+    await solo.waitForFunction(() => !document.querySelector("[data-testid=train]").disabled, null, { timeout: 30_000 })
+    const at100 = async (p) => (await p.evaluate(() => window.dagradPlayground.accuracyPoints)).find(([s]) => s === 100)?.[1]
+    soloSpeeds.sort((a, b) => a - b)
+    const soloThreads = await num(solo, "threads")
+    log(`one worker (threads ${soloThreads}): median ${soloSpeeds[Math.floor(soloSpeeds.length / 2)]} images/s over the first 100 steps`)
+    const [pooled, single] = [await at100(page), await at100(solo)]
+    check(soloThreads === 1 && pooled !== undefined && pooled === single, `the pool and one worker give the same test accuracy at step 100 (${pooled}% and ${single}%)`)
+  }
 
   // A reload of the first page resumes the run from IndexedDB.
   await page.reload()

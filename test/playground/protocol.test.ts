@@ -21,6 +21,7 @@ function fakeHost(tick = 3) {
       return data
     },
     yieldToEvents: () => new Promise((r) => setImmediate(r)),
+    startPool: async () => 1,
     loadSaved: async () => saved,
     save: async (bytes) => {
       saved = bytes
@@ -38,13 +39,13 @@ async function until(cond: () => boolean): Promise<void> {
 describe("worker protocol", () => {
   it("init reports loading progress, then ready with the data's sizes and the first views", async () => {
     const h = fakeHost()
-    await new Controller(h.host).handle({ type: "init", config, dataUrl: "mnist/", restore: false })
+    await new Controller(h.host).handle({ type: "init", config, dataUrl: "mnist/", restore: false, threads: 1 })
     expect(h.of("loading")).toEqual([
       { type: "loading", loaded: 5, total: 10 },
       { type: "loading", loaded: 10, total: 10 },
     ])
     const ready = h.of("ready")[0]
-    expect(ready).toMatchObject({ restored: false, trainCount: 200, testCount: 50, position: { step: 0 } })
+    expect(ready).toMatchObject({ restored: false, trainCount: 200, testCount: 50, position: { step: 0 }, threads: 1 })
     expect(h.of("evaluation")[0].evaluation.step).toBe(0)
     expect(h.of("filters")[0].shape).toEqual([8, 1, 3, 3])
     expect(h.of("inspection")[0].routing).toHaveLength(2)
@@ -53,7 +54,7 @@ describe("worker protocol", () => {
   it("start trains until pause; progress is rate-limited; accuracy every 100 steps; pause saves the run", async () => {
     const h = fakeHost()
     const c = new Controller(h.host)
-    await c.handle({ type: "init", config, dataUrl: "", restore: false })
+    await c.handle({ type: "init", config, dataUrl: "", restore: false, threads: 1 })
     await c.handle({ type: "start" })
     await until(() => (h.of("progress").at(-1)?.step ?? 0) >= 230)
     await c.handle({ type: "pause" })
@@ -76,7 +77,7 @@ describe("worker protocol", () => {
   it("a saved run is resumed on init; export + import reproduce the accuracy", async () => {
     const h = fakeHost()
     const c = new Controller(h.host)
-    await c.handle({ type: "init", config, dataUrl: "", restore: false })
+    await c.handle({ type: "init", config, dataUrl: "", restore: false, threads: 1 })
     await c.handle({ type: "start" })
     await until(() => (h.of("progress").at(-1)?.step ?? 0) >= 20)
     await c.handle({ type: "pause" })
@@ -88,14 +89,14 @@ describe("worker protocol", () => {
     // a reload: a new controller on the same store resumes where the run paused
     const h2 = fakeHost()
     h2.host.loadSaved = async () => h.saved()
-    await new Controller(h2.host).handle({ type: "init", config, dataUrl: "", restore: true })
+    await new Controller(h2.host).handle({ type: "init", config, dataUrl: "", restore: true, threads: 1 })
     expect(h2.of("ready")[0]).toMatchObject({ restored: true, position: { step: accuracy.step } })
     expect(h2.of("evaluation")[0].evaluation.accuracy).toBe(accuracy.accuracy)
 
     // a fresh page loads the downloaded file
     const h3 = fakeHost()
     const c3 = new Controller(h3.host)
-    await c3.handle({ type: "init", config, dataUrl: "", restore: false })
+    await c3.handle({ type: "init", config, dataUrl: "", restore: false, threads: 1 })
     await c3.handle({ type: "import", bytes: checkpoint.bytes, name: "run.dgck" })
     expect(h3.of("loaded")[0]).toMatchObject({ name: "run.dgck", position: { step: accuracy.step } })
     expect(h3.of("evaluation").at(-1)!.evaluation.accuracy).toBe(accuracy.accuracy)
@@ -106,7 +107,7 @@ describe("worker protocol", () => {
     const c = new Controller(h.host)
     await c.handle({ type: "predict", pixels: new Float32Array(784) })
     expect(h.of("error")[0].message).toMatch(/not loaded yet/)
-    await c.handle({ type: "init", config, dataUrl: "", restore: false })
+    await c.handle({ type: "init", config, dataUrl: "", restore: false, threads: 1 })
     await c.handle({ type: "predict", pixels: new Float32Array(784) })
     const p = h.of("prediction")[0]
     expect(p.probabilities).toHaveLength(10)
@@ -124,7 +125,7 @@ describe("worker protocol", () => {
   it("set-tie re-renders the routing with the new policy", async () => {
     const h = fakeHost()
     const c = new Controller(h.host)
-    await c.handle({ type: "init", config, dataUrl: "", restore: false })
+    await c.handle({ type: "init", config, dataUrl: "", restore: false, threads: 1 })
     await c.handle({ type: "set-tie", tie: "all" })
     expect(h.of("inspection").at(-1)!.routing.map((v) => v.tie)).toEqual(["all", "all"])
     await c.handle({ type: "inspect", index: 7, tie: "split" })
@@ -139,6 +140,7 @@ describe("protocol helpers", () => {
     expect(() => parseCommand(null)).toThrow(TypeError)
     expect(() => parseCommand({ type: "predict", pixels: [0, 1] })).toThrow(/Float32Array/)
     expect(() => parseCommand({ type: "inspect", index: 1.5 })).toThrow(/index 1.5/)
+    expect(() => parseCommand({ type: "init", threads: 0 })).toThrow(/threads 0/)
   })
 
   it("RateGate lets one call through per interval", () => {
