@@ -7,14 +7,17 @@ import { AttrError } from "../../src/errors.ts"
 
 /** The models the page offers. */
 export const MODEL_NAMES = ["lenet5", "small-cnn"] as const
+/** A model the page offers. */
 export type ModelName = (typeof MODEL_NAMES)[number]
 
 /** Max-pool tie policies (dagrad's `tie` attribute). */
 export const TIE_POLICIES = ["first", "last", "split", "all"] as const
+/** A max-pool tie policy. */
 export type Tie = (typeof TIE_POLICIES)[number]
 
 /** Optimizers: SGD plain, with momentum 0.9, or Nesterov momentum 0.9. */
 export const OPTIMIZER_NAMES = ["sgd", "momentum", "nesterov"] as const
+/** An optimizer the page offers. */
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number]
 
 /** Everything that defines a run; chosen in the page. */

@@ -44,6 +44,7 @@ export interface Series {
   readonly points: readonly Point[]
 }
 
+/** Size, fixed y range and title of a {@link lineChartSvg} chart. */
 export interface ChartOptions {
   readonly width?: number
   readonly height?: number
