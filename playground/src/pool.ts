@@ -42,6 +42,7 @@ export function runJob(job: PoolJob, control: Int32Array, errorText: Uint8Array)
     taskFunction(job.task)({ arrays: job.arrays, numbers: job.numbers, text: job.text })
   } catch (e) {
     const bytes = new TextEncoder().encode(e instanceof Error ? e.message : String(e))
+    errorText.fill(0) // an earlier, longer message must not show through
     errorText.set(bytes.subarray(0, errorText.length - 1))
     Atomics.store(control, ERROR, 1)
   }

@@ -18,8 +18,14 @@ const controller = new Controller({
   now: () => performance.now(),
   loadData: (url, progress) => loadMnist(url, progress),
   startPool: async (threads) => {
-    const pool = await startBrowserPool(threads, () => new Worker(new URL("./pool-worker.ts", import.meta.url), { type: "module" }))
-    return pool?.threads ?? 1
+    try {
+      const pool = await startBrowserPool(threads, () => new Worker(new URL("./pool-worker.ts", import.meta.url), { type: "module" }))
+      return pool?.threads ?? 1
+    } catch (e) {
+      // Without helpers the worker trains alone: the same results, one thread.
+      console.warn(`dagrad playground: no worker pool (${e instanceof Error ? e.message : String(e)}); training on one thread`)
+      return 1
+    }
   },
   yieldToEvents: () =>
     new Promise<void>((resolve) => {
