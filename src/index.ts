@@ -50,6 +50,10 @@ export { spatialParam, positiveInteger, booleanAttr, requireNumber, requireFloat
 export { grad, gradValues, type GradOptions } from "./autodiff/grad.ts"
 export { compile, run, Plan, topologicalOrder, type ParamStore, type RunOptions } from "./exec/plan.ts"
 
+// ---------------------------------------------------------------- threads (a backend plugs in here; dagrad/node has one)
+export { setParallelBackend, parallelBackend, runSerially, taskFunction, parallelTasks, type ParallelBackend, type TaskArgs, type TaskFunction } from "./exec/parallel.ts"
+export { installKernelTask } from "./exec/offload.ts"
+
 // ---------------------------------------------------------------- ops: pointwise
 export { full, fullOp } from "./graph/constant.ts"
 export { add, sub, mul, div, neg, pow, scale, addScalar, whereNonzero } from "./ops/pointwise/arithmetic.ts"
