@@ -73,9 +73,11 @@ export {
   geluBackward,
   softplus,
   softplusBackward,
+  silu,
+  siluBackward,
 } from "./ops/pointwise/unary.ts"
 export { addOp, subOp, mulOp, divOp, negOp, powOp, scaleOp, addScalarOp } from "./ops/pointwise/arithmetic.ts"
-export { expOp, logOp, tanhOp, sigmoidOp, reluOp, leakyReluOp, eluOp, geluOp, softplusOp } from "./ops/pointwise/index.ts"
+export { expOp, logOp, tanhOp, sigmoidOp, reluOp, leakyReluOp, eluOp, geluOp, softplusOp, siluOp } from "./ops/pointwise/index.ts"
 
 // ---------------------------------------------------------------- ops: reductions, shapes, linear algebra
 export { sum, mean, sumOp, meanOp } from "./ops/reduce/index.ts"

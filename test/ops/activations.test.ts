@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { GraphBuilder, compile, elu, gelu, gradValues, leakyRelu, logSoftmax, mul, softmax, softplus, sum, tensor, type Tensor, type Value } from "../../src/index.ts"
+import { GraphBuilder, compile, elu, exp, gelu, gradValues, leakyRelu, log, logSoftmax, mul, sigmoid, silu, softmax, softplus, sum, tanh, tensor, type Tensor, type Value } from "../../src/index.ts"
 import { erf } from "../../src/kernels/pointwise/erf.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
@@ -193,6 +193,26 @@ describe("softmax / log_softmax", () => {
   const x = tensor(awayFromZero(24, 3).data, [2, 3, 4], "float64")
   it("softmax gradient and double backward (dim 1 of [2, 3, 4])", () => checkTwice((v) => softmax(v, 1), x))
   it("log_softmax gradient and double backward (dim -1)", () => checkTwice((v) => logSoftmax(v, -1), x))
+  // every rule of the pointwise table with a second derivative (d2): gradient and double backward by FD
+  for (const [name, f] of [["exp", exp], ["log", (v: Value) => log(mul(v, v))], ["tanh", tanh], ["sigmoid", sigmoid], ["elu", (v: Value) => elu(v, 0.7)], ["gelu", (v: Value) => gelu(v)], ["gelu tanh", (v: Value) => gelu(v, "tanh")], ["softplus", (v: Value) => softplus(v, 1.5)], ["silu", silu]] as const) {
+    it(`${name} gradient and double backward`, () => checkTwice(f, x))
+  }
+})
+
+describe("silu (x * sigmoid(x), PyTorch's F.silu)", () => {
+  it("hand-worked values and gradients", () => {
+    const { y, gx } = evalWithGrad((v) => silu(v), [0, 1, -2])
+    // silu(0) = 0, silu'(0) = s(0) (1 + 0) = 0.5
+    expect(y[0]).toBe(0)
+    expect(gx[0]).toBe(0.5)
+    // silu(1) = 1 / (1 + e^-1); silu'(1) = s (1 + (1 - s)) with s = 1 / (1 + e^-1)
+    const s1 = 1 / (1 + Math.exp(-1))
+    expect(y[1]).toBeCloseTo(s1, 15)
+    expect(gx[1]).toBeCloseTo(s1 * (2 - s1), 15)
+    const s2 = 1 / (1 + Math.exp(2))
+    expect(y[2]).toBeCloseTo(-2 * s2, 15)
+    expect(gx[2]).toBeCloseTo(s2 * (1 - 2 * (1 - s2)), 15)
+  })
 })
 
 describe("op laws (shape, determinism, inputs untouched, FD gradient) on random shapes", () => {

@@ -7,7 +7,7 @@ import type { AnyOp } from "../../graph/op.ts"
 import { fullOp } from "../../graph/constant.ts"
 import { addOp, addScalarOp, divOp, mulOp, negOp, powOp, scaleOp, subOp, whereNonzeroOp } from "./arithmetic.ts"
 import { expandOp, sumToOp } from "./broadcast.ts"
-import { eluPointwise, expPointwise, geluPointwise, leakyReluPointwise, logPointwise, reluPointwise, sigmoidPointwise, softplusPointwise, tanhPointwise, unaryPointwise } from "./unary.ts"
+import { eluPointwise, expPointwise, geluPointwise, leakyReluPointwise, logPointwise, reluPointwise, sigmoidPointwise, siluPointwise, softplusPointwise, tanhPointwise, unaryPointwise } from "./unary.ts"
 
 export { add, sub, mul, div, neg, pow, scale, addScalar, whereNonzero } from "./arithmetic.ts"
 export { addOp, subOp, mulOp, divOp, negOp, powOp, scaleOp, addScalarOp, whereNonzeroOp } from "./arithmetic.ts"
@@ -28,6 +28,8 @@ export {
   geluBackward,
   softplus,
   softplusBackward,
+  silu,
+  siluBackward,
 } from "./unary.ts"
 export { pointwiseOp, type PointwiseRule, type PointwiseOp } from "./table.ts"
 
@@ -46,6 +48,8 @@ export const geluOp = geluPointwise.op
 export const geluBackwardOp = geluPointwise.backwardOp
 export const softplusOp = softplusPointwise.op
 export const softplusBackwardOp = softplusPointwise.backwardOp
+export const siluOp = siluPointwise.op
+export const siluBackwardOp = siluPointwise.backwardOp
 
 /** Every op of the pointwise family. */
 export const pointwiseOps: readonly AnyOp[] = [

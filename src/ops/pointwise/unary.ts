@@ -183,6 +183,25 @@ export const softplusPointwise: PointwiseOp<[beta?: number, threshold?: number],
   },
 })
 
+/**
+ * SiLU (swish with beta 1): x sigmoid(x), PyTorch's F.silu. Its derivative, as PyTorch's
+ * silu_backward forms it: s (1 + x (1 - s)) with s = sigmoid(x); f''(x) = s (1 - s) (2 + x (1 - 2s)).
+ */
+export const siluPointwise = pointwiseOp({
+  name: "silu",
+  doc: "x * sigmoid(x)",
+  saves: "x",
+  f: (x) => x / (1 + Math.exp(-x)),
+  df: (g, x) => {
+    const s = 1 / (1 + Math.exp(-x))
+    return g * (s * (1 + x * (1 - s)))
+  },
+  d2: (G, x) => {
+    const s = sigmoid(x)
+    return mul(G, mul(mul(s, addScalar(neg(s), 1)), addScalar(mul(x, addScalar(scale(s, -2), 1)), 2)))
+  },
+})
+
 // ---------------------------------------------------------------- wrappers
 
 /** e^x. */
@@ -228,6 +247,13 @@ export const geluBackward = geluPointwise.backward
 export const softplus = softplusPointwise.apply
 /** gy * softplus'(x) (1 strictly above the threshold); the gradient node of softplus. */
 export const softplusBackward = softplusPointwise.backward
+/**
+ * silu(x) = x * sigmoid(x) (PyTorch's F.silu, swish with beta 1).
+ * @example const y = silu(x)
+ */
+export const silu = siluPointwise.apply
+/** gy * silu'(x); the gradient node of silu. */
+export const siluBackward = siluPointwise.backward
 
 /** Every unary pointwise rule's op and backward op. */
-export const unaryPointwise = [expPointwise, logPointwise, tanhPointwise, sigmoidPointwise, reluPointwise, leakyReluPointwise, eluPointwise, geluPointwise, softplusPointwise]
+export const unaryPointwise = [expPointwise, logPointwise, tanhPointwise, sigmoidPointwise, reluPointwise, leakyReluPointwise, eluPointwise, geluPointwise, softplusPointwise, siluPointwise]
