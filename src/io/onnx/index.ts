@@ -1,0 +1,6 @@
+/**
+ * ONNX import and export (`dagrad/onnx`), on bytes (browser-safe). Needs the optional
+ * peer dependency `protobufjs` (the wire format); the rest of dagrad does not.
+ */
+export { importOnnx, UnsupportedOnnxError, SUPPORTED_ONNX_OPS, type ImportOnnxOptions, type ImportedOnnx } from "./import.ts"
+export { decodeModelProto, encodeModelProto, type ModelProto, type GraphProto, type NodeProto, type TensorProto } from "./proto.ts"
