@@ -169,7 +169,7 @@ function requireBatched(s: Step, name = "x"): void {
 const maxPool: Exporter = (s) => {
   requireBatched(s)
   if (s.attrs.nan !== "propagate") s.fail(`nan = "${String(s.attrs.nan)}" (ONNX MaxPool has no NaN policy; expected "propagate")`)
-  const window = [ints("kernel_shape", nums(s.attrs.kernel_size)), ints("strides", nums(s.attrs.stride)), ints("pads", spatialPads(nums(s.attrs.padding))), ints("dilations", nums(s.attrs.dilation)), int("ceil_mode", s.attrs.ceil_mode ? 1 : 0)]
+  const window = [ints("kernel_shape", nums(s.attrs.kernel_size)), ints("strides", nums(s.attrs.stride)), ints("pads", spatialPads(nums(s.attrs.padding))), ints("dilations", nums(s.attrs.dilation)), int("ceil_mode", ceilFlag(s, nums(s.attrs.dilation)))]
   if (!s.used("indices")) {
     s.e.add("MaxPool", s.node.id, [s.input("x")], window, [s.out()])
     return
@@ -182,22 +182,50 @@ const maxPool: Exporter = (s) => {
   s.e.add("Cast", s.node.id, [within], [int("to", ONNX_DTYPE.INT32)], [s.out("indices")])
 }
 
+/**
+ * ONNX's ceil_mode flag for a pool. ONNX Runtime's kernels drop a last ceil_mode window
+ * that would start in the right padding, as PyTorch does, but ONNX shape inference does
+ * not, so the declared and inferred shapes would disagree (a runtime warning, and a
+ * static error in any op after it). When ceil_mode adds no window that floor mode lacks,
+ * the flag is written as 0: the same windows, and shapes that agree.
+ */
+function ceilFlag(s: Step, dilation?: readonly number[]): number {
+  if (s.attrs.ceil_mode !== true) return 0
+  const input = s.shape("x").slice(2)
+  const out = s.node.outputs[0].shape.slice(2)
+  const kernel = nums(s.attrs.kernel_size)
+  const stride = nums(s.attrs.stride)
+  const padding = (s.attrs.padding as number[] | undefined) ?? kernel.map(() => 0)
+  const floorCount = input.map((L, i) => Math.floor((L + 2 * padding[i] - (dilation?.[i] ?? 1) * (kernel[i] - 1) - 1) / stride[i]) + 1)
+  return out.every((n, i) => n === floorCount[i]) ? 0 : 1
+}
+
 const avgPool: Exporter = (s) => {
   requireBatched(s)
   const padding = nums(s.attrs.padding)
   const kernel = nums(s.attrs.kernel_size)
-  if (s.attrs.divisor_override !== null) s.fail(`divisor_override = ${String(s.attrs.divisor_override)} (ONNX AveragePool always divides by the window's element count; sum pooling has no ONNX pool)`)
-  const window = [ints("kernel_shape", kernel), ints("strides", nums(s.attrs.stride)), int("ceil_mode", s.attrs.ceil_mode ? 1 : 0), int("count_include_pad", 0)]
-  let x = s.input("x")
-  let pads = spatialPads(padding)
+  const stride = nums(s.attrs.stride)
+  const override = s.attrs.divisor_override as number | null
+  const lead = [0, 0]
+  if (override !== null) {
+    // Sum pooling: zero-pad so that every window PyTorch takes is whole (extra zeros on the
+    // right cover a ceil_mode window), average over the full kernel, scale by K/override.
+    const out = s.node.outputs[0].shape.slice(2)
+    const right = s.shape("x").slice(2).map((L, i) => padding[i] + Math.max(0, (out[i] - 1) * stride[i] + kernel[i] - (L + 2 * padding[i])))
+    const [padded] = s.e.add("Pad", s.node.id, [s.input("x"), s.e.int64Const(s.node.id, [...lead, ...padding, ...lead, ...right])], [str("mode", "constant")])
+    const [avg] = s.e.add("AveragePool", s.node.id, [padded], [ints("kernel_shape", kernel), ints("strides", stride), ints("pads", spatialPads(padding.map(() => 0))), int("ceil_mode", 0), int("count_include_pad", 1)])
+    s.e.add("Mul", s.node.id, [avg, s.e.floatConst(s.node.id, [kernel.reduce((a, b) => a * b, 1) / override])], [], [s.out()])
+    return
+  }
+  const window = [ints("kernel_shape", kernel), ints("strides", stride), int("ceil_mode", ceilFlag(s)), int("count_include_pad", 0)]
   if (s.attrs.count_include_pad === true && padding.some((p) => p > 0)) {
     // As torch.onnx.export: explicit zero padding, so padded zeros count in the divisor
     // while the part of a ceil_mode window past the padding does not (PyTorch's divisor).
-    const lead = [0, 0]
-    ;[x] = s.e.add("Pad", s.node.id, [x, s.e.int64Const(s.node.id, [...lead, ...padding, ...lead, ...padding])], [str("mode", "constant")])
-    pads = pads.map(() => 0)
+    const [padded] = s.e.add("Pad", s.node.id, [s.input("x"), s.e.int64Const(s.node.id, [...lead, ...padding, ...lead, ...padding])], [str("mode", "constant")])
+    s.e.add("AveragePool", s.node.id, [padded], [...window, ints("pads", spatialPads(padding.map(() => 0)))], [s.out()])
+    return
   }
-  s.e.add("AveragePool", s.node.id, [x], [...window, ints("pads", pads)], [s.out()])
+  s.e.add("AveragePool", s.node.id, [s.input("x")], [...window, ints("pads", spatialPads(padding))], [s.out()])
 }
 
 const lpPool: Exporter = (s) => {
@@ -208,7 +236,7 @@ const lpPool: Exporter = (s) => {
   const id = s.node.id
   // dagrad/PyTorch: y = (K * avg_pool(x^p))^(1/p), the avg over in-bounds elements.
   const [powered] = s.e.add("Pow", id, [s.input("x"), s.e.floatConst(id, [p])])
-  const [avg] = s.e.add("AveragePool", id, [powered], [ints("kernel_shape", kernel), ints("strides", nums(s.attrs.stride)), ints("pads", kernel.flatMap(() => [0, 0])), int("ceil_mode", s.attrs.ceil_mode ? 1 : 0), int("count_include_pad", 0)])
+  const [avg] = s.e.add("AveragePool", id, [powered], [ints("kernel_shape", kernel), ints("strides", nums(s.attrs.stride)), ints("pads", kernel.flatMap(() => [0, 0])), int("ceil_mode", ceilFlag(s)), int("count_include_pad", 0)])
   const [summed] = s.e.add("Mul", id, [avg, s.e.floatConst(id, [K])])
   s.e.add("Pow", id, [summed, s.e.floatConst(id, [1 / p])], [], [s.out()])
 }
