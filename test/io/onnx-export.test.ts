@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest"
 import {
   AttrError, GraphBuilder, GraphError, adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool1d, avgPool2d, avgPool3d, batchNorm2d, buildModelGraph, compile,
   conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, crossEntropy, elu, flatten, gelu, globalAvgPool, initParameters,
-  leakyRelu, lenet5, linear, logSoftmax, lpPool2d, maxPool1d, maxPool2dWithIndices, maxPool3d, relu, reshape, sigmoid, softmax, softplus, tanh, tensor,
+  leakyRelu, lenet5, linear, logSoftmax, lpPool2d, maxPool1d, maxPool2dWithIndices, maxPool3d, relu, reshape, sigmoid, softmax, softplus, sumPool2d, tanh, tensor,
   type Tensor, type Value,
 } from "../../src/index.ts"
 import { exportOnnx } from "../../src/io/onnx/export.ts"
+import { importOnnx } from "../../src/io/onnx/import.ts"
 import { randomTensor } from "../helpers.ts"
 import { castTensor } from "../../src/tensor/tensor.ts"
 
@@ -26,6 +27,39 @@ function randomParams(b: GraphBuilder, seed: number): Map<string, Tensor> {
   return params
 }
 
+/** A model using every exportable op family (2-d trunk, 1-d and 3-d branches), its params, feeds and outputs. */
+function allOpsModel() {
+  const b = new GraphBuilder()
+  const p = (name: string, shape: number[]) => b.param(name, shape)
+  const x = b.input("x", [2, 4, 11, 11])
+  let h = conv2d(x, p("c1.weight", [6, 2, 3, 3]), p("c1.bias", [6]), { padding: "same", dilation: 2, groups: 2 })
+  h = batchNorm2d(h, { weight: p("bn.weight", [6]), bias: p("bn.bias", [6]), running_mean: p("bn.running_mean", [6]), running_var: p("bn.running_var", [6]), eps: 1e-3 }).y
+  h = relu(h)
+  const pooled = maxPool2dWithIndices(h, { kernel_size: 3, stride: 2, padding: 1, dilation: 1, ceil_mode: true })
+  const a1 = avgPool2d(pooled.y, { kernel_size: 3, stride: 2, padding: 1, ceil_mode: true, count_include_pad: true })
+  const a2 = avgPool2d(pooled.y, { kernel_size: 2, stride: 1, padding: 1, count_include_pad: false })
+  const lp = lpPool2d(sigmoid(a2), { norm_type: 3, kernel_size: 2, stride: 2, ceil_mode: true })
+  const up = convTranspose2d(leakyRelu(lp, 0.2), p("up.weight", [6, 3, 3, 3]), p("up.bias", [3]), { stride: 2, padding: 1, output_padding: 1 })
+  const g1 = globalAvgPool(elu(up, 0.7))
+  const g2 = adaptiveMaxPool2d(tanh(conv2d(a1, p("c2.weight", [4, 6, 1, 1]), undefined)), [2, 2])
+  const g3 = adaptiveAvgPool2d(gelu(a1, "tanh"), [2, 1])
+  const sum = sumPool2d(a1, { kernel_size: 3, stride: 2, ceil_mode: true })
+  const feat = flatten(g1, 1)
+  const head = linear(feat, p("fc.weight", [5, 3]), p("fc.bias", [5]))
+  const probs = softmax(softplus(head, 2), 1)
+  const logp = logSoftmax(gelu(reshape(g2, [2, 16])), 1)
+  const s = b.input("s", [2, 3, 20])
+  const s1 = maxPool1d(conv1d(s, p("a.weight", [4, 3, 5]), p("a.bias", [4]), { stride: 2, padding: 2 }), { kernel_size: 3, stride: 2, padding: 1, dilation: 1 })
+  const s2 = convTranspose1d(avgPool1d(s1, { kernel_size: 2, ceil_mode: true }), p("at.weight", [4, 2, 3]), undefined, { stride: 2 })
+  const v = b.input("v", [2, 2, 6, 6, 6])
+  const v1 = maxPool3d(conv3d(v, p("v.weight", [3, 2, 3, 3, 3]), p("v.bias", [3]), { padding: 1 }), { kernel_size: 2 })
+  const v2 = convTranspose3d(avgPool3d(v1, { kernel_size: 3, stride: 1, padding: 1 }), p("vt.weight", [3, 2, 2, 2, 2]), p("vt.bias", [2]), { stride: 2 })
+  const params = randomParams(b, 3)
+  const feeds = { x: rand32([2, 4, 11, 11], 91), s: rand32([2, 3, 20], 92), v: rand32([2, 2, 6, 6, 6], 93) }
+  const outputs: Record<string, Value> = { probs, logp, g3, sum, indices: pooled.indices, s2, v2 }
+  return { graph: b.graph, params, feeds, outputs }
+}
+
 describe("ONNX export, run in onnxruntime-node", () => {
   it("LeNet-5 gives dagrad's outputs within 1e-5 relative", async () => {
     const m = buildModelGraph(lenet5(), { batchSize: 4 })
@@ -38,41 +72,33 @@ describe("ONNX export, run in onnxruntime-node", () => {
   })
 
   it("a model using every exportable op family gives dagrad's outputs (and max-pool indices in PyTorch's layout)", async () => {
-    const b = new GraphBuilder()
-    const p = (name: string, shape: number[]) => b.param(name, shape)
-    // 2-d trunk
-    const x = b.input("x", [2, 4, 11, 11])
-    let h = conv2d(x, p("c1.weight", [6, 2, 3, 3]), p("c1.bias", [6]), { padding: "same", dilation: 2, groups: 2 })
-    h = batchNorm2d(h, { weight: p("bn.weight", [6]), bias: p("bn.bias", [6]), running_mean: p("bn.running_mean", [6]), running_var: p("bn.running_var", [6]), eps: 1e-3 }).y
-    h = relu(h)
-    const pooled = maxPool2dWithIndices(h, { kernel_size: 3, stride: 2, padding: 1, dilation: 1, ceil_mode: true })
-    const a1 = avgPool2d(pooled.y, { kernel_size: 3, stride: 2, padding: 1, ceil_mode: true, count_include_pad: true })
-    const a2 = avgPool2d(pooled.y, { kernel_size: 2, stride: 1, padding: 1, count_include_pad: false })
-    const lp = lpPool2d(sigmoid(a2), { norm_type: 3, kernel_size: 2, stride: 2, ceil_mode: true })
-    const up = convTranspose2d(leakyRelu(lp, 0.2), p("up.weight", [6, 3, 3, 3]), p("up.bias", [3]), { stride: 2, padding: 1, output_padding: 1 })
-    const g1 = globalAvgPool(elu(up, 0.7))
-    const g2 = adaptiveMaxPool2d(tanh(conv2d(a1, p("c2.weight", [4, 6, 1, 1]), undefined)), [2, 2])
-    const g3 = adaptiveAvgPool2d(gelu(a1, "tanh"), [2, 1])
-    const feat = flatten(g1, 1)
-    const head = linear(feat, p("fc.weight", [5, 3]), p("fc.bias", [5]))
-    const probs = softmax(softplus(head, 2), 1)
-    const logp = logSoftmax(gelu(reshape(g2, [2, 16])), 1)
-    // 1-d and 3-d branches
-    const s = b.input("s", [2, 3, 20])
-    const s1 = maxPool1d(conv1d(s, p("a.weight", [4, 3, 5]), p("a.bias", [4]), { stride: 2, padding: 2 }), { kernel_size: 3, stride: 2, padding: 1, dilation: 1 })
-    const s2 = convTranspose1d(avgPool1d(s1, { kernel_size: 2, ceil_mode: true }), p("at.weight", [4, 2, 3]), undefined, { stride: 2 })
-    const v = b.input("v", [1, 2, 6, 6, 6])
-    const v1 = maxPool3d(conv3d(v, p("v.weight", [3, 2, 3, 3, 3]), p("v.bias", [3]), { padding: 1 }), { kernel_size: 2 })
-    const v2 = convTranspose3d(avgPool3d(v1, { kernel_size: 3, stride: 1, padding: 1 }), p("vt.weight", [3, 2, 2, 2, 2]), p("vt.bias", [2]), { stride: 2 })
-
-    const params = randomParams(b, 3)
-    const feeds = { x: rand32([2, 4, 11, 11], 91), s: rand32([2, 3, 20], 92), v: rand32([1, 2, 6, 6, 6], 93) }
-    const outputs: Record<string, Value> = { probs, logp, g3, indices: pooled.indices, s2, v2 }
-    const fetched = compile(b.graph, Object.values(outputs)).run(feeds, params)
-    const bytes = exportOnnx(b.graph, { outputs, params })
-    const ort = await runOrt(bytes, feeds)
+    const { graph, params, feeds, outputs } = allOpsModel()
+    const fetched = compile(graph, Object.values(outputs)).run(feeds, params)
+    const ort = await runOrt(exportOnnx(graph, { outputs, params }), feeds)
     Object.keys(outputs).forEach((name, i) => {
       expect(ort[name].dims, name).toEqual(fetched[i].shape)
+      if (name === "indices") expect(Array.from(ort[name].data), name).toEqual(Array.from(fetched[i].data))
+      else expectCloseRelative(ort[name].data, fetched[i].data, 1e-5, name)
+    })
+  })
+
+  it("the all-ops model round-trips: export -> import computes the same, and its re-export runs in onnxruntime", async () => {
+    const { graph, params, feeds, outputs } = allOpsModel()
+    const fetched = compile(graph, Object.values(outputs)).run(feeds, params)
+    const bytes = exportOnnx(graph, { outputs, params })
+    const back = importOnnx(bytes, { batchSize: 2 })
+    // initializers are the parameters, under their dagrad names; constants stay constants
+    expect([...back.params.keys()].sort()).toEqual([...params.keys()].sort())
+    const names = Object.keys(outputs)
+    const again = compile(back.graph, names.map((n) => back.outputs.get(n)!)).run(feeds, back.params)
+    names.forEach((name, i) => {
+      expect(again[i].shape, name).toEqual(fetched[i].shape)
+      if (name === "indices") expect(Array.from(again[i].data), name).toEqual(Array.from(fetched[i].data))
+      else expectCloseRelative(again[i].data, fetched[i].data, 1e-6, name)
+    })
+    const reexported = exportOnnx(back.graph, { outputs: Object.fromEntries(names.map((n) => [n, back.outputs.get(n)!])), params: back.params })
+    const ort = await runOrt(reexported, feeds)
+    names.forEach((name, i) => {
       if (name === "indices") expect(Array.from(ort[name].data), name).toEqual(Array.from(fetched[i].data))
       else expectCloseRelative(ort[name].data, fetched[i].data, 1e-5, name)
     })

@@ -46,7 +46,7 @@ export interface ExportOnnxOptions {
   readonly graphName?: string
 }
 
-type OnnxAttr = { name: string; type: number; i?: number; f?: number; s?: Uint8Array; ints?: number[]; floats?: number[] }
+type OnnxAttr = { name: string; type: number; i?: number; f?: number; s?: Uint8Array; t?: TensorProto; ints?: number[]; floats?: number[] }
 interface OnnxNode {
   name: string
   opType: string
@@ -82,18 +82,18 @@ class Emitter {
     return output
   }
 
-  /** A float scalar (or vector) initializer in the graph dtype. */
+  /**
+   * A float constant in the graph dtype, as a Constant node: initializers are kept for
+   * parameters (an importer makes them trainable), constants are not parameters.
+   */
   floatConst(base: string, values: readonly number[], shape: readonly number[] = []): string {
-    const name = this.fresh(`${base}/const`)
     const data = this.graph.dtype === "float32" ? Float32Array.from(values) : Float64Array.from(values)
-    this.initializers.push(floatTensorProto(name, { shape: [...shape], dtype: this.graph.dtype, data }))
-    return name
+    return this.add("Constant", base, [], [{ name: "value", type: ATTR_TYPE.TENSOR, t: floatTensorProto("", { shape: [...shape], dtype: this.graph.dtype, data }) }])[0]
   }
 
+  /** An INT64 vector constant (pads, shapes) as a Constant node. */
   int64Const(base: string, values: readonly number[]): string {
-    const name = this.fresh(`${base}/ints`)
-    this.initializers.push(int64TensorProto(name, [values.length], values))
-    return name
+    return this.add("Constant", base, [], [{ name: "value", type: ATTR_TYPE.TENSOR, t: int64TensorProto("", [values.length], values) }])[0]
   }
 
   private readonly nodeNames = new Set<string>()
@@ -400,6 +400,14 @@ const EXPORTERS: { readonly [op: string]: Exporter } = {
   permute: (s) => s.e.add("Transpose", s.node.id, [s.input("x")], [ints("perm", nums(s.attrs.dims))], [s.out()]),
   batch_norm2d: batchNorm,
   dropout: (s) => s.e.add("Identity", s.node.id, [s.input("x")], [], [s.out()]),
+  onnx_erf: simple("Erf"),
+  full: (s) => {
+    const shape = nums(s.attrs.shape)
+    const size = shape.reduce((a, b) => a * b, 1)
+    const data = s.e.graph.dtype === "float32" ? new Float32Array(size) : new Float64Array(size)
+    data.fill(s.attrs.value as number)
+    s.e.add("Constant", s.node.id, [], [{ name: "value", type: ATTR_TYPE.TENSOR, t: floatTensorProto("", { shape, dtype: s.e.graph.dtype, data }) }], [s.out()])
+  },
 }
 
 /** The dagrad ops {@link exportOnnx} translates. */

@@ -18,15 +18,31 @@ import { GraphBuilder, type Value } from "../../graph/builder.ts"
 import type { Graph } from "../../graph/types.ts"
 import { elu, gelu, leakyRelu, softplus } from "../../ops/activations.ts"
 import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d } from "../../ops/conv.ts"
-import { add, div, exp, log, mul, neg, relu, sigmoid, sub, tanh } from "../../ops/elementwise.ts"
+import { add, div, exp, full, log, mul, neg, pow, relu, sigmoid, sub, tanh } from "../../ops/elementwise.ts"
 import { linear, matmul } from "../../ops/linalg.ts"
 import { batchNorm2d } from "../../ops/norm.ts"
-import { avgPool1d, avgPool2d, avgPool3d, globalAvgPool, globalMaxPool, lpPool1d, lpPool2d, lpPool3d, maxPool1d, maxPool2d, maxPool3d } from "../../ops/pool/index.ts"
-import { reshape, transpose } from "../../ops/shape.ts"
+import {
+  avgPool1d,
+  avgPool2d,
+  avgPool3d,
+  globalAvgPool,
+  globalMaxPool,
+  lpPool1d,
+  lpPool2d,
+  lpPool3d,
+  maxPool1d,
+  maxPool1dWithIndices,
+  maxPool2d,
+  maxPool2dWithIndices,
+  maxPool3d,
+  maxPool3dWithIndices,
+} from "../../ops/pool/index.ts"
+import { permute, reshape, transpose } from "../../ops/shape.ts"
 import { logSoftmax, softmax } from "../../ops/softmax.ts"
 import type { FloatDType } from "../../tensor/dtype.ts"
 import { castTensor, type Tensor } from "../../tensor/tensor.ts"
 import { attrFloat, attrInt, attrInts, attrString, attrTensor, nodeLabel, readTensorProto, type OnnxConstant } from "./attrs.ts"
+import { onnxErf } from "./ops.ts"
 import { decodeModelProto, type NodeProto, type ValueInfoProto } from "./proto.ts"
 
 /** A model whose nodes use ops dagrad cannot import: `nodes` lists every one. */
@@ -62,7 +78,18 @@ export interface ImportedOnnx {
   readonly opset: number
 }
 
-type Entry = { readonly kind: "value"; readonly value: Value } | { readonly kind: "const"; readonly constant: OnnxConstant } | { readonly kind: "pad"; readonly value: Value; readonly pads: number[]; readonly node: NodeProto }
+/**
+ * What an ONNX tensor name stands for while importing: a graph value; a constant (an
+ * initializer, which becomes a trainable param when read as data, or a Constant node,
+ * which becomes a constant `full` node when all its values are equal); a zero Pad waiting
+ * for the AveragePool it belongs to; or MaxPool's whole-tensor Indices, waiting for the
+ * Mod that turns them into dagrad's per-plane indices.
+ */
+type Entry =
+  | { readonly kind: "value"; readonly value: Value }
+  | { readonly kind: "const"; readonly constant: OnnxConstant; readonly initializer: boolean }
+  | { readonly kind: "pad"; readonly value: Value; readonly pads: number[]; readonly node: NodeProto }
+  | { readonly kind: "flatIndices"; readonly value: Value; readonly plane: number; readonly node: NodeProto }
 
 interface Context {
   readonly builder: GraphBuilder
@@ -153,12 +180,33 @@ function poolWindow(c: Context, x: Value, dims: number) {
   return { kernel_size: kernel!, stride, dilation, padding, ceil_mode: attrInt(c.node, "ceil_mode", 0) === 1 }
 }
 
-function maxPoolHandler(c: Context): Value[] {
+function maxPoolHandler(c: Context): (Value | Entry)[] {
   const x = c.value(0)
   const dims = spatialOf(c, x)
   if (attrInt(c.node, "storage_order", 0) !== 0) c.fail("storage_order 1 (column-major indices; expected 0)")
-  if (c.node.output.length > 1 && c.node.output[1] !== "") c.fail("the Indices output (ONNX's indices count across the whole tensor, dagrad's within each plane; import supports MaxPool without Indices)")
-  return [[maxPool1d, maxPool2d, maxPool3d][dims - 1](x, poolWindow(c, x, dims))]
+  const window = poolWindow(c, x, dims)
+  if (c.node.output.length < 2 || c.node.output[1] === "") return [[maxPool1d, maxPool2d, maxPool3d][dims - 1](x, window)]
+  const { y, indices } = [maxPool1dWithIndices, maxPool2dWithIndices, maxPool3dWithIndices][dims - 1](x, window)
+  const plane = x.shape.slice(2).reduce((a, b) => a * b, 1)
+  return [y, { kind: "flatIndices", value: indices, plane, node: c.node }]
+}
+
+/** Mod(Indices, plane size) after a MaxPool: exactly dagrad's per-plane indices. */
+function modHandler(c: Context): Entry[] {
+  const e = c.entry(0)
+  const divisor = c.ints(1)
+  if (e?.kind !== "flatIndices" || divisor.length !== 1 || divisor[0] !== e.plane || attrInt(c.node, "fmod", 0) !== 0) {
+    return c.fail("Mod other than of MaxPool Indices by the plane size (expected Mod(Indices, H*W), which gives per-plane indices)")
+  }
+  return [{ kind: "value", value: e.value }]
+}
+
+function castHandler(c: Context): Value[] {
+  const to = attrInt(c.node, "to", 0)
+  const x = c.value(0)
+  const same = (to === 6 && x.dtype === "int32") || (to === 1 && x.dtype === "float32") || (to === 11 && x.dtype === "float64")
+  if (!same) c.fail(`Cast of ${x.dtype} to ONNX type ${to} (expected a cast to the type the value already has in dagrad)`)
+  return [x]
 }
 
 function averagePoolHandler(c: Context): Value[] {
@@ -170,20 +218,28 @@ function averagePoolHandler(c: Context): Value[] {
   if (w.dilation.some((d) => d !== 1)) c.fail(`dilations ${JSON.stringify(w.dilation)} (dagrad's average pooling, like PyTorch's, has no dilation)`)
   let countIncludePad = attrInt(c.node, "count_include_pad", 0) === 1
   let padding = w.padding
+  let ceilMode = w.ceil_mode
+  let divisorOverride: number | null = null
   if (fromPad !== undefined) {
-    // torch.onnx.export writes avg_pool2d(padding=p, count_include_pad=True) as Pad(zeros) + AveragePool(pads=0).
     if (padding.some((p) => p !== 0)) c.fail("pads after a Pad node (expected the Pad to carry all padding)")
     const p = fromPad.pads
     const rank = x.rank
     const begin = p.slice(0, rank)
     const end = p.slice(rank)
-    if (begin[0] !== 0 || begin[1] !== 0 || end[0] !== 0 || end[1] !== 0 || begin.some((b, i) => b !== end[i])) {
+    const spatialOnly = begin[0] === 0 && begin[1] === 0 && end[0] === 0 && end[1] === 0
+    if (countIncludePad && spatialOnly && !ceilMode && end.every((e, i) => e >= begin[i])) {
+      // dagrad's own export of sum pooling: zero Pad (extra zeros on the right for a
+      // ceil_mode window) + AveragePool over whole kernels = window sum / K.
+      divisorOverride = w.kernel_size.reduce((a, b) => a * b, 1)
+      ceilMode = end.some((e, i) => e > begin[i])
+    } else if (!spatialOnly || begin.some((b, i) => b !== end[i])) {
       c.fail(`a Pad of ${JSON.stringify(p)} before it (expected equal zero padding of the spatial dims only)`)
     }
+    // torch.onnx.export writes avg_pool2d(padding=p, count_include_pad=True) as Pad(zeros) + AveragePool(pads=0).
     padding = begin.slice(2)
     countIncludePad = true
   }
-  const attrs = { kernel_size: w.kernel_size, stride: w.stride, padding, ceil_mode: w.ceil_mode, count_include_pad: countIncludePad }
+  const attrs = { kernel_size: w.kernel_size, stride: w.stride, padding, ceil_mode: ceilMode, count_include_pad: countIncludePad, divisor_override: divisorOverride }
   return [[avgPool1d, avgPool2d, avgPool3d][dims - 1](x, attrs)]
 }
 
@@ -301,10 +357,24 @@ const HANDLERS: { readonly [opType: string]: Handler } = {
   Dropout: passThrough,
   Identity: passThrough,
   Pad: padHandler,
+  Mod: modHandler,
+  Cast: castHandler,
+  Erf: unary(onnxErf),
+  Pow: (c) => {
+    const e = c.entry(1)
+    const exponent = e?.kind === "const" ? (e.constant.kind === "int" ? e.constant.values : Array.from(e.constant.tensor.data)) : []
+    if (exponent.length !== 1) return c.fail("a Pow whose exponent is not a constant scalar (expected x ^ constant)")
+    return [pow(c.value(0), exponent[0])]
+  },
+  Transpose: (c) => {
+    const x = c.value(0)
+    const perm = attrInts(c.node, "perm", Array.from({ length: x.rank }, (_, i) => x.rank - 1 - i))!
+    return [permute(x, perm)]
+  },
   Constant: (c) => {
     const t = attrTensor(c.node, "value")
     if (t === undefined) c.fail("a Constant without a 'value' tensor (expected value)")
-    return [{ kind: "const", constant: readTensorProto(t!, nodeLabel(c.node)) }]
+    return [{ kind: "const", constant: readTensorProto(t!, nodeLabel(c.node)), initializer: false }]
   },
 }
 
@@ -367,7 +437,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
     const init = initializers.get(name)
     if (init === undefined) throw new FormatError(`${file}: ${where} reads '${name}', which no node, input or initializer produces`)
     const constant = readTensorProto(init, `${file}: initializer`)
-    const made: Entry = { kind: "const", constant }
+    const made: Entry = { kind: "const", constant, initializer: true }
     entries.set(name, made)
     return made
   }
@@ -375,8 +445,15 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
   const asValue = (name: string, e: Entry, where: string): Value => {
     if (e.kind === "value") return e.value
     if (e.kind === "pad") throw new AttrError(`${nodeLabel(e.node)}: a Pad read by ${where} (expected a Pad only directly before an AveragePool)`)
+    if (e.kind === "flatIndices") throw new AttrError(`${nodeLabel(e.node)}: its Indices read by ${where} (ONNX counts them across the whole tensor, dagrad within each plane; expected them only through Mod(Indices, plane size))`)
     if (e.constant.kind === "int") throw new FormatError(`${file}: ${where} reads integer tensor '${name}' as data, expected a float tensor`)
     const t = e.constant.tensor.dtype === dtype ? e.constant.tensor : castTensor(e.constant.tensor, dtype)
+    if (!e.initializer && t.data.every((v) => Object.is(v, t.data[0]))) {
+      // A Constant node of one repeated value is a constant of the graph, not a parameter.
+      const v = full(builder, t.shape, t.data[0])
+      entries.set(name, { kind: "value", value: v })
+      return v
+    }
     const v = builder.param(name, t.shape)
     params.set(name, t)
     paramValues.set(name, v)

@@ -5,3 +5,4 @@
 export { importOnnx, UnsupportedOnnxError, SUPPORTED_ONNX_OPS, type ImportOnnxOptions, type ImportedOnnx } from "./import.ts"
 export { decodeModelProto, encodeModelProto, type ModelProto, type GraphProto, type NodeProto, type TensorProto } from "./proto.ts"
 export { exportOnnx, EXPORTABLE_OPS, type ExportOnnxOptions } from "./export.ts"
+export { onnxErf, onnxErfOp } from "./ops.ts"
