@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import {
   AttrError, GraphBuilder, GraphError, adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool1d, avgPool2d, avgPool3d, batchNorm2d, buildModelGraph, compile,
@@ -7,6 +8,7 @@ import {
 } from "../../src/index.ts"
 import { exportOnnx } from "../../src/io/onnx/export.ts"
 import { importOnnx } from "../../src/io/onnx/import.ts"
+import { decodeModelProto, type NodeProto, type ValueInfoProto } from "../../src/io/onnx/proto.ts"
 import { randomTensor } from "../helpers.ts"
 import { castTensor } from "../../src/tensor/tensor.ts"
 
@@ -118,5 +120,22 @@ describe("ONNX export, run in onnxruntime-node", () => {
     expect(() => exportOnnx(b.graph, { outputs: { loss }, params: new Map() })).toThrow(/1 node\(s\) have ops with no ONNX export: 'cross_entropy_\d+' \(cross_entropy\)/)
     expect(() => exportOnnx(b.graph, { outputs: { y }, params: new Map(), opset: 13 })).toThrow(/opset 13 \(expected 17 to 21\)/)
     void tensor
+  })
+})
+
+describe("ONNX export writes what torch.onnx.export writes", () => {
+  it("LeNet-5: the same nodes, attributes, initializer names and shapes, input and output as PyTorch's lenet5.onnx", () => {
+    const m = buildModelGraph(lenet5(), { batchSize: 1 })
+    const ours = decodeModelProto(exportOnnx(m.builder.graph, { outputs: { y: m.output }, params: initParameters(lenet5()) })).graph!
+    const torch = decodeModelProto(readFileSync(new URL("onnx-fixtures/lenet5.onnx", import.meta.url))).graph!
+    const attrs = (n: NodeProto) => Object.fromEntries(n.attribute.filter((a) => a.name !== "dilations" || n.opType !== "MaxPool").map((a) => [a.name, a.type === 7 ? a.ints : a.type === 2 ? a.i : a.f]))
+    expect(ours.node.map((n) => [n.opType, attrs(n)])).toEqual(torch.node.map((n) => [n.opType, attrs(n)]))
+    expect(ours.initializer.map((t) => [t.name, t.dims])).toEqual(torch.initializer.map((t) => [t.name, t.dims]))
+    const io = (v: ValueInfoProto[]) => v.map((i) => [i.name, i.type?.tensorType?.elemType, i.type?.tensorType?.shape?.dim.map((d) => d.dimParam || d.dimValue)])
+    expect(io(ours.input)).toEqual(io(torch.input))
+    expect(io(ours.output)).toEqual(io(torch.output))
+    // node wiring: each node reads what the previous one wrote, the last writes y
+    expect(ours.node.at(-1)!.output).toEqual(["y"])
+    ours.node.slice(1).forEach((n, i) => expect(n.input[0]).toBe(ours.node[i].output[0]))
   })
 })

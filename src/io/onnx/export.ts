@@ -450,6 +450,14 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
     throw new GraphError(`${unsupported.length} node(s) have ops with no ONNX export: ${unsupported.map((n) => `'${n.id}' (${n.op})`).join(", ")} (expected only ${EXPORTABLE_OPS.join(", ")}; export an inference graph)`)
   }
 
+  // An op output that is a graph output takes the output's name directly (as PyTorch
+  // writes it); a second name for the same value gets an Identity.
+  const alias = new Map<string, string>()
+  for (const [name, ref] of named) {
+    const key = `${ref.node}:${ref.output}`
+    if (graph.nodes[ref.node]?.kind === "op" && !alias.has(key)) alias.set(key, name)
+  }
+  const nameOf = (ref: OutputRef): string => alias.get(`${ref.node}:${ref.output}`) ?? tensorName(ref)
   const e = new Emitter(graph, opset)
   const dynamic = options.dynamicBatch ?? true
   const valueInfo = (name: string, shape: readonly number[], dtype: DType) => ({
@@ -477,10 +485,10 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
       e,
       node,
       attrs: node.attrs,
-      input: (name) => tensorName(node.inputs[name]),
+      input: (name) => nameOf(node.inputs[name]),
       has: (name) => node.inputs[name] !== undefined,
       shape: (name) => graph.nodes[node.inputs[name].node].outputs.find((o) => o.name === node.inputs[name].output)!.shape,
-      out: (name = node.outputs[0].name) => tensorName({ node: id, output: name }),
+      out: (name = node.outputs[0].name) => nameOf({ node: id, output: name }),
       used: (name) => read.has(`${id}:${name}`),
       fail: (expected) => {
         throw new AttrError(`cannot export to ONNX: ${expected}`, { node: id, op: node.op })
@@ -492,7 +500,7 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
   const outputs = named.map(([name, ref]) => {
     const spec = graph.nodes[ref.node].outputs.find((o) => o.name === ref.output)
     if (spec === undefined) throw new GraphError(`node '${ref.node}' has no output '${ref.output}'`)
-    const internal = graph.nodes[ref.node].kind === "op" ? tensorName(ref) : ref.node
+    const internal = nameOf(ref)
     if (internal !== name) e.add("Identity", `output/${name}`, [internal], [], [name])
     return valueInfo(name, spec.shape, spec.dtype)
   })
