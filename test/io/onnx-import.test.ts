@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { AttrError, FormatError, GraphBuilder, buildModelGraph, compile, crossEntropy, gradValues, lenet5, tensor, type Tensor, type Value } from "../../src/index.ts"
 import { importOnnx, UnsupportedOnnxError } from "../../src/io/onnx/import.ts"
+import { inspectRouting } from "../../src/inspect/index.ts"
 import { encodeModelProto } from "../../src/io/onnx/proto.ts"
 
 // ONNX files written by torch.onnx.export (PyTorch 1.13), vendored from ../shared/onnx with
@@ -30,6 +31,17 @@ describe("ONNX import of PyTorch-exported models", () => {
       expect(diff).toBeLessThanOrEqual(1e-5 * scale)
     })
   }
+
+  it("the imported graph's max pools are inspectable like a built graph's (same routing)", () => {
+    const ref = fixtureReference("lenet5")
+    const x = tensor(ref.input.data, ref.input.shape)
+    const m = importOnnx(fixtureBytes("lenet5"), { batchSize: ref.input.shape[0] })
+    const native = buildModelGraph(lenet5(), { batchSize: ref.input.shape[0] })
+    const imported = inspectRouting(m.graph, { x }, m.params)
+    const built = inspectRouting(native.builder.graph, { x }, m.params)
+    expect(imported.map((r) => r.inputShape)).toEqual([[2, 6, 28, 28], [2, 16, 10, 10]].map((s) => [ref.input.shape[0], ...s.slice(1)]))
+    imported.forEach((r, i) => expect(Array.from(r.winCounts.data)).toEqual(Array.from(built[i].winCounts.data)))
+  })
 
   it("names parameters after the initializers (PyTorch's state_dict keys)", () => {
     const m = importOnnx(fixtureBytes("lenet5"))
