@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import {
   AttrError, GraphBuilder, GraphError, adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool1d, avgPool2d, avgPool3d, batchNorm2d, buildModelGraph, compile,
   conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, crossEntropy, elu, flatten, gelu, globalAvgPool, initParameters,
-  leakyRelu, lenet5, linear, logSoftmax, lpPool2d, maxPool1d, maxPool2dWithIndices, maxPool3d, relu, reshape, sigmoid, softmax, softplus, sumPool2d, tanh, tensor,
+  leakyRelu, lenet5, linear, logSoftmax, lpPool2d, maxPool1d, maxPool2dWithIndices, maxPool3d, relu, reshape, sigmoid, softmax, softplus, sumPool2d, tanh, tensor, mean, sum as sumAll,
   type Tensor, type Value,
 } from "../../src/index.ts"
 import { exportOnnx } from "../../src/io/onnx/export.ts"
@@ -58,7 +58,9 @@ function allOpsModel() {
   const v2 = convTranspose3d(avgPool3d(v1, { kernel_size: 3, stride: 1, padding: 1 }), p("vt.weight", [3, 2, 2, 2, 2]), p("vt.bias", [2]), { stride: 2 })
   const params = randomParams(b, 3)
   const feeds = { x: rand32([2, 4, 11, 11], 91), s: rand32([2, 3, 20], 92), v: rand32([2, 2, 6, 6, 6], 93) }
-  const outputs: Record<string, Value> = { probs, logp, g3, sum, indices: pooled.indices, s2, v2 }
+  const m1 = mean(s2, [1, 2], true)
+  const m2 = sumAll(v2, [-1])
+  const outputs: Record<string, Value> = { probs, logp, g3, sum, indices: pooled.indices, s2, v2, m1, m2 }
   return { graph: b.graph, params, feeds, outputs }
 }
 
@@ -137,5 +139,19 @@ describe("ONNX export writes what torch.onnx.export writes", () => {
     // node wiring: each node reads what the previous one wrote, the last writes y
     expect(ours.node.at(-1)!.output).toEqual(["y"])
     ours.node.slice(1).forEach((n, i) => expect(n.input[0]).toBe(ours.node[i].output[0]))
+  })
+})
+
+describe("ONNX export options", () => {
+  it("opset 18 writes ReduceMean's axes as an input and opset 20 a native Gelu; both run in onnxruntime", async () => {
+    for (const opset of [18, 20]) {
+      const { graph, params, feeds, outputs } = allOpsModel()
+      const fetched = compile(graph, Object.values(outputs)).run(feeds, params)
+      const bytes = exportOnnx(graph, { outputs, params, opset })
+      const ops = decodeModelProto(bytes).graph!.node.map((n) => n.opType)
+      expect(ops.includes("Gelu"), `opset ${opset}`).toBe(opset >= 20)
+      const ort = await runOrt(bytes, feeds)
+      Object.keys(outputs).forEach((name, i) => expectCloseRelative(ort[name].data, fetched[i].data, 1e-5, `${name} at opset ${opset}`))
+    }
   })
 })

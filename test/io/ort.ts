@@ -5,7 +5,8 @@ import type { Tensor } from "../../src/index.ts"
 
 /** Runs `bytes` in ONNX Runtime on float32 feeds; returns every output by name. */
 export async function runOrt(bytes: Uint8Array, feeds: { readonly [name: string]: Tensor }): Promise<Record<string, { dims: readonly number[]; data: ArrayLike<number> }>> {
-  const session = await ort.InferenceSession.create(bytes)
+  // severity 3: errors only (the ceil_mode shape-inference notice is documented in docs/interop.md)
+  const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 })
   try {
     const inputs: Record<string, ort.Tensor> = {}
     for (const [name, t] of Object.entries(feeds)) inputs[name] = new ort.Tensor("float32", Float32Array.from(t.data), [...t.shape])

@@ -19,7 +19,7 @@
  * - adaptive pools -> GlobalAveragePool / GlobalMaxPool at output 1, AveragePool / MaxPool
  *   when every input size is a multiple of the output size; other sizes have uneven bins
  *   that no ONNX pool expresses: an error naming the node.
- * - linear -> Gemm (2-d input) or MatMul + Add; batch_norm2d (eval) -> BatchNormalization;
+ * - sum/mean -> ReduceSum/ReduceMean; linear -> Gemm (2-d input) or MatMul + Add; batch_norm2d (eval) -> BatchNormalization;
  *   flatten/reshape -> Flatten/Reshape; softmax/log_softmax -> Softmax/LogSoftmax;
  *   dropout -> Identity; activations and pointwise ops -> their ONNX ops (gelu via Erf
  *   below opset 20).
@@ -342,6 +342,16 @@ const batchNorm: Exporter = (s) => {
   s.e.add("BatchNormalization", id, inputs, [float("epsilon", s.attrs.eps as number)], [s.out()])
 }
 
+/** sum/mean -> ReduceSum/ReduceMean: axes an input from opset 18 (ReduceSum: 13), an attribute before. */
+const reduce = (opType: "ReduceSum" | "ReduceMean"): Exporter => (s) => {
+  const rank = s.shape("x").length
+  const axes = s.attrs.dim === null ? Array.from({ length: rank }, (_, i) => i) : nums(s.attrs.dim).map((d) => (d + rank) % rank)
+  const keep = int("keepdims", s.attrs.keepdim === true ? 1 : 0)
+  const axesAsInput = opType === "ReduceSum" || s.e.opset >= 18
+  if (axesAsInput) s.e.add(opType, s.node.id, [s.input("x"), s.e.int64Const(s.node.id, axes)], [keep], [s.out()])
+  else s.e.add(opType, s.node.id, [s.input("x")], [ints("axes", axes), keep], [s.out()])
+}
+
 const softmaxLike = (opType: string): Exporter => (s) => s.e.add(opType, s.node.id, [s.input("x")], [int("axis", s.attrs.dim as number)], [s.out()])
 
 const EXPORTERS: { readonly [op: string]: Exporter } = {
@@ -401,6 +411,8 @@ const EXPORTERS: { readonly [op: string]: Exporter } = {
   batch_norm2d: batchNorm,
   dropout: (s) => s.e.add("Identity", s.node.id, [s.input("x")], [], [s.out()]),
   onnx_erf: simple("Erf"),
+  sum: reduce("ReduceSum"),
+  mean: reduce("ReduceMean"),
   full: (s) => {
     const shape = nums(s.attrs.shape)
     const size = shape.reduce((a, b) => a * b, 1)

@@ -37,6 +37,7 @@ import {
   maxPool3d,
   maxPool3dWithIndices,
 } from "../../ops/pool/index.ts"
+import { mean, sum } from "../../ops/reduce.ts"
 import { permute, reshape, transpose } from "../../ops/shape.ts"
 import { logSoftmax, softmax } from "../../ops/softmax.ts"
 import type { FloatDType } from "../../tensor/dtype.ts"
@@ -314,6 +315,17 @@ function padHandler(c: Context): Entry[] {
   return [{ kind: "pad", value: x, pads, node: c.node }]
 }
 
+/** ReduceSum/ReduceMean: axes from the attribute (older opsets) or a constant input; none = all. */
+function reduceHandler(f: (x: Value, dim: number[] | null, keepdim: boolean) => Value): Handler {
+  return (c) => {
+    const x = c.value(0)
+    const axes = c.node.input.length > 1 && c.node.input[1] !== "" ? c.ints(1) : attrInts(c.node, "axes", undefined)
+    const keep = attrInt(c.node, "keepdims", 1) === 1
+    if ((axes === undefined || axes.length === 0) && attrInt(c.node, "noop_with_empty_axes", 0) === 1) return [x]
+    return [f(x, axes === undefined || axes.length === 0 ? null : axes, keep)]
+  }
+}
+
 const unary = (f: (x: Value) => Value): Handler => (c) => [f(c.value(0))]
 const binary = (f: (a: Value, b: Value) => Value): Handler => (c) => [f(c.value(0), c.value(1))]
 const passThrough: Handler = (c) => {
@@ -358,6 +370,8 @@ const HANDLERS: { readonly [opType: string]: Handler } = {
   Identity: passThrough,
   Pad: padHandler,
   Mod: modHandler,
+  ReduceSum: reduceHandler(sum),
+  ReduceMean: reduceHandler(mean),
   Cast: castHandler,
   Erf: unary(onnxErf),
   Pow: (c) => {
