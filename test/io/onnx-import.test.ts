@@ -116,3 +116,14 @@ describe("ONNX import: fine-tuning and bad files", () => {
     expect(() => importOnnx(fixtureBytes("lenet5").subarray(0, 5000), { file: "cut.onnx" })).toThrow(/cut\.onnx: found bytes that do not decode as an ONNX ModelProto/)
   })
 })
+
+describe("ONNX import options", () => {
+  it("inputShapes sets whole input shapes and must agree with the file's fixed sizes", () => {
+    const m = importOnnx(fixtureBytes("lenet5"), { inputShapes: { x: [7, 1, 28, 28] } })
+    expect(m.outputs.get("y")!.shape).toEqual([7, 10])
+    expect(importOnnx(fixtureBytes("lenet5"), { dims: { batch: 3 } }).outputs.get("y")!.shape).toEqual([3, 10])
+    expect(() => importOnnx(fixtureBytes("lenet5"), { inputShapes: { x: [7, 1, 32, 32] }, file: "lenet5.onnx" })).toThrow(
+      /lenet5\.onnx: inputShapes gives 'x' \[7, 1, 32, 32\], but the file fixes \[batch, 1, 28, 28\]/,
+    )
+  })
+})

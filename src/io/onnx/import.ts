@@ -57,6 +57,8 @@ export interface ImportOnnxOptions {
   readonly batchSize?: number
   /** Sizes of symbolic dimensions by name (`{ batch: 32 }`). */
   readonly dims?: { readonly [dimParam: string]: number }
+  /** Whole shapes of graph inputs by name; they override the file's shapes (which must agree on fixed dims). */
+  readonly inputShapes?: { readonly [input: string]: readonly number[] }
   /** Float dtype of the graph; float initializers are cast to it. Default float32. */
   readonly dtype?: FloatDType
   /** Names the source in error messages. */
@@ -397,7 +399,13 @@ export const SUPPORTED_ONNX_OPS: readonly string[] = Object.keys(HANDLERS)
 
 function concreteShape(info: ValueInfoProto, options: ImportOnnxOptions, file: string): number[] {
   const dims = info.type?.tensorType?.shape?.dim
-  if (dims === undefined) throw new FormatError(`${file}: graph input '${info.name}' has no shape, expected a tensor type with a shape`)
+  const given = options.inputShapes?.[info.name]
+  if (given !== undefined) {
+    const clash = dims !== undefined && (dims.length !== given.length || dims.some((d, i) => d.dimValue !== undefined && d.dimValue > 0 && d.dimValue !== given[i]))
+    if (clash) throw new ShapeError(`${file}: inputShapes gives '${info.name}' ${showShape(given)}, but the file fixes [${dims!.map((d) => d.dimParam || d.dimValue).join(", ")}] (expected the same rank and fixed sizes)`)
+    return [...given]
+  }
+  if (dims === undefined) throw new FormatError(`${file}: graph input '${info.name}' has no shape, expected a tensor type with a shape (or options.inputShapes)`)
   return dims.map((d) => {
     if (d.dimParam !== undefined && d.dimParam !== "") return options.dims?.[d.dimParam] ?? options.batchSize ?? 1
     if (d.dimValue === undefined || d.dimValue === 0) return options.batchSize ?? 1
