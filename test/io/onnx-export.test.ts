@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import {
   AttrError, GraphBuilder, GraphError, adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool1d, avgPool2d, avgPool3d, batchNorm2d, buildModelGraph, compile,
   conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, crossEntropy, elu, flatten, gelu, globalAvgPool, initParameters,
-  leakyRelu, lenet5, linear, logSoftmax, lpPool2d, maxPool1d, maxPool2dWithIndices, maxPool3d, relu, reshape, sigmoid, softmax, softplus, sumPool2d, tanh, tensor, mean, sum as sumAll,
+  leakyRelu, lenet5, linear, logSoftmax, lpPool2d, maxPool1d, maxPool2dWithIndices, maxPool3d, relu, reshape, sigmoid, softmax, softplus, sumPool2d, dropout, tanh, tensor, mean, sum as sumAll,
   type Tensor, type Value,
 } from "../../src/index.ts"
 import { exportOnnx } from "../../src/io/onnx/export.ts"
@@ -46,7 +46,7 @@ function allOpsModel() {
   const g2 = adaptiveMaxPool2d(tanh(conv2d(a1, p("c2.weight", [4, 6, 1, 1]), undefined)), [2, 2])
   const g3 = adaptiveAvgPool2d(gelu(a1, "tanh"), [2, 1])
   const sum = sumPool2d(a1, { kernel_size: 3, stride: 2, ceil_mode: true })
-  const feat = flatten(g1, 1)
+  const feat = dropout(flatten(g1, 1), { p: 0.3, training: false })
   const head = linear(feat, p("fc.weight", [5, 3]), p("fc.bias", [5]))
   const probs = softmax(softplus(head, 2), 1)
   const logp = logSoftmax(gelu(reshape(g2, [2, 16])), 1)
@@ -121,6 +121,8 @@ describe("ONNX export, run in onnxruntime-node", () => {
     expect(() => exportOnnx(b.graph, { outputs: { loss }, params: new Map() })).toThrow(GraphError)
     expect(() => exportOnnx(b.graph, { outputs: { loss }, params: new Map() })).toThrow(/1 node\(s\) have ops with no ONNX export: 'cross_entropy_\d+' \(cross_entropy\)/)
     expect(() => exportOnnx(b.graph, { outputs: { y }, params: new Map(), opset: 13 })).toThrow(/opset 13 \(expected 17 to 21\)/)
+    const dropped = dropout(x, { p: 0.5, training: true, seed: b.input("seed", [], "int32") })
+    expect(() => exportOnnx(b.graph, { outputs: { dropped }, params: new Map() })).toThrow(/op dropout: cannot export to ONNX: dropout in training mode/)
     void tensor
   })
 })

@@ -409,7 +409,10 @@ const EXPORTERS: { readonly [op: string]: Exporter } = {
   },
   permute: (s) => s.e.add("Transpose", s.node.id, [s.input("x")], [ints("perm", nums(s.attrs.dims))], [s.out()]),
   batch_norm2d: batchNorm,
-  dropout: (s) => s.e.add("Identity", s.node.id, [s.input("x")], [], [s.out()]),
+  dropout: (s) => {
+    if (s.attrs.training === true && (s.attrs.p as number) > 0) s.fail("dropout in training mode (ONNX export is for inference graphs, where dropout is the identity; build the graph with training: false)")
+    s.e.add("Identity", s.node.id, [s.input("x")], [], [s.out()])
+  },
   onnx_erf: simple("Erf"),
   sum: reduce("ReduceSum"),
   mean: reduce("ReduceMean"),
