@@ -8,27 +8,7 @@
  * 2. The finite-difference checker confirms the gradient (and the second derivative).
  * 3. A tiny model using the op is trained with plain gradient descent.
  */
-import {
-  GraphBuilder,
-  add,
-  addScalar,
-  compile,
-  defineOp,
-  formatGraph,
-  gradValues,
-  mean,
-  mul,
-  neg,
-  pow,
-  sigmoid,
-  sub,
-  sum,
-  tensor,
-  Random,
-  scale,
-  type Tensor,
-  type Value,
-} from "dagrad"
+import { GraphBuilder, add, addScalar, compile, defineOp, formatGraph, gradValues, mean, mul, neg, pow, sigmoid, sub, sum, tensor, Random, scale, type Tensor, type Value } from "dagrad"
 import { checkGradients } from "dagrad/testing"
 
 type SwishAttrs = { beta: number }

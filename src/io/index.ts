@@ -4,3 +4,15 @@
  */
 export { encodeCheckpoint, decodeCheckpoint, checkTensorsMatch, crc32, type Checkpoint, type JsonValue } from "./checkpoint.ts"
 export { parseIdx, encodeIdxUint8, idxMagic, type IdxArray, type IdxData, type IdxType, type IdxExpectation } from "./idx.ts"
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  inspectSafetensors,
+  SAFETENSORS_DTYPE_BYTES,
+  type Safetensors,
+  type SafetensorsDType,
+  type SafetensorsEntry,
+  type SafetensorsLayout,
+  type EncodeSafetensorsOptions,
+  type DecodeSafetensorsOptions,
+} from "./safetensors.ts"

@@ -1,0 +1,44 @@
+import { build } from "esbuild"
+import { runInNewContext } from "node:vm"
+import { describe, expect, it } from "vitest"
+
+// dagrad/onnx and the safetensors codec work on bytes only: bundle them for the browser
+// platform (a Node built-in import fails the build) and run an export -> import and a
+// safetensors round trip in a bare V8 context without process, require or Buffer (given
+// TextEncoder/TextDecoder, which browsers have).
+describe("browser-safe interop", () => {
+  it("exports, imports and round-trips weights in a context without Node globals", async () => {
+    const result = await build({
+      stdin: {
+        contents: `
+          import { buildModelGraph, compile, initParameters, lenet5, tensor } from "./src/index.ts"
+          import { exportOnnx, importOnnx } from "./src/io/onnx/index.ts"
+          import { decodeSafetensors, encodeSafetensors } from "./src/io/safetensors.ts"
+          const params = initParameters(lenet5(), { seed: 1 })
+          const m = buildModelGraph(lenet5(), { batchSize: 1 })
+          const back = importOnnx(exportOnnx(m.builder.graph, { outputs: { y: m.output }, params }))
+          const x = tensor(new Float32Array(784).fill(0.5), [1, 1, 28, 28])
+          const [a] = compile(m.builder.graph, [m.output]).run({ x }, params)
+          const [b] = compile(back.graph, [back.outputs.get("y")]).run({ x }, back.params)
+          const w = decodeSafetensors(encodeSafetensors(params)).tensors
+          globalThis.result = {
+            same: Array.from(a.data).every((v, i) => v === b.data[i]),
+            names: [...w.keys()].length,
+            hasProcess: typeof process !== "undefined",
+            hasBuffer: typeof Buffer !== "undefined",
+          }
+        `,
+        resolveDir: process.cwd(),
+        loader: "ts",
+      },
+      bundle: true,
+      platform: "browser",
+      format: "iife",
+      write: false,
+      logLevel: "silent",
+    })
+    const sandbox: { result?: unknown; performance: typeof performance; TextEncoder: typeof TextEncoder; TextDecoder: typeof TextDecoder } = { performance, TextEncoder, TextDecoder }
+    runInNewContext(result.outputFiles[0].text, sandbox)
+    expect(sandbox.result).toEqual({ same: true, names: 10, hasProcess: false, hasBuffer: false })
+  })
+})
