@@ -53,14 +53,26 @@ export interface WindowList {
  * w.members.map((m) => [...m]) // [[0], [1, 2], [3, 4]]
  */
 export function maxPoolWindowList(kind: MaxPoolKind, attrs: Attrs, inputShape: Shape): WindowList {
+  return listWindows(maxPoolWindows(kind, attrs, inputShape))
+}
+
+function maxPoolWindows(kind: MaxPoolKind, attrs: Attrs, inputShape: Shape): Windows {
   const dims = kindDims(kind)
-  let w: Windows
-  if (kind.startsWith("adaptive")) {
-    w = adaptiveWindows(inputShape, resolveAdaptiveSize(inputShape, adaptiveOutputSizeAttr(attrs.output_size, dims)))
-  } else {
-    w = poolWindows(inputShape, poolParams(attrs as { kernel_size?: AttrValue }, dims, { padding: true, dilation: true }), false)
-  }
-  return listWindows(w)
+  if (kind.startsWith("adaptive")) return adaptiveWindows(inputShape, resolveAdaptiveSize(inputShape, adaptiveOutputSizeAttr(attrs.output_size, dims)))
+  return poolWindows(inputShape, poolParams(attrs as { kernel_size?: AttrValue }, dims, { padding: true, dilation: true }), false)
+}
+
+/**
+ * The output shape of max-pool `kind` with `attrs` on `inputShape` (leading dims kept), for
+ * custom ops that declare a max-pool geometry (`treatAs`) and need it in their `infer`.
+ *
+ * @example
+ * maxPoolOutputShape("max_pool1d", { kernel_size: 3, stride: 1 }, [1, 1, 6]) // [1, 1, 4]
+ */
+export function maxPoolOutputShape(kind: MaxPoolKind, attrs: Attrs, inputShape: Shape): number[] {
+  const dims = kindDims(kind)
+  const w = maxPoolWindows(kind, attrs, inputShape)
+  return [...inputShape.slice(0, inputShape.length - dims), ...w.axes.slice(3 - dims).map((a) => a.outSize)]
 }
 
 /** The tie policy stored in a max-pool node's attrs ("first" when absent). */
