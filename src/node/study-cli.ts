@@ -14,7 +14,6 @@ import "../ops/builtins.ts"
 import { takeExamples } from "../data/batches.ts"
 import { AttrError } from "../errors.ts"
 import { runStudy, studyReportMarkdown, studyVariantNames, type StudyOptions, type StudyResult } from "../research/study.ts"
-import "../ops/pool-research/index.ts" // registers the research pooling variants
 import { loadMnist } from "./mnist.ts"
 import { lineChartSvg, type Series } from "./plot.ts"
 
@@ -83,7 +82,6 @@ function meanCurve(result: StudyResult, variant: string, curve: (r: StudyResult[
 export function studyPlots(result: StudyResult): { [file: string]: string } {
   const vs = result.options.variants
   const series = (curve: (r: StudyResult["runs"][number]) => [number, number][]): Series[] => vs.map((v) => ({ name: v, points: meanCurve(result, v, curve) }))
-  const layers = result.runs[0].evals[0].routing.length
   return {
     "loss.svg": lineChartSvg({
       title: `training loss (running mean of 20 steps, mean over ${result.options.seeds} seed(s))`,
@@ -101,7 +99,13 @@ export function studyPlots(result: StudyResult): { [file: string]: string } {
       title: "windows with a tied maximum, per pooling layer (mean over seeds)",
       xLabel: "step",
       leftLabel: "tied windows (%)",
-      series: Array.from({ length: layers }, (_, l) => series((r) => r.evals.map((e) => [e.step, 100 * e.routing[l].tiedFraction])).map((s) => ({ ...s, name: `${s.name} pool${l + 1}` }))).flat(),
+      series: vs.flatMap((v) => {
+        const first = result.runs.find((r) => r.variant === v)!
+        return first.evals[0].routing.map((layer, l) => ({
+          name: `${v} ${layer.op} #${l + 1}`,
+          points: meanCurve(result, v, (r) => r.evals.map((e) => [e.step, 100 * e.routing[l].tiedFraction])),
+        }))
+      }),
     }),
   }
 }

@@ -31,14 +31,17 @@ import { Sequential } from "../nn/sequential.ts"
 import { Trainer } from "../nn/trainer.ts"
 import type { AnyOp } from "../ops/define.ts"
 import { poolParams } from "../ops/pool/geometry.ts"
+import { fractionalMaxPool2d, fractionalWindowList } from "../ops/pool-research/fractional.ts"
+import { mixedPool2d } from "../ops/pool-research/mixed.ts"
 import { lsePool2d, softPool2d } from "../ops/pool-research/smooth.ts"
+import { stochasticPool2d } from "../ops/pool-research/stochastic.ts"
 import { windowMembers } from "../ops/pool-research/windows.ts"
+import { sigmoid } from "../ops/elementwise.ts"
 import { sum } from "../ops/reduce.ts"
 import { lookupOp } from "../ops/registry.ts"
 import { SGD } from "../optim/sgd.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 import { tieSets } from "./windows.ts"
-import { inspectRouting } from "./routing.ts"
 
 /** A pooling variant a study compares: LeNet-5 with both pooling layers replaced. */
 export interface StudyVariant {
@@ -75,6 +78,33 @@ registerStudyVariant({
   name: "softpool",
   description: "2x2 SoftPool, temperature 1",
   pool: () => new PoolLayer("SoftPool2d", "SoftPool2d(2)", (x) => softPool2d(x, { kernel_size: 2 })),
+})
+
+registerStudyVariant({
+  name: "mixed",
+  description: "2x2 mixed max-average pooling, α = sigmoid(θ) learnable per layer (θ starts at 0: α = 0.5)",
+  pool: () =>
+    new PoolLayer("MixedPool2d", "MixedPool2d(2, alpha=sigmoid(mix))", (x, ctx) => mixedPool2d(x, { kernel_size: 2, alpha: sigmoid(ctx.param("mix")) }), [
+      { name: "mix", shape: [1], init: { kind: "constant", value: 0 }, trainable: true },
+    ]),
+})
+registerStudyVariant({
+  name: "mixed-0.5",
+  description: "2x2 mixed max-average pooling, α = 0.5 fixed",
+  pool: () => new PoolLayer("MixedPool2d", "MixedPool2d(2, alpha=0.5)", (x) => mixedPool2d(x, { kernel_size: 2, alpha: 0.5 })),
+})
+registerStudyVariant({
+  name: "stochastic",
+  description: "2x2 stochastic pooling (sampled ∝ activation in training, probability-weighted in eval)",
+  pool: () => new PoolLayer("StochasticPool2d", "StochasticPool2d(2)", (x, ctx) => stochasticPool2d(x, { kernel_size: 2 }, ctx.training ? ctx.seedInput() : undefined)),
+})
+registerStudyVariant({
+  name: "fractional",
+  description: "fractional max pooling, kernel 2, output half the input (fresh samples per step in training, the u = 0.5 grid in eval)",
+  pool: () =>
+    new PoolLayer("FractionalMaxPool2d", "FractionalMaxPool2d(2, output_ratio=0.5)", (x, ctx) =>
+      fractionalMaxPool2d(x, { kernel_size: 2, output_ratio: 0.5 }, ctx.training ? { seed: ctx.seedInput() } : {}).y,
+    ),
 })
 
 /** The registered variant names. */
@@ -185,24 +215,26 @@ export function poolingRouting(model: Module, params: Map<string, Tensor>, probe
   const graph = g.builder.graph
   const nodes = poolNodes(graph)
   const inputs = compile(graph, nodes.map((n) => n.inputs.x)).run({ x: probe }, params)
-  const maxNodes = nodes.filter((n) => n.outputs.some((o) => o.name === "indices") && /max_pool\dd$/.test(n.op))
-  const maps = maxNodes.length === 0 ? [] : inspectRouting(graph, { x: probe }, params, { nodes: maxNodes.map((n) => n.id), skipMass: true })
+  const withIndices = nodes.filter((n) => n.outputs.some((o) => o.name === "indices"))
+  const indices = withIndices.length === 0 ? [] : compile(graph, withIndices.map((n) => ({ node: n.id, output: "indices" }))).run({ x: probe }, params)
   return nodes.map((n, k) => {
     const x = inputs[k]
     const dims = (n.attrs.kernel_size as number[]).length
-    const w = windowMembers(x.shape, poolParams(n.attrs as { kernel_size?: unknown }, dims, { padding: true, dilation: true }))
+    const w = n.op.startsWith("fractional_max_pool")
+      ? fractionalWindowList(dims as 2 | 3, x.shape, n.attrs as never, new Float64Array(x.shape[0] * x.shape[1] * dims).fill(0.5))
+      : windowMembers(x.shape, poolParams(n.attrs as { kernel_size?: unknown }, dims, { padding: true, dilation: true }))
     const ties = tieSets(x.data, w).filter((T) => T.length > 1)
     const width = w.members.reduce((a, m) => Math.max(a, m.length), 0)
     const mass = onesGradient(graph, n, x).data
     const byPos = new Array<number>(width).fill(0)
     w.members.forEach((m) => m.forEach((i, p) => (byPos[p] += mass[i])))
     const total = byPos.reduce((a, b) => a + b, 0)
-    const map = maps.find((r) => r.node === n.id)
+    const saved = indices[withIndices.indexOf(n)]
     let winsByPosition: number[] | undefined
-    if (map !== undefined) {
+    if (saved !== undefined) {
       winsByPosition = new Array<number>(width).fill(0)
       w.members.forEach((m, o) => {
-        const p = m.findIndex((i) => i % w.inPlane === map.provenance.data[o])
+        const p = m.findIndex((i) => i % w.inPlane === saved.data[o])
         if (p >= 0) winsByPosition![p] += 1 / w.count
       })
     }
@@ -320,7 +352,7 @@ export interface VariantSummary {
   readonly testLoss: MeanCI
   readonly testAccuracy: MeanCI
   /** Per pooling layer, at the end of training, averaged over seeds. */
-  readonly routing: { readonly tiedFraction: MeanCI; readonly tiedZeroFraction: MeanCI; readonly massByPosition: number[]; readonly winsByPosition?: number[] }[]
+  readonly routing: { readonly layer: string; readonly tiedFraction: MeanCI; readonly tiedZeroFraction: MeanCI; readonly massByPosition: number[]; readonly winsByPosition?: number[] }[]
 }
 
 const average = (rows: readonly number[][]): number[] => rows[0].map((_, i) => rows.reduce((a, r) => a + r[i], 0) / rows.length)
@@ -339,6 +371,7 @@ export function summarizeStudy(result: StudyResult): VariantSummary[] {
       routing: finals[0].map((_, l) => {
         const wins = finals.map((f) => f[l].winsByPosition)
         return {
+          layer: `${finals[0][l].op} #${l + 1}`,
           tiedFraction: meanCI(finals.map((f) => f[l].tiedFraction)),
           tiedZeroFraction: meanCI(finals.map((f) => f[l].tiedZeroFraction)),
           massByPosition: average(finals.map((f) => f[l].massByPosition)),
@@ -380,8 +413,8 @@ export function studyReportMarkdown(result: StudyResult, meta: { readonly comman
     "|---|---|---|---|---|---|",
     ...s.flatMap((v) =>
       v.routing.map(
-        (r, l) =>
-          `| ${v.variant} | pool${l + 1} | ${ci(r.tiedFraction, (x) => pct(x))} | ${ci(r.tiedZeroFraction, (x) => pct(x))} | ${r.massByPosition.map((x) => pct(x)).join(" / ")} | ${r.winsByPosition ? r.winsByPosition.map((x) => pct(x)).join(" / ") : "—"} |`,
+        (r) =>
+          `| ${v.variant} | ${r.layer} | ${ci(r.tiedFraction, (x) => pct(x))} | ${ci(r.tiedZeroFraction, (x) => pct(x))} | ${r.massByPosition.map((x) => pct(x)).join(" / ")} | ${r.winsByPosition ? r.winsByPosition.map((x) => pct(x)).join(" / ") : "—"} |`,
       ),
     ),
     "",
