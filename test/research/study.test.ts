@@ -6,7 +6,9 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { initParameters, lenet5, namedParameters } from "../../src/index.ts"
 import { parseStudyArgs, studyMain } from "../../src/node/study-cli.ts"
-import { lenet5With, meanCI, studyVariant, summarizeStudy } from "../../src/research/study.ts"
+import { lenet5With, meanCI, runStudy, studyVariant, summarizeStudy } from "../../src/research/study.ts"
+import { takeExamples } from "../../src/data/batches.ts"
+import { loadMnist } from "../../src/node/mnist.ts"
 
 describe("study runner", () => {
   const dirs = [mkdtempSync(join(tmpdir(), "dagrad-study-a-")), mkdtempSync(join(tmpdir(), "dagrad-study-b-"))]
@@ -25,6 +27,15 @@ describe("study runner", () => {
     const report = files[0][1]
     expect(report.match(/^\| (max-first|avg|lse) \| 2 \|/gm)).toHaveLength(3)
     expect(report).toContain("npm run study -- --variants max-first,avg,lse --seeds 2")
+  })
+
+  it("the random variants (stochastic, fractional) and the learnable mix reproduce too: op randomness comes from the Trainer's seed stream", () => {
+    const data = { train: takeExamples(loadMnist("train"), 32), test: takeExamples(loadMnist("test"), 10) }
+    const opts = { variants: ["stochastic", "fractional", "mixed"], seeds: 1, epochs: 1, batch: 16, probe: 2, evalsPerEpoch: 1 }
+    const a = runStudy(opts, data)
+    const b = runStudy(opts, data)
+    expect(JSON.stringify(b.runs)).toBe(JSON.stringify(a.runs))
+    expect(a.runs.every((r) => r.losses.length === 2 && r.losses.every(Number.isFinite))).toBe(true)
   })
 
   it("routing: avg sends 25% of the mass to each position; max-first's argmax shares add up to 1", () => {
