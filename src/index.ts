@@ -170,6 +170,26 @@ export {
   type MaxUnpoolOptions,
 } from "./ops/pool/index.ts"
 
+// ---------------------------------------------------------------- ops: pooling variants researchers compare
+export {
+  fractionalMaxPool2d,
+  fractionalMaxPool3d,
+  stochasticPool,
+  stochasticPool2d,
+  mixedPool,
+  mixedPool2d,
+  lsePool1d,
+  lsePool2d,
+  lsePool3d,
+  softPool1d,
+  softPool2d,
+  softPool3d,
+  fractionalMaxPool2dOp,
+  fractionalMaxPool3dOp,
+  lsePool2dOp,
+  softPool2dOp,
+} from "./ops/pool-research/index.ts"
+
 // ---------------------------------------------------------------- ops: softmax, losses, normalisation, dropout
 export { softmax, logSoftmax, softmaxBackward, logSoftmaxBackward, softmaxOp, logSoftmaxOp } from "./ops/softmax/index.ts"
 export {

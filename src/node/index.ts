@@ -58,3 +58,4 @@ export { evaluateDataset, formatConfusion, formatProbabilities, asciiImage, soft
 export { EpochProgress, formatDuration, formatStats, type ProgressStats, type ProgressStream, type ProgressOptions } from "./progress.ts"
 export { lineChartSvg, niceTicks, formatTick, escapeXml, type Series, type ChartOptions } from "./plot.ts"
 export { startThreadPool, type ThreadPool } from "./threads.ts"
+export { parseStudyArgs, studyMain, studyPlots, studyVersions, type StudyCliOptions } from "./study-cli.ts"

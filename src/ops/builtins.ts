@@ -13,6 +13,7 @@ import { lossOps } from "./loss/index.ts"
 import { normOps } from "./norm/index.ts"
 import { pointwiseOps } from "./pointwise/index.ts"
 import { poolOps } from "./pool/index.ts"
+import { researchPoolOps } from "./pool-research/index.ts"
 import { reduceOps } from "./reduce/index.ts"
 import { shapeOps } from "./shape/index.ts"
 import { softmaxOps } from "./softmax/index.ts"
@@ -25,6 +26,7 @@ export const builtinOps: readonly AnyOp[] = [
   ...linalgOps,
   ...convOps,
   ...poolOps,
+  ...researchPoolOps,
   ...softmaxOps,
   ...lossOps,
   ...normOps,

@@ -15,7 +15,7 @@ export {
   type InspectOptions,
 } from "./routing.ts"
 export { heatmapOf, tileHeatmaps, asciiHeatmap, heatmapSvg, type Heatmap, type AsciiOptions, type SvgHeatmapOptions } from "./heatmap.ts"
-export { maxPoolWindowList, listWindows, tieSets, resolveMaxPoolKind, isMaxPoolKind, kindDims, tieOf, type MaxPoolKind, type WindowList } from "./windows.ts"
+export { maxPoolWindowList, maxPoolOutputShape, listWindows, tieSets, resolveMaxPoolKind, isMaxPoolKind, kindDims, tieOf, type MaxPoolKind, type WindowList } from "./windows.ts"
 export {
   checkTieAwareGradients,
   checkTieAwareOp,
@@ -26,3 +26,24 @@ export {
   type TieCheckOptions,
 } from "./tie-check.ts"
 export { phaseOne, type FeasibilityResult } from "./feasibility.ts"
+export {
+  runStudy,
+  summarizeStudy,
+  meanCI,
+  studyReportMarkdown,
+  poolingRouting,
+  registerStudyVariant,
+  studyVariant,
+  studyVariantNames,
+  lenet5With,
+  type StudyVariant,
+  type StudyOptions,
+  type StudyData,
+  type StudyRun,
+  type StudyEval,
+  type StudyResult,
+  type LayerRouting,
+  type MeanCI,
+  type VariantSummary,
+} from "./study.ts"
+export { PoolLayer } from "../nn/research-pooling.ts"

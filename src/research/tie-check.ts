@@ -19,7 +19,10 @@
  *   nudge        move the input off the tie, in the tie policy's favour (its chosen
  *                element rises by a tiny graded amount), and compare the ORIGINAL analytic
  *                gradient with central differences at the nudged point: the one-sided
- *                limit the policy claims to follow.
+ *                limit the policy claims to follow. Only one-sided policies on graph
+ *                inputs are nudged (max-pool "first"/"last", ReLU at 0); coordinates that
+ *                move a tie left in place (split, all, custom, intermediate values) are
+ *                skipped, since no central difference is the right oracle there.
  *
  * The report lists every tie site (node, window, elements) and which rule was applied.
  */
@@ -28,7 +31,7 @@ import { compile } from "../exec/plan.ts"
 import type { Attrs } from "../graph/types.ts"
 import type { AnyOp, OpDef } from "../graph/op.ts"
 import type { Registry } from "../graph/registry.ts"
-import type { Tensor } from "../tensor/tensor.ts"
+import { cloneTensor, type Tensor } from "../tensor/tensor.ts"
 import { maxPoolWindowList, resolveMaxPoolKind, tieSets, type MaxPoolKind } from "./windows.ts"
 import { centralDifferences, scalarProbe, unravel, type GraphFunction } from "../testing/gradcheck.ts"
 import { applyAny, clarkeRule, directionalRule, nudgeRule, type Site, type TieRule, type TieRuleResult } from "./tie-rules.ts"
@@ -130,6 +133,12 @@ export function checkTieAwareGradients(fn: GraphFunction, inputs: { readonly [na
   const siteX = siteList.map((_, k) => out[1 + wrt.length + siteList.length + k])
   const forward = compile(b.graph, [loss])
   const evaluate = (f: { [name: string]: Tensor }): number => forward.run(f)[0].data[0]
+  const withSites = compile(b.graph, [loss, ...siteList.map((s) => s.xValue)])
+  const evaluateSites = (f: { [name: string]: Tensor }): { loss: number; siteX: Tensor[] } => {
+    const [l, ...xs] = withSites.run(f)
+    // Copies: a fed input comes back as the caller's (later mutated) tensor.
+    return { loss: l.data[0], siteX: xs.map(cloneTensor) }
+  }
 
   // ---- find the sites
   const sites: TieSite[] = []
@@ -176,7 +185,7 @@ export function checkTieAwareGradients(fn: GraphFunction, inputs: { readonly [na
   for (const rule of rules) {
     if (rule === "clarke") results.push(clarkeRule(siteList, siteX, siteGy, siteWindows, siteTies, b.graph.registry, tieTol, rtol, atol))
     else if (rule === "directional") results.push(directionalRule(evaluate, feeds, wrt, analytic, L0, options.step ?? 1e-6, rtol, atol))
-    else results.push(nudgeRule(evaluate, feeds, wrt, analytic, siteList, siteX, siteTies, b.graph.registry, siteGy, tieTol, options.nudge ?? 1e-4, rtol, atol))
+    else results.push(nudgeRule(evaluateSites, feeds, wrt, analytic, siteList, siteX, siteWindows, siteTies, b.graph.registry, siteGy, tieTol, options.nudge ?? 1e-4, rtol, atol))
   }
   const ok = results.every((r) => r.ok)
   const counts = (["max_pool", "relu", "non_finite"] as const).map((k) => `${sites.filter((s) => s.kind === k).length} ${k}`).join(", ")
