@@ -201,8 +201,9 @@ export {
   nllLossOp,
   mseLossOp,
   binaryCrossEntropyWithLogitsOp,
+  type BceWithLogitsOptions,
 } from "./ops/loss/index.ts"
-export { batchNorm2d, batchNorm2dOp } from "./ops/norm/index.ts"
+export { batchNorm, batchNorm2d, batchNorm2dOp, type BatchNormResult, type BatchNorm2dOptions } from "./ops/norm/index.ts"
 export { dropout, dropoutOp, type DropoutOptions } from "./ops/dropout/index.ts"
 
 // ---------------------------------------------------------------- layers, models, training

@@ -30,11 +30,60 @@ export {
   type Nonlinearity,
 } from "./init.ts"
 export { Sequential, type SequentialOptions } from "./sequential.ts"
-export { Conv2d, Conv1d, Linear, Flatten, ReLU, LeakyReLU, type ConvLayerOptions, type LinearLayerOptions, type SpatialArg } from "./layers.ts"
-export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, type MaxPoolLayerOptions, type AvgPoolLayerOptions } from "./pooling.ts"
-export { BatchNorm2d, Dropout, type BatchNormLayerOptions } from "./normalization.ts"
+export { Block } from "./block.ts"
+export {
+  Conv1d,
+  Conv2d,
+  Conv3d,
+  ConvTranspose1d,
+  ConvTranspose2d,
+  ConvTranspose3d,
+  Linear,
+  Flatten,
+  ReLU,
+  LeakyReLU,
+  type ConvLayerOptions,
+  type ConvTransposeLayerOptions,
+  type LinearLayerOptions,
+  type SpatialArg,
+} from "./layers.ts"
+export { Identity, Tanh, Sigmoid, GELU, ELU, Softplus, Softmax, LogSoftmax } from "./activations.ts"
+export {
+  MaxPoolNd,
+  MaxPool1d,
+  MaxPool2d,
+  MaxPool3d,
+  AvgPoolNd,
+  AvgPool1d,
+  AvgPool2d,
+  AvgPool3d,
+  LPPoolNd,
+  LPPool1d,
+  LPPool2d,
+  LPPool3d,
+  AdaptiveAvgPoolNd,
+  AdaptiveAvgPool1d,
+  AdaptiveAvgPool2d,
+  AdaptiveAvgPool3d,
+  AdaptiveMaxPoolNd,
+  AdaptiveMaxPool1d,
+  AdaptiveMaxPool2d,
+  AdaptiveMaxPool3d,
+  MaxUnpoolNd,
+  MaxUnpool1d,
+  MaxUnpool2d,
+  MaxUnpool3d,
+  GlobalAvgPool2d,
+  type MaxPoolLayerOptions,
+  type AvgPoolLayerOptions,
+  type LPPoolLayerOptions,
+  type AdaptiveMaxPoolLayerOptions,
+  type MaxUnpoolLayerOptions,
+} from "./pooling.ts"
+export { BatchNormNd, BatchNorm1d, BatchNorm2d, BatchNorm3d, Dropout, type BatchNormLayerOptions } from "./normalization.ts"
 export { summary, groupThousands, type ModelSummary, type SummaryRow, type SummaryOptions } from "./summary.ts"
 export { lenet5, mlp, fromLayerSpecs, type LeNet5Options, type MlpOptions, type LayerSpec } from "./models.ts"
+export { resnet8, BasicBlock, ResNet, type ResNetOptions } from "./resnet.ts"
 export {
   Trainer,
   oneHot,

@@ -1,13 +1,12 @@
 import { AttrError } from "../errors.ts"
-import { positiveInteger, spatialParam, type SpatialParam } from "../ops/attrs.ts"
 import type { Value } from "../graph/builder.ts"
-import { conv1d, conv2d } from "../ops/conv/index.ts"
+import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d } from "../ops/conv/index.ts"
 import { linear } from "../ops/linalg/index.ts"
-import { relu } from "../ops/pointwise/index.ts"
-import { leakyRelu } from "../ops/pointwise/index.ts"
+import { leakyRelu, relu } from "../ops/pointwise/index.ts"
 import { flatten } from "../ops/shape/index.ts"
 import { defaultBiasInit, defaultWeightInit, fanInAndOut, type Initializer } from "./init.ts"
 import type { ForwardContext, Module, ParamSpec } from "./module.ts"
+import { positiveInteger, spatialParam, type SpatialParam } from "../ops/attrs.ts"
 
 /** An int (same for every spatial dim) or one int per spatial dim, as PyTorch accepts. */
 export type SpatialArg = SpatialParam
@@ -20,7 +19,7 @@ const show = (xs: readonly number[]): string => `[${xs.join(", ")}]`
 
 // ------------------------------------------------------------------------ convolution
 
-/** Options of {@link Conv2d} and {@link Conv1d}, under PyTorch's names. */
+/** Options of Conv1d/2d/3d, under PyTorch's names. */
 export interface ConvLayerOptions {
   readonly stride?: SpatialArg
   /** Zero padding per side, or `"same"` (stride 1) / `"valid"` (= 0). */
@@ -35,96 +34,217 @@ export interface ConvLayerOptions {
   readonly biasInit?: Initializer
 }
 
-/** Shared by Conv1d and Conv2d: weight (C_out, C_in / groups, k...), bias (C_out). */
-abstract class ConvNd implements Module {
-  abstract readonly type: string
+/** Options of ConvTranspose1d/2d/3d, under PyTorch's names. */
+export interface ConvTransposeLayerOptions {
+  readonly stride?: SpatialArg
+  /** Removed from each side of the output: dilation*(kernel_size-1) - padding zeros pad the input. */
+  readonly padding?: SpatialArg
+  /** Extra size added to one side of the output (< max(stride, dilation)). */
+  readonly output_padding?: SpatialArg
+  readonly groups?: number
+  readonly bias?: boolean
+  readonly dilation?: SpatialArg
+  readonly weightInit?: Initializer
+  readonly biasInit?: Initializer
+}
+
+type ConvFn = (x: Value, weight: Value, bias: Value | undefined, attrs: Record<string, unknown>) => Value
+const convFns: readonly ConvFn[] = [conv1d, conv2d, conv3d]
+const convTransposeFns: readonly ConvFn[] = [convTranspose1d, convTranspose2d, convTranspose3d]
+type SpatialDims = 1 | 2 | 3
+
+/**
+ * Shared by every convolution layer. PyTorch's weight layout: (C_out, C_in / groups, k...)
+ * for a convolution, (C_in, C_out / groups, k...) for a transposed one; bias (C_out). In
+ * both, PyTorch's initialisers read fan_in from the weight's dim 1 times the kernel size.
+ */
+abstract class ConvLayer implements Module {
+  readonly type: string
   readonly params: readonly ParamSpec[]
   readonly kernelSize: readonly number[]
   readonly stride: readonly number[]
-  readonly padding: readonly number[] | "same" | "valid"
   readonly dilation: readonly number[]
   readonly groups: number
   readonly bias: boolean
 
-  constructor(
-    dims: number,
+  protected constructor(
+    readonly dims: SpatialDims,
+    transposed: boolean,
     readonly inChannels: number,
     readonly outChannels: number,
     kernelSize: SpatialArg,
-    options: ConvLayerOptions,
+    options: ConvLayerOptions | ConvTransposeLayerOptions,
   ) {
+    this.type = `Conv${transposed ? "Transpose" : ""}${dims}d`
     positiveInt(inChannels, "in_channels")
     positiveInt(outChannels, "out_channels")
     this.kernelSize = spatial(kernelSize, dims, "kernel_size")
     this.stride = spatial(options.stride ?? 1, dims, "stride")
-    const p = options.padding ?? 0
-    this.padding = p === "same" || p === "valid" ? p : spatial(p, dims, "padding", 0)
     this.dilation = spatial(options.dilation ?? 1, dims, "dilation")
     this.groups = positiveInt(options.groups ?? 1, "groups")
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new AttrError(`in_channels ${inChannels} and out_channels ${outChannels} must both be divisible by groups ${this.groups}`)
     }
-    if (this.padding === "same" && this.stride.some((s) => s !== 1)) {
-      throw new AttrError(`padding 'same' needs stride 1 (got stride ${show(this.stride)})`)
-    }
     this.bias = options.bias ?? true
-    const weightShape = [outChannels, inChannels / this.groups, ...this.kernelSize]
+    const weightShape = transposed ? [inChannels, outChannels / this.groups, ...this.kernelSize] : [outChannels, inChannels / this.groups, ...this.kernelSize]
     const { fanIn } = fanInAndOut(weightShape)
     const params: ParamSpec[] = [{ name: "weight", shape: weightShape, init: options.weightInit ?? defaultWeightInit, trainable: true }]
     if (this.bias) params.push({ name: "bias", shape: [outChannels], init: options.biasInit ?? defaultBiasInit(fanIn), trainable: true })
     this.params = params
   }
 
-  protected attrs(): { stride: number[]; padding: number[] | "same" | "valid"; dilation: number[]; groups: number } {
-    const padding = typeof this.padding === "string" ? this.padding : [...this.padding]
-    return { stride: [...this.stride], padding, dilation: [...this.dilation], groups: this.groups }
+  /** The op attrs beyond stride/dilation/groups (padding, output_padding). */
+  protected abstract extraAttrs(): Record<string, unknown>
+  /** describe() parts beyond stride/dilation/groups/bias, in PyTorch's repr order. */
+  protected abstract extraParts(): string[]
+  protected abstract readonly fn: ConvFn
+
+  forward(x: Value, ctx: ForwardContext): Value {
+    const attrs = { stride: [...this.stride], dilation: [...this.dilation], groups: this.groups, ...this.extraAttrs() }
+    return this.fn(x, ctx.param("weight"), this.bias ? ctx.param("bias") : undefined, attrs)
   }
 
   describe(): string {
     const parts = [`${this.inChannels}`, `${this.outChannels}`, `kernel_size=${show(this.kernelSize)}`]
     if (this.stride.some((s) => s !== 1)) parts.push(`stride=${show(this.stride)}`)
-    if (typeof this.padding === "string") parts.push(`padding='${this.padding}'`)
-    else if (this.padding.some((p) => p !== 0)) parts.push(`padding=${show(this.padding)}`)
+    parts.push(...this.extraParts())
     if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=${show(this.dilation)}`)
     if (this.groups !== 1) parts.push(`groups=${this.groups}`)
     if (!this.bias) parts.push("bias=False")
     return `${this.type}(${parts.join(", ")})`
   }
+}
 
-  abstract forward(x: Value, ctx: ForwardContext): Value
+/** Shared by Conv1d/2d/3d: weight (C_out, C_in / groups, k...), bias (C_out). */
+abstract class ConvNd extends ConvLayer {
+  readonly padding: readonly number[] | "same" | "valid"
+  protected readonly fn: ConvFn
+
+  constructor(dims: SpatialDims, inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvLayerOptions) {
+    super(dims, false, inChannels, outChannels, kernelSize, options)
+    this.fn = convFns[dims - 1]
+    const p = options.padding ?? 0
+    this.padding = p === "same" || p === "valid" ? p : spatial(p, dims, "padding", 0)
+    if (this.padding === "same" && this.stride.some((s) => s !== 1)) {
+      throw new AttrError(`padding 'same' needs stride 1 (got stride ${show(this.stride)})`)
+    }
+  }
+
+  protected extraAttrs(): Record<string, unknown> {
+    return { padding: typeof this.padding === "string" ? this.padding : [...this.padding] }
+  }
+
+  protected extraParts(): string[] {
+    if (typeof this.padding === "string") return [`padding='${this.padding}'`]
+    return this.padding.some((p) => p !== 0) ? [`padding=${show(this.padding)}`] : []
+  }
 }
 
 /**
- * 2-d convolution over NCHW input (torch.nn.Conv2d): parameters `weight`
+ * 1-d convolution over (N, C, L) or unbatched (C, L) input (torch.nn.Conv1d): `weight`
+ * (C_out, C_in / groups, k), `bias` (C_out).
+ *
+ * @example
+ * const conv = new Conv1d(3, 8, 5, { padding: "same" })
+ */
+export class Conv1d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvLayerOptions = {}) {
+    super(1, inChannels, outChannels, kernelSize, options)
+  }
+}
+
+/**
+ * 2-d convolution over NCHW or unbatched CHW input (torch.nn.Conv2d): parameters `weight`
  * (C_out, C_in / groups, kH, kW) and `bias` (C_out).
  *
  * @example
  * const conv1 = new Conv2d(1, 6, 5, { padding: 2 }) // 1x28x28 -> 6x28x28, 156 parameters
  */
 export class Conv2d extends ConvNd {
-  readonly type = "Conv2d"
   constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvLayerOptions = {}) {
     super(2, inChannels, outChannels, kernelSize, options)
-  }
-  forward(x: Value, ctx: ForwardContext): Value {
-    return conv2d(x, ctx.param("weight"), this.bias ? ctx.param("bias") : undefined, this.attrs())
   }
 }
 
 /**
- * 1-d convolution over NCL input (torch.nn.Conv1d): `weight` (C_out, C_in / groups, k),
+ * 3-d convolution over (N, C, D, H, W) or unbatched input (torch.nn.Conv3d): `weight`
+ * (C_out, C_in / groups, kD, kH, kW), `bias` (C_out).
+ *
+ * @example
+ * const conv = new Conv3d(1, 4, [1, 3, 3], { padding: [0, 1, 1] })
+ */
+export class Conv3d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvLayerOptions = {}) {
+    super(3, inChannels, outChannels, kernelSize, options)
+  }
+}
+
+/** Shared by ConvTranspose1d/2d/3d: weight (C_in, C_out / groups, k...), bias (C_out). */
+abstract class ConvTransposeNd extends ConvLayer {
+  readonly padding: readonly number[]
+  readonly outputPadding: readonly number[]
+  protected readonly fn: ConvFn
+
+  constructor(dims: SpatialDims, inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvTransposeLayerOptions) {
+    super(dims, true, inChannels, outChannels, kernelSize, options)
+    this.fn = convTransposeFns[dims - 1]
+    this.padding = spatial(options.padding ?? 0, dims, "padding", 0)
+    this.outputPadding = spatial(options.output_padding ?? 0, dims, "output_padding", 0)
+    this.outputPadding.forEach((op, i) => {
+      if (op >= Math.max(this.stride[i], this.dilation[i])) {
+        throw new AttrError(`output_padding = ${show(this.outputPadding)} (expected output_padding < max(stride, dilation) in every dim; stride ${show(this.stride)}, dilation ${show(this.dilation)})`)
+      }
+    })
+  }
+
+  protected extraAttrs(): Record<string, unknown> {
+    return { padding: [...this.padding], output_padding: [...this.outputPadding] }
+  }
+
+  protected extraParts(): string[] {
+    const parts: string[] = []
+    if (this.padding.some((p) => p !== 0)) parts.push(`padding=${show(this.padding)}`)
+    if (this.outputPadding.some((p) => p !== 0)) parts.push(`output_padding=${show(this.outputPadding)}`)
+    return parts
+  }
+}
+
+/**
+ * 1-d transposed convolution (torch.nn.ConvTranspose1d): `weight` (C_in, C_out / groups, k),
+ * `bias` (C_out); output length (L-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1.
+ *
+ * @example
+ * const up = new ConvTranspose1d(8, 4, 4, { stride: 2, padding: 1 }) // L -> 2L
+ */
+export class ConvTranspose1d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvTransposeLayerOptions = {}) {
+    super(1, inChannels, outChannels, kernelSize, options)
+  }
+}
+
+/**
+ * 2-d transposed convolution (torch.nn.ConvTranspose2d): `weight` (C_in, C_out / groups, kH, kW),
  * `bias` (C_out).
  *
  * @example
- * const conv = new Conv1d(3, 8, 5, { padding: "same" })
+ * const up = new ConvTranspose2d(16, 8, 2, { stride: 2 }) // 7x7 -> 14x14
  */
-export class Conv1d extends ConvNd {
-  readonly type = "Conv1d"
-  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvLayerOptions = {}) {
-    super(1, inChannels, outChannels, kernelSize, options)
+export class ConvTranspose2d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvTransposeLayerOptions = {}) {
+    super(2, inChannels, outChannels, kernelSize, options)
   }
-  forward(x: Value, ctx: ForwardContext): Value {
-    return conv1d(x, ctx.param("weight"), this.bias ? ctx.param("bias") : undefined, this.attrs())
+}
+
+/**
+ * 3-d transposed convolution (torch.nn.ConvTranspose3d): `weight` (C_in, C_out / groups, kD, kH, kW),
+ * `bias` (C_out).
+ *
+ * @example
+ * const up = new ConvTranspose3d(4, 2, 2, { stride: 2 })
+ */
+export class ConvTranspose3d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvTransposeLayerOptions = {}) {
+    super(3, inChannels, outChannels, kernelSize, options)
   }
 }
 

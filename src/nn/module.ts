@@ -167,6 +167,31 @@ export class ForwardContext {
     return v
   }
 
+  /**
+   * Applies `child`, a child module of this context's module, to `x` (and to any further
+   * inputs its forward takes, e.g. MaxUnpool's indices) in the child's scope, and reports
+   * its output to the observer (summary rows): what `self.conv1(x)` is in a PyTorch
+   * forward. See {@link Block}.
+   *
+   * @example
+   * forward(x: Value, ctx: ForwardContext): Value { return relu(ctx.call(this.bn1, ctx.call(this.conv1, x))) }
+   */
+  call(child: Module, x: Value, ...rest: readonly unknown[]): Value {
+    const entry = this.module?.children?.find(([, m]) => m === child)
+    if (entry === undefined) {
+      throw new GraphError(
+        `module '${this.path || "<root>"}' (${this.module?.type ?? "?"}) has no child ${child.type} (expected one of its children: ${
+          this.module?.children?.map(([n]) => n).join(", ") || "none"
+        }; assign the layer to a field of the Block)`,
+      )
+    }
+    const c = this.child(entry[0], child)
+    const forward: (x: Value, ctx: ForwardContext, ...rest: readonly unknown[]) => Value = child.forward
+    const y = forward.call(child, x, c, ...rest)
+    this.observe(c.path, child, y)
+    return y
+  }
+
   /** Containers call this after a child's forward. */
   observe(path: string, module: Module, output: Value): void {
     this.shared.observer?.(path, module, output)

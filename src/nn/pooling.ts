@@ -1,12 +1,34 @@
-import { ShapeError, showShape } from "../errors.ts"
+import { GraphError, ShapeError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
-import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from "../ops/pool/index.ts"
+import { adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d, adaptiveMaxPool1dWithIndices, adaptiveMaxPool2dWithIndices, adaptiveMaxPool3dWithIndices, avgPool1d, avgPool2d, avgPool3d, lpPool1d, lpPool2d, lpPool3d, maxPool1dWithIndices, maxPool2dWithIndices, maxPool3dWithIndices, maxUnpool1d, maxUnpool2d, maxUnpool3d, type AdaptiveSize, type PoolWithIndices } from "../ops/pool/index.ts"
 import type { NanPolicy, TiePolicy } from "../ops/pool/geometry.ts"
 import { mean } from "../ops/reduce/index.ts"
 import { spatial, type SpatialArg } from "./layers.ts"
-import type { Module, ParamSpec } from "./module.ts"
+import type { ForwardContext, Module, ParamSpec } from "./module.ts"
+
+/*
+ * Pooling layers, PyTorch's torch.nn classes. Every family is written once over the number
+ * of spatial dims (1, 2, 3); the exported classes only fix that number. Inputs are
+ * (N, C, *spatial) or unbatched (C, *spatial), as the ops accept them.
+ */
 
 const show = (xs: readonly number[]): string => `[${xs.join(", ")}]`
+type SpatialDims = 1 | 2 | 3
+
+/** Shared by every pooling layer: no parameters, a PyTorch class name ending in `${dims}d`. */
+abstract class PoolLayer implements Module {
+  readonly type: string
+  readonly params: readonly ParamSpec[] = []
+  protected constructor(
+    family: string,
+    readonly dims: SpatialDims,
+  ) {
+    this.type = `${family}${dims}d`
+  }
+  abstract forward(x: Value, ctx: ForwardContext, ...rest: never[]): Value
+}
+
+// ---------------------------------------------------------------- max pooling
 
 export interface MaxPoolLayerOptions {
   /** Default: kernel_size (PyTorch's `stride=None`). */
@@ -20,17 +42,15 @@ export interface MaxPoolLayerOptions {
   readonly nan?: NanPolicy
 }
 
+const maxPoolFns = [maxPool1dWithIndices, maxPool2dWithIndices, maxPool3dWithIndices] as const
+
 /**
- * 2-d max pooling (torch.nn.MaxPool2d). In a training graph the op's argmax (`indices`)
- * is an output edge the backward node reads; an inference graph never asks for it, so it
- * is not computed.
- *
- * @example
- * new MaxPool2d(2) // [N, 6, 28, 28] -> [N, 6, 14, 14]
+ * Max pooling over 1-3 spatial dims (torch.nn.MaxPool1d/2d/3d). In a training graph the
+ * op's argmax (`indices`) is an output edge the backward node reads; an inference graph
+ * never asks for it, so it is not computed. PyTorch's `return_indices=True` is the method
+ * {@link MaxPoolNd.withIndices} (a module returns one value).
  */
-export class MaxPool2d implements Module {
-  readonly type = "MaxPool2d"
-  readonly params: readonly ParamSpec[] = []
+export abstract class MaxPoolNd extends PoolLayer {
   readonly kernelSize: readonly number[]
   readonly stride: readonly number[]
   readonly padding: readonly number[]
@@ -39,18 +59,20 @@ export class MaxPool2d implements Module {
   readonly tie: TiePolicy
   readonly nan: NanPolicy
 
-  constructor(kernelSize: SpatialArg, options: MaxPoolLayerOptions = {}) {
-    this.kernelSize = spatial(kernelSize, 2, "kernel_size")
-    this.stride = spatial(options.stride ?? this.kernelSize, 2, "stride")
-    this.padding = spatial(options.padding ?? 0, 2, "padding", 0)
-    this.dilation = spatial(options.dilation ?? 1, 2, "dilation")
+  protected constructor(dims: SpatialDims, kernelSize: SpatialArg, options: MaxPoolLayerOptions) {
+    super("MaxPool", dims)
+    this.kernelSize = spatial(kernelSize, dims, "kernel_size")
+    this.stride = spatial(options.stride ?? this.kernelSize, dims, "stride")
+    this.padding = spatial(options.padding ?? 0, dims, "padding", 0)
+    this.dilation = spatial(options.dilation ?? 1, dims, "dilation")
     this.ceilMode = options.ceil_mode ?? false
     this.tie = options.tie ?? "first"
     this.nan = options.nan ?? "propagate"
   }
 
-  forward(x: Value): Value {
-    return maxPool2d(x, {
+  /** The pooled values and their argmax (flat index into each plane), for a MaxUnpool. */
+  withIndices(x: Value): PoolWithIndices {
+    return maxPoolFns[this.dims - 1](x, {
       kernel_size: [...this.kernelSize],
       stride: [...this.stride],
       padding: [...this.padding],
@@ -61,6 +83,10 @@ export class MaxPool2d implements Module {
     })
   }
 
+  forward(x: Value): Value {
+    return this.withIndices(x).y
+  }
+
   describe(): string {
     const extra = [
       this.padding.some((p) => p !== 0) ? `, padding=${show(this.padding)}` : "",
@@ -69,9 +95,37 @@ export class MaxPool2d implements Module {
       this.tie !== "first" ? `, tie="${this.tie}"` : "",
       this.nan !== "propagate" ? `, nan="${this.nan}"` : "",
     ].join("")
-    return `MaxPool2d(kernel_size=${show(this.kernelSize)}, stride=${show(this.stride)}${extra})`
+    return `${this.type}(kernel_size=${show(this.kernelSize)}, stride=${show(this.stride)}${extra})`
   }
 }
+
+/** 1-d max pooling (torch.nn.MaxPool1d) over (N, C, L). @example new MaxPool1d(3, { stride: 2, padding: 1 }) */
+export class MaxPool1d extends MaxPoolNd {
+  constructor(kernelSize: SpatialArg, options: MaxPoolLayerOptions = {}) {
+    super(1, kernelSize, options)
+  }
+}
+
+/**
+ * 2-d max pooling (torch.nn.MaxPool2d) over (N, C, H, W).
+ *
+ * @example
+ * new MaxPool2d(2) // [N, 6, 28, 28] -> [N, 6, 14, 14]
+ */
+export class MaxPool2d extends MaxPoolNd {
+  constructor(kernelSize: SpatialArg, options: MaxPoolLayerOptions = {}) {
+    super(2, kernelSize, options)
+  }
+}
+
+/** 3-d max pooling (torch.nn.MaxPool3d) over (N, C, D, H, W). @example new MaxPool3d([1, 2, 2]) */
+export class MaxPool3d extends MaxPoolNd {
+  constructor(kernelSize: SpatialArg, options: MaxPoolLayerOptions = {}) {
+    super(3, kernelSize, options)
+  }
+}
+
+// ---------------------------------------------------------------- average pooling
 
 export interface AvgPoolLayerOptions {
   /** Default: kernel_size. */
@@ -80,19 +134,14 @@ export interface AvgPoolLayerOptions {
   readonly ceil_mode?: boolean
   /** Count padded zeros in the divisor (default true, as PyTorch). */
   readonly count_include_pad?: boolean
-  /** Fixed divisor instead of the window size (1 = sum pooling); default none. */
+  /** Fixed divisor instead of the window size (1 = sum pooling); default none. Not in PyTorch's AvgPool1d. */
   readonly divisor_override?: number | null
 }
 
-/**
- * 2-d average pooling (torch.nn.AvgPool2d).
- *
- * @example
- * new AvgPool2d(2, { stride: 2 })
- */
-export class AvgPool2d implements Module {
-  readonly type = "AvgPool2d"
-  readonly params: readonly ParamSpec[] = []
+const avgPoolFns = [avgPool1d, avgPool2d, avgPool3d] as const
+
+/** Average pooling over 1-3 spatial dims (torch.nn.AvgPool1d/2d/3d). */
+export abstract class AvgPoolNd extends PoolLayer {
   readonly kernelSize: readonly number[]
   readonly stride: readonly number[]
   readonly padding: readonly number[]
@@ -100,17 +149,18 @@ export class AvgPool2d implements Module {
   readonly countIncludePad: boolean
   readonly divisorOverride: number | null
 
-  constructor(kernelSize: SpatialArg, options: AvgPoolLayerOptions = {}) {
-    this.kernelSize = spatial(kernelSize, 2, "kernel_size")
-    this.stride = spatial(options.stride ?? this.kernelSize, 2, "stride")
-    this.padding = spatial(options.padding ?? 0, 2, "padding", 0)
+  protected constructor(dims: SpatialDims, kernelSize: SpatialArg, options: AvgPoolLayerOptions) {
+    super("AvgPool", dims)
+    this.kernelSize = spatial(kernelSize, dims, "kernel_size")
+    this.stride = spatial(options.stride ?? this.kernelSize, dims, "stride")
+    this.padding = spatial(options.padding ?? 0, dims, "padding", 0)
     this.ceilMode = options.ceil_mode ?? false
     this.countIncludePad = options.count_include_pad ?? true
     this.divisorOverride = options.divisor_override ?? null
   }
 
   forward(x: Value): Value {
-    return avgPool2d(x, {
+    return avgPoolFns[this.dims - 1](x, {
       kernel_size: [...this.kernelSize],
       stride: [...this.stride],
       padding: [...this.padding],
@@ -127,29 +177,274 @@ export class AvgPool2d implements Module {
       this.countIncludePad ? "" : ", count_include_pad=False",
       this.divisorOverride !== null ? `, divisor_override=${this.divisorOverride}` : "",
     ].join("")
-    return `AvgPool2d(kernel_size=${show(this.kernelSize)}, stride=${show(this.stride)}${extra})`
+    return `${this.type}(kernel_size=${show(this.kernelSize)}, stride=${show(this.stride)}${extra})`
+  }
+}
+
+/** 1-d average pooling (torch.nn.AvgPool1d). @example new AvgPool1d(3, { stride: 2 }) */
+export class AvgPool1d extends AvgPoolNd {
+  constructor(kernelSize: SpatialArg, options: AvgPoolLayerOptions = {}) {
+    super(1, kernelSize, options)
   }
 }
 
 /**
- * Adaptive average pooling to a fixed output size (torch.nn.AdaptiveAvgPool2d): bin i of
- * O over an input of L covers [floor(i L / O), ceil((i + 1) L / O)).
+ * 2-d average pooling (torch.nn.AvgPool2d).
+ *
+ * @example
+ * new AvgPool2d(2, { stride: 2 })
+ */
+export class AvgPool2d extends AvgPoolNd {
+  constructor(kernelSize: SpatialArg, options: AvgPoolLayerOptions = {}) {
+    super(2, kernelSize, options)
+  }
+}
+
+/** 3-d average pooling (torch.nn.AvgPool3d). @example new AvgPool3d(2, { ceil_mode: true }) */
+export class AvgPool3d extends AvgPoolNd {
+  constructor(kernelSize: SpatialArg, options: AvgPoolLayerOptions = {}) {
+    super(3, kernelSize, options)
+  }
+}
+
+// ---------------------------------------------------------------- power-average pooling
+
+export interface LPPoolLayerOptions {
+  /** Default: kernel_size. */
+  readonly stride?: SpatialArg
+  readonly ceil_mode?: boolean
+}
+
+const lpPoolFns = [lpPool1d, lpPool2d, lpPool3d] as const
+
+/**
+ * Power-average pooling (torch.nn.LPPool1d/2d): (sum over the window of x^p)^(1/p), with
+ * p = norm_type. PyTorch has no LPPool3d in 1.13; the op exists, so {@link LPPool3d} does too.
+ */
+export abstract class LPPoolNd extends PoolLayer {
+  readonly kernelSize: readonly number[]
+  readonly stride: readonly number[]
+  readonly ceilMode: boolean
+
+  protected constructor(
+    dims: SpatialDims,
+    readonly normType: number,
+    kernelSize: SpatialArg,
+    options: LPPoolLayerOptions,
+  ) {
+    super("LPPool", dims)
+    this.kernelSize = spatial(kernelSize, dims, "kernel_size")
+    this.stride = spatial(options.stride ?? this.kernelSize, dims, "stride")
+    this.ceilMode = options.ceil_mode ?? false
+  }
+
+  forward(x: Value): Value {
+    return lpPoolFns[this.dims - 1](x, { norm_type: this.normType, kernel_size: [...this.kernelSize], stride: [...this.stride], ceil_mode: this.ceilMode })
+  }
+
+  describe(): string {
+    return `${this.type}(norm_type=${this.normType}, kernel_size=${show(this.kernelSize)}, stride=${show(this.stride)}${this.ceilMode ? ", ceil_mode=True" : ""})`
+  }
+}
+
+/** torch.nn.LPPool1d(norm_type, kernel_size). @example new LPPool1d(2, 3) */
+export class LPPool1d extends LPPoolNd {
+  constructor(normType: number, kernelSize: SpatialArg, options: LPPoolLayerOptions = {}) {
+    super(1, normType, kernelSize, options)
+  }
+}
+
+/** torch.nn.LPPool2d(norm_type, kernel_size). @example new LPPool2d(2, 2) // root of the sum of squares per 2x2 */
+export class LPPool2d extends LPPoolNd {
+  constructor(normType: number, kernelSize: SpatialArg, options: LPPoolLayerOptions = {}) {
+    super(2, normType, kernelSize, options)
+  }
+}
+
+/** LPPool over 3 spatial dims (torch.nn.LPPool3d in PyTorch >= 2.2). @example new LPPool3d(1, 2) */
+export class LPPool3d extends LPPoolNd {
+  constructor(normType: number, kernelSize: SpatialArg, options: LPPoolLayerOptions = {}) {
+    super(3, normType, kernelSize, options)
+  }
+}
+
+// ---------------------------------------------------------------- adaptive pooling
+
+function adaptiveSize(v: AdaptiveSize, dims: number): (number | null)[] {
+  if (typeof v !== "number" && Array.isArray(v) && v.every((e) => e === null || typeof e === "number")) {
+    // null keeps that input size (PyTorch's None); validate the numbers like any spatial arg
+    spatial(v.map((e) => e ?? 1), dims, "output_size")
+    return [...v]
+  }
+  return spatial(v as SpatialArg, dims, "output_size")
+}
+const showSize = (s: readonly (number | null)[]): string => `[${s.map((e) => e ?? "None").join(", ")}]`
+
+const adaptiveAvgFns = [adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d] as const
+
+/**
+ * Adaptive average pooling to a fixed output size (torch.nn.AdaptiveAvgPool1d/2d/3d): bin
+ * i of O over L covers [floor(i L / O), ceil((i + 1) L / O)). An entry null keeps that
+ * input size.
+ */
+export abstract class AdaptiveAvgPoolNd extends PoolLayer {
+  readonly outputSize: readonly (number | null)[]
+  protected constructor(dims: SpatialDims, outputSize: AdaptiveSize) {
+    super("AdaptiveAvgPool", dims)
+    this.outputSize = adaptiveSize(outputSize, dims)
+  }
+  forward(x: Value): Value {
+    return adaptiveAvgFns[this.dims - 1](x, [...this.outputSize])
+  }
+  describe(): string {
+    return `${this.type}(output_size=${showSize(this.outputSize)})`
+  }
+}
+
+/** torch.nn.AdaptiveAvgPool1d. @example new AdaptiveAvgPool1d(4) */
+export class AdaptiveAvgPool1d extends AdaptiveAvgPoolNd {
+  constructor(outputSize: AdaptiveSize) {
+    super(1, outputSize)
+  }
+}
+
+/**
+ * torch.nn.AdaptiveAvgPool2d.
  *
  * @example
  * new AdaptiveAvgPool2d([6, 6]) // any HxW -> 6x6
  */
-export class AdaptiveAvgPool2d implements Module {
-  readonly type = "AdaptiveAvgPool2d"
-  readonly params: readonly ParamSpec[] = []
-  readonly outputSize: readonly number[]
-  constructor(outputSize: SpatialArg) {
-    this.outputSize = spatial(outputSize, 2, "output_size")
+export class AdaptiveAvgPool2d extends AdaptiveAvgPoolNd {
+  constructor(outputSize: AdaptiveSize) {
+    super(2, outputSize)
+  }
+}
+
+/** torch.nn.AdaptiveAvgPool3d. @example new AdaptiveAvgPool3d([1, 7, 7]) */
+export class AdaptiveAvgPool3d extends AdaptiveAvgPoolNd {
+  constructor(outputSize: AdaptiveSize) {
+    super(3, outputSize)
+  }
+}
+
+/** Options of AdaptiveMaxPool beside output_size (gradient conventions; PyTorch's by default). */
+export interface AdaptiveMaxPoolLayerOptions {
+  readonly tie?: TiePolicy
+  readonly nan?: NanPolicy
+}
+
+const adaptiveMaxFns = [adaptiveMaxPool1dWithIndices, adaptiveMaxPool2dWithIndices, adaptiveMaxPool3dWithIndices] as const
+
+/** Adaptive max pooling (torch.nn.AdaptiveMaxPool1d/2d/3d); `withIndices` is `return_indices=True`. */
+export abstract class AdaptiveMaxPoolNd extends PoolLayer {
+  readonly outputSize: readonly (number | null)[]
+  readonly tie: TiePolicy
+  readonly nan: NanPolicy
+  protected constructor(dims: SpatialDims, outputSize: AdaptiveSize, options: AdaptiveMaxPoolLayerOptions) {
+    super("AdaptiveMaxPool", dims)
+    this.outputSize = adaptiveSize(outputSize, dims)
+    this.tie = options.tie ?? "first"
+    this.nan = options.nan ?? "propagate"
+  }
+  /** The pooled values and their argmax (flat index into each plane). */
+  withIndices(x: Value): PoolWithIndices {
+    return adaptiveMaxFns[this.dims - 1](x, [...this.outputSize], { tie: this.tie, nan: this.nan })
   }
   forward(x: Value): Value {
-    return adaptiveAvgPool2d(x, [...this.outputSize])
+    return this.withIndices(x).y
   }
   describe(): string {
-    return `AdaptiveAvgPool2d(output_size=${show(this.outputSize)})`
+    return `${this.type}(output_size=${showSize(this.outputSize)}${this.tie !== "first" ? `, tie="${this.tie}"` : ""}${this.nan !== "propagate" ? `, nan="${this.nan}"` : ""})`
+  }
+}
+
+/** torch.nn.AdaptiveMaxPool1d. @example new AdaptiveMaxPool1d(4) */
+export class AdaptiveMaxPool1d extends AdaptiveMaxPoolNd {
+  constructor(outputSize: AdaptiveSize, options: AdaptiveMaxPoolLayerOptions = {}) {
+    super(1, outputSize, options)
+  }
+}
+
+/** torch.nn.AdaptiveMaxPool2d. @example new AdaptiveMaxPool2d([3, 4]) */
+export class AdaptiveMaxPool2d extends AdaptiveMaxPoolNd {
+  constructor(outputSize: AdaptiveSize, options: AdaptiveMaxPoolLayerOptions = {}) {
+    super(2, outputSize, options)
+  }
+}
+
+/** torch.nn.AdaptiveMaxPool3d. @example new AdaptiveMaxPool3d(2) */
+export class AdaptiveMaxPool3d extends AdaptiveMaxPoolNd {
+  constructor(outputSize: AdaptiveSize, options: AdaptiveMaxPoolLayerOptions = {}) {
+    super(3, outputSize, options)
+  }
+}
+
+// ---------------------------------------------------------------- unpooling
+
+export interface MaxUnpoolLayerOptions {
+  /** Default: kernel_size. */
+  readonly stride?: SpatialArg
+  readonly padding?: SpatialArg
+}
+
+const unpoolFns = [maxUnpool1d, maxUnpool2d, maxUnpool3d] as const
+
+/**
+ * The partial inverse of max pooling (torch.nn.MaxUnpool1d/2d/3d): zero except at the
+ * argmax positions of the matching MaxPool, which get the pooled values. It takes two
+ * inputs, as PyTorch's `forward(input, indices, output_size=None)` does, so it is called
+ * from a {@link Block}'s forward (`ctx.call(this.unpool, y, indices)`), not in a Sequential.
+ */
+export abstract class MaxUnpoolNd extends PoolLayer {
+  readonly kernelSize: readonly number[]
+  readonly stride: readonly number[]
+  readonly padding: readonly number[]
+  protected constructor(dims: SpatialDims, kernelSize: SpatialArg, options: MaxUnpoolLayerOptions) {
+    super("MaxUnpool", dims)
+    this.kernelSize = spatial(kernelSize, dims, "kernel_size")
+    this.stride = spatial(options.stride ?? this.kernelSize, dims, "stride")
+    this.padding = spatial(options.padding ?? 0, dims, "padding", 0)
+  }
+  forward(x: Value, _ctx?: ForwardContext, indices?: Value, outputSize?: readonly number[]): Value {
+    if (indices === undefined) {
+      throw new GraphError(`${this.type} needs the indices of its max pooling (expected ctx.call(unpool, x, indices) in a Block's forward; it cannot sit in a Sequential)`)
+    }
+    return unpoolFns[this.dims - 1](x, indices, {
+      kernel_size: [...this.kernelSize],
+      stride: [...this.stride],
+      padding: [...this.padding],
+      output_size: outputSize === undefined ? null : [...outputSize],
+    })
+  }
+  describe(): string {
+    return `${this.type}(kernel_size=${show(this.kernelSize)}, stride=${show(this.stride)}, padding=${show(this.padding)})`
+  }
+}
+
+/** torch.nn.MaxUnpool1d. @example new MaxUnpool1d(2) */
+export class MaxUnpool1d extends MaxUnpoolNd {
+  constructor(kernelSize: SpatialArg, options: MaxUnpoolLayerOptions = {}) {
+    super(1, kernelSize, options)
+  }
+}
+
+/**
+ * torch.nn.MaxUnpool2d.
+ *
+ * @example
+ * const { y, indices } = this.pool.withIndices(x)   // in a Block's forward
+ * const up = ctx.call(this.unpool, y, indices)
+ */
+export class MaxUnpool2d extends MaxUnpoolNd {
+  constructor(kernelSize: SpatialArg, options: MaxUnpoolLayerOptions = {}) {
+    super(2, kernelSize, options)
+  }
+}
+
+/** torch.nn.MaxUnpool3d. @example new MaxUnpool3d(2) */
+export class MaxUnpool3d extends MaxUnpoolNd {
+  constructor(kernelSize: SpatialArg, options: MaxUnpoolLayerOptions = {}) {
+    super(3, kernelSize, options)
   }
 }
 

@@ -20,7 +20,7 @@ import { startThreadPool, type ThreadPool } from "./threads.ts"
 
 const USAGE = `usage (in the repository; from an installed package: npx dagrad train|eval|predict [flags]):
   npm run train   -- [--epochs N] [--batch-size N] [--lr X] [--momentum X] [--weight-decay X]
-                     [--schedule cosine|step|constant] [--seed N] [--model lenet5|mlp]
+                     [--schedule cosine|step|constant] [--seed N] [--model lenet5|mlp|resnet8]
                      [--data-dir DIR] [--limit N] [--test-limit N] [--out DIR] [--resume] [--threads N]
   npm run eval    -- [--checkpoint PATH] [--data-dir DIR] [--test-limit N]
   npm run predict -- [--checkpoint PATH] --index I [--set test|train] [--data-dir DIR]
@@ -85,7 +85,7 @@ function choice<T extends string>(flags: Flags, name: keyof Flags, allowed: read
 export function configFromFlags(flags: Flags): TrainConfig {
   const d = DEFAULT_CONFIG
   return {
-    model: choice<ModelName>(flags, "model", ["lenet5", "mlp"]) ?? d.model,
+    model: choice<ModelName>(flags, "model", ["lenet5", "mlp", "resnet8"]) ?? d.model,
     epochs: integer(flags, "epochs", 1) ?? d.epochs,
     batchSize: integer(flags, "batch-size", 1) ?? d.batchSize,
     lr: real(flags, "lr") ?? d.lr,

@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { epochOrder, batches, batchCount, takeExamples, type ImageDataset } from "../data/batches.ts"
 import { initParameters, type Module } from "../nn/module.ts"
 import { lenet5, mlp } from "../nn/models.ts"
+import { resnet8 } from "../nn/resnet.ts"
 import { Trainer, countCorrect } from "../nn/trainer.ts"
 import { SGD } from "../optim/sgd.ts"
 import { parallelBackend } from "../exec/parallel.ts"
@@ -21,7 +22,7 @@ import { EpochProgress, formatDuration, type ProgressStream } from "./progress.t
 import { writeFileAtomic } from "./checkpoint.ts"
 import { evaluateDataset, formatConfusion, type Evaluation } from "./evaluate.ts"
 
-export type ModelName = "lenet5" | "mlp"
+export type ModelName = "lenet5" | "mlp" | "resnet8"
 export type Schedule = "constant" | "cosine" | "step"
 
 /** Everything that determines a training run (saved in each checkpoint). */
@@ -67,6 +68,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
 /** A fresh model of the named kind for images of `[channels, size, size]`. */
 export function buildModel(name: ModelName, inputShape: readonly number[] = [1, 28, 28], numClasses = 10): Module {
   if (name === "lenet5") return lenet5({ inChannels: inputShape[0], imageSize: inputShape[1], numClasses })
+  if (name === "resnet8") return resnet8({ inChannels: inputShape[0], imageSize: inputShape[1], numClasses })
   return mlp({ inputShape, hidden: [256], numClasses })
 }
 

@@ -125,6 +125,9 @@ export function loadTrainingCheckpoint(path: string, into?: Map<string, Tensor>)
   }
 }
 
+
+/** The model names a checkpoint may name (train.ts ModelName). */
+const MODEL_NAMES: readonly string[] = ["lenet5", "mlp", "resnet8"]
 function sgdState(raw: { readonly [key: string]: JsonValue }, buffers: SGDState["buffers"], fail: (found: string, expected: string) => never): SGDState {
   const num = (key: string): number => {
     const v = raw[key]
@@ -169,7 +172,7 @@ function checkConfig(raw: JsonValue | undefined, fail: (found: string, expected:
     const base = kind.replace("?", "")
     if (!(typeof v === base || (kind.endsWith("?") && v === null))) fail(`config.${key} = ${JSON.stringify(v)}`, `a ${kind.endsWith("?") ? `${base} or null` : base}`)
   }
-  if (raw.model !== "lenet5" && raw.model !== "mlp") fail(`config.model = ${JSON.stringify(raw.model)}`, '"lenet5" or "mlp"')
+  if (!MODEL_NAMES.includes(raw.model as string)) fail(`config.model = ${JSON.stringify(raw.model)}`, MODEL_NAMES.join(", "))
   if (!["constant", "cosine", "step"].includes(raw.schedule as string)) fail(`config.schedule = ${JSON.stringify(raw.schedule)}`, "constant, cosine or step")
   return raw as unknown as TrainConfig
 }
@@ -177,12 +180,12 @@ function checkConfig(raw: JsonValue | undefined, fail: (found: string, expected:
 function checkModel(raw: JsonValue | undefined, fail: (found: string, expected: string) => never): ModelConfig {
   if (
     !isObject(raw) ||
-    (raw.name !== "lenet5" && raw.name !== "mlp") ||
+    !MODEL_NAMES.includes(raw.name as string) ||
     !Array.isArray(raw.inputShape) ||
     raw.inputShape.length !== 3 ||
     typeof raw.numClasses !== "number"
   ) {
-    return fail(`model ${JSON.stringify(raw)}`, "{ name: lenet5|mlp, inputShape: [c, h, w], numClasses }")
+    return fail(`model ${JSON.stringify(raw)}`, `{ name: ${MODEL_NAMES.join("|")}, inputShape: [c, h, w], numClasses }`)
   }
   return raw as unknown as ModelConfig
 }

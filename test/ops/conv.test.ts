@@ -101,7 +101,8 @@ describe("shape errors", () => {
     expect(() => conv2d(x, g.input("w6", [4, 4, 3, 3]), undefined, { dilation: [1, 0] })).toThrow(/dilation/)
     expect(() => conv2d(x, g.input("w7", [4, 4, 3, 3]), undefined, { padding: "same", stride: 2 })).toThrow(/expected stride 1 for "same" padding/)
     expect(() => conv2d(x, g.input("w8", [4, 4, 3]))).toThrow(/expected rank 4/)
-    expect(() => conv2d(g.input("x2", [4, 5, 5]), g.input("w9", [4, 4, 3, 3]))).toThrow(/expected rank 4: \(N, C, H, W\)/)
+    // rank 3 is an unbatched (C, H, W) input, as in PyTorch; rank 2 is an error
+    expect(() => conv2d(g.input("x2", [5, 5]), g.input("w9", [4, 4, 3, 3]))).toThrow(/expected rank 4: \(N, C, H, W\)/)
     expect(() => conv2d(x, g.input("w10", [6, 4, 3, 3]), g.input("b", [4]))).toThrow(/bias \[4\] \(expected \[6\]/)
     expect(() => conv2d(x, g.input("w11", [6, 4, 3, 3]), undefined, { bias: true })).toThrow(/no bias input/)
     expect(() => conv2d(x, g.input("w12", [6, 4, 3, 3]), undefined, { padding: [1, 2, 3] })).toThrow(/padding/)

@@ -277,7 +277,9 @@ describe("mse_loss and binary_cross_entropy_with_logits", () => {
   it("target shape and dtype are checked at build time", () => {
     const b = new GraphBuilder({ dtype: "float64" })
     const x = b.input("x", [2, 3])
-    expect(() => mseLoss(x, b.input("a", [3]))).toThrow(/target \[3\] differs from x \[2, 3\]/)
+    // mse_loss broadcasts like PyTorch; shapes that do not broadcast are an error
+    expect(() => mseLoss(x, b.input("a", [2]))).toThrow(/target \[2\] does not broadcast with x \[2, 3\]/)
+    expect(() => binaryCrossEntropyWithLogits(x, b.input("a3", [3]))).toThrow(/target \[3\] differs from x \[2, 3\]/)
     expect(() => binaryCrossEntropyWithLogits(x, b.input("b", [2, 3], "int32"))).toThrow(ShapeError)
     expect(() => mseLoss(x, b.input("c", [2, 3]), { reduction: "avg" as "mean" })).toThrow(/expected "mean", "sum" or "none"/)
   })

@@ -132,7 +132,8 @@ describe("batch_norm2d", () => {
   it("bad shapes and attrs are clear build-time errors", () => {
     const b = new GraphBuilder({ dtype: "float64" })
     const x = b.input("x", [2, 3, 4, 4])
-    expect(() => batchNorm2d(b.input("x3", [2, 3, 4]), { training: true })).toThrow(/expected a 4-d input/)
+    // any [N, C, *] is accepted (BatchNorm1d/3d share the op); a rank-1 input is not
+    expect(() => batchNorm2d(b.input("x1", [3]), { training: true })).toThrow(/expected \[N, C, \*\] of rank >= 2/)
     expect(() => b.apply(batchNorm2dOp, { x }, { training: true, num_features: 4 })).toThrow(/num_features = 4/)
     expect(() => batchNorm2d(x, { training: false })).toThrow(/eval mode .* needs running_mean/)
     expect(() => batchNorm2d(x, { weight: b.input("w", [2]), training: true })).toThrow(/expected one value per channel: \[3\]/)

@@ -7,7 +7,8 @@ import type { Value } from "../../graph/builder.ts"
 import type { RawConvAttrs } from "./geometry.ts"
 import { conv1dBackwardInputOp, conv1dBackwardWeightOp, conv1dOp, conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp, conv3dBackwardInputOp, conv3dBackwardWeightOp, conv3dOp, type ConvBackwardInputAttrs, type ConvBackwardWeightAttrs } from "./convolution.ts"
 import { convTranspose1dOp, convTranspose2dOp, convTranspose3dOp, type RawConvTransposeAttrs } from "./transpose.ts"
-import type { SpatialParam } from "../attrs.ts"
+import { reshape } from "../shape/index.ts"
+import { type SpatialParam } from "../attrs.ts"
 
 export {
   conv1dOp,
@@ -36,31 +37,41 @@ export type ConvOptions = Omit<RawConvAttrs, "output_size">
 export type ConvTransposeOptions = RawConvTransposeAttrs
 
 /**
- * torch.nn.functional.conv1d: x (N, C_in, L), weight (C_out, C_in/groups, k).
+ * Applies a batched op to x, or, when x is unbatched (C, *spatial) as PyTorch accepts it
+ * (rank dims + 1), to x viewed as a batch of one, returning an unbatched result.
+ */
+function batchedOrNot(x: Value, dims: number, f: (x: Value) => Value): Value {
+  if (x.rank !== dims + 1) return f(x)
+  const y = f(reshape(x, [1, ...x.shape]))
+  return reshape(y, y.shape.slice(1))
+}
+
+/**
+ * torch.nn.functional.conv1d: x (N, C_in, L) or unbatched (C_in, L), weight (C_out, C_in/groups, k).
  *
  * @example
  * const y = conv1d(x, w, b, { stride: 2, padding: 1 })
  */
 export const conv1d = (x: Value, weight: Value, bias?: Value, attrs: ConvOptions = {}): Value =>
-  x.builder.apply(conv1dOp, { x, weight, bias }, attrs).y
+  batchedOrNot(x, 1, (xb) => x.builder.apply(conv1dOp, { x: xb, weight, bias }, attrs).y)
 
 /**
- * torch.nn.functional.conv2d: x (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW).
+ * torch.nn.functional.conv2d: x (N, C_in, H, W) or unbatched (C_in, H, W), weight (C_out, C_in/groups, kH, kW).
  *
  * @example
  * const y = conv2d(x, w, b, { padding: "same", dilation: [1, 2] })
  */
 export const conv2d = (x: Value, weight: Value, bias?: Value, attrs: ConvOptions = {}): Value =>
-  x.builder.apply(conv2dOp, { x, weight, bias }, attrs).y
+  batchedOrNot(x, 2, (xb) => x.builder.apply(conv2dOp, { x: xb, weight, bias }, attrs).y)
 
 /**
- * torch.nn.functional.conv3d: x (N, C_in, D, H, W), weight (C_out, C_in/groups, kD, kH, kW).
+ * torch.nn.functional.conv3d: x (N, C_in, D, H, W) or unbatched (C_in, D, H, W), weight (C_out, C_in/groups, kD, kH, kW).
  *
  * @example
  * const y = conv3d(x, w, undefined, { stride: [1, 2, 2] })
  */
 export const conv3d = (x: Value, weight: Value, bias?: Value, attrs: ConvOptions = {}): Value =>
-  x.builder.apply(conv3dOp, { x, weight, bias }, attrs).y
+  batchedOrNot(x, 3, (xb) => x.builder.apply(conv3dOp, { x: xb, weight, bias }, attrs).y)
 
 /**
  * torch.nn.functional.conv_transpose1d: x (N, C_in, L), weight (C_in, C_out/groups, k).
@@ -69,7 +80,7 @@ export const conv3d = (x: Value, weight: Value, bias?: Value, attrs: ConvOptions
  * const y = convTranspose1d(x, w, b, { stride: 2 })
  */
 export const convTranspose1d = (x: Value, weight: Value, bias?: Value, attrs: ConvTransposeOptions = {}): Value =>
-  x.builder.apply(convTranspose1dOp, { x, weight, bias }, attrs).y
+  batchedOrNot(x, 1, (xb) => x.builder.apply(convTranspose1dOp, { x: xb, weight, bias }, attrs).y)
 
 /**
  * torch.nn.functional.conv_transpose2d: x (N, C_in, H, W), weight (C_in, C_out/groups, kH, kW);
@@ -79,7 +90,7 @@ export const convTranspose1d = (x: Value, weight: Value, bias?: Value, attrs: Co
  * const up = convTranspose2d(x, w, b, { stride: 2, padding: 1, output_padding: 1 })
  */
 export const convTranspose2d = (x: Value, weight: Value, bias?: Value, attrs: ConvTransposeOptions = {}): Value =>
-  x.builder.apply(convTranspose2dOp, { x, weight, bias }, attrs).y
+  batchedOrNot(x, 2, (xb) => x.builder.apply(convTranspose2dOp, { x: xb, weight, bias }, attrs).y)
 
 /**
  * torch.nn.functional.conv_transpose3d: x (N, C_in, D, H, W), weight (C_in, C_out/groups, kD, kH, kW).
@@ -88,7 +99,7 @@ export const convTranspose2d = (x: Value, weight: Value, bias?: Value, attrs: Co
  * const y = convTranspose3d(x, w, undefined, { stride: 2 })
  */
 export const convTranspose3d = (x: Value, weight: Value, bias?: Value, attrs: ConvTransposeOptions = {}): Value =>
-  x.builder.apply(convTranspose3dOp, { x, weight, bias }, attrs).y
+  batchedOrNot(x, 3, (xb) => x.builder.apply(convTranspose3dOp, { x: xb, weight, bias }, attrs).y)
 
 type BackwardOptions = Omit<RawConvAttrs, "output_size" | "bias">
 

@@ -11,10 +11,15 @@ import { requireFloat, requireNumber } from "../attrs.ts"
 
 
 /*
- * batch_norm2d over x [N, C, H, W], per channel c with M = N*H*W elements:
+ * batch_norm2d over x [N, C, *] of any rank >= 2 ([N, C] or [N, C, L] for BatchNorm1d,
+ * [N, C, H, W] for BatchNorm2d, [N, C, D, H, W] for BatchNorm3d: PyTorch's rank-generic
+ * F.batch_norm under this op's historical name), per channel c with M = N*prod(*) elements:
  *   training: mean = sum(x)/M, var = sum((x - mean)^2)/M (biased), invstd = 1/sqrt(var + eps)
- *             running_mean' = (1 - momentum) running_mean + momentum mean
- *             running_var'  = (1 - momentum) running_var  + momentum var * M/(M - 1) (unbiased)
+ *             running_mean' = (1 - f) running_mean + f mean
+ *             running_var'  = (1 - f) running_var  + f var * M/(M - 1) (unbiased)
+ *             f = momentum; momentum = null (PyTorch's None) is the cumulative moving
+ *             average f = 1 / (num_batches_tracked + 1), with num_batches_tracked an
+ *             optional input (0 when absent) whose incremented value is an optional output
  *   eval:     mean = running_mean, invstd = 1/sqrt(running_var + eps); running stats unchanged
  *   y = (x - mean) * invstd * weight + bias
  * The updated running statistics are extra outputs `running_mean` / `running_var` (the
@@ -32,10 +37,11 @@ import { requireFloat, requireNumber } from "../attrs.ts"
  * double backward.
  */
 
-type BatchNormAttrs = { training: boolean; momentum: number; eps: number; affine: boolean | null; num_features: number | null }
+type BatchNormAttrs = { training: boolean; momentum: number | null; eps: number; affine: boolean | null; num_features: number | null }
 type RawBatchNormAttrs = {
   training?: boolean
-  momentum?: number
+  /** null: cumulative moving average (PyTorch's momentum=None). */
+  momentum?: number | null
   eps?: number
   affine?: boolean | null
   num_features?: number | null
@@ -50,18 +56,35 @@ const boolAttr = (v: unknown, name: string, dflt: boolean): boolean => {
 }
 
 function batchNormAttrs(raw: RawBatchNormAttrs): BatchNormAttrs {
-  if (raw.momentum === null) throw new AttrError("momentum = null (cumulative moving average is not supported; expected a number in [0, 1])")
   const nf = raw.num_features ?? null
   if (nf !== null && (!Number.isInteger(nf) || nf <= 0)) throw new AttrError(`num_features = ${JSON.stringify(nf)} (expected a positive integer)`)
   const affine = raw.affine ?? null
   if (affine !== null && typeof affine !== "boolean") throw new AttrError(`affine = ${JSON.stringify(affine)} (expected true or false)`)
   return {
     training: boolAttr(raw.training, "training", false),
-    momentum: requireNumber(raw.momentum ?? 0.1, "momentum", (v) => v >= 0 && v <= 1, "a number in [0, 1]"),
+    momentum: raw.momentum === null ? null : requireNumber(raw.momentum ?? 0.1, "momentum", (v) => v >= 0 && v <= 1, "a number in [0, 1] or null"),
     eps: requireNumber(raw.eps ?? 1e-5, "eps", (v) => Number.isFinite(v) && v >= 0, "a non-negative number"),
     affine,
     num_features: nf,
   }
+}
+
+/** [N, C, prod(*)]: the layout every batch-norm kernel walks (prod of no dims is 1). */
+function batchLayout(shape: readonly number[]): [number, number, number] {
+  let plane = 1
+  for (let i = 2; i < shape.length; i++) plane *= shape[i]
+  return [shape[0], shape[1], plane]
+}
+
+/** x must be [N, C, *] (rank >= 2). */
+function requireBatchInput(x: TensorSpec): void {
+  requireFloat(x, "x")
+  if (x.shape.length < 2) throw new ShapeError(`x ${showShape(x.shape)} (expected [N, C, *] of rank >= 2: [N, C], [N, C, L], [N, C, H, W] or [N, C, D, H, W])`)
+}
+
+/** [1, C, 1, ...]: a per-channel vector shaped to broadcast against x. */
+function channelBroadcastShape(shape: readonly number[]): number[] {
+  return shape.map((d, i) => (i === 1 ? d : 1))
 }
 
 function channelSpec(spec: TensorSpec | undefined, name: string, channels: number): void {
@@ -70,19 +93,18 @@ function channelSpec(spec: TensorSpec | undefined, name: string, channels: numbe
   if (!sameShape(spec.shape, [channels])) throw new ShapeError(`${name} ${showShape(spec.shape)} (expected one value per channel: [${channels}])`)
 }
 
-/** batch_norm2d: normalises each channel of NCHW input by batch (training) or running (eval) statistics. */
+/** batch_norm2d: normalises each channel of [N, C, *] input by batch (training) or running (eval) statistics. */
 export const batchNorm2dOp = defineOp({
   name: "batch_norm2d",
   doc: "per-channel (x - mean) / sqrt(var + eps) * weight + bias",
   inputs: ["x"],
-  optionalInputs: ["weight", "bias", "running_mean", "running_var"],
+  optionalInputs: ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"],
   outputs: ["y"],
-  optionalOutputs: ["running_mean", "running_var", "save_mean", "save_invstd"],
+  optionalOutputs: ["running_mean", "running_var", "num_batches_tracked", "save_mean", "save_invstd"],
   attrs: batchNormAttrs,
-  infer: ({ x, weight, bias, running_mean, running_var }, a) => {
-    requireFloat(x, "x")
-    if (x.shape.length !== 4) throw new ShapeError(`x ${showShape(x.shape)} (expected a 4-d input [N, C, H, W])`)
-    const [n, c, h, w] = x.shape
+  infer: ({ x, weight, bias, running_mean, running_var, num_batches_tracked }, a) => {
+    requireBatchInput(x)
+    const [n, c, plane] = batchLayout(x.shape)
     if (a.num_features !== null && a.num_features !== c) throw new ShapeError(`x has ${c} channels but num_features = ${a.num_features} (expected them equal)`)
     channelSpec(weight, "weight", c)
     channelSpec(bias, "bias", c)
@@ -92,17 +114,25 @@ export const batchNorm2dOp = defineOp({
     if (a.affine === false && (weight !== undefined || bias !== undefined)) throw new ShapeError("affine = false but weight or bias is given (expected neither)")
     if ((running_mean === undefined) !== (running_var === undefined)) throw new ShapeError("only one of running_mean and running_var is given (expected both or neither)")
     if (!a.training && running_mean === undefined) throw new ShapeError("eval mode (training = false) needs running_mean and running_var inputs")
-    if (a.training && n * h * w <= 1) throw new ShapeError(`training needs more than one value per channel, got x ${showShape(x.shape)} (expected N*H*W > 1)`)
+    if (a.training && n * plane <= 1) throw new ShapeError(`training needs more than one value per channel, got x ${showShape(x.shape)} (expected N * prod(spatial) > 1)`)
+    if (num_batches_tracked !== undefined) {
+      requireFloat(num_batches_tracked, "num_batches_tracked")
+      if (num_batches_tracked.shape.length !== 0) throw new ShapeError(`num_batches_tracked ${showShape(num_batches_tracked.shape)} (expected a scalar [])`)
+    }
     const perChannel: TensorSpec = { shape: [c], dtype: x.dtype }
-    return { y: x, running_mean: perChannel, running_var: perChannel, save_mean: perChannel, save_invstd: perChannel }
+    return { y: x, running_mean: perChannel, running_var: perChannel, num_batches_tracked: { shape: [], dtype: x.dtype }, save_mean: perChannel, save_invstd: perChannel }
   },
-  kernel: ({ inputs: { x, weight, bias, running_mean, running_var }, outputs, attrs }) => {
-    const [n, channels, h, w] = x.shape
-    const plane = h * w
+  kernel: ({ inputs: { x, weight, bias, running_mean, running_var, num_batches_tracked }, outputs, attrs }) => {
+    const [n, channels, plane] = batchLayout(x.shape)
     const count = n * plane
     const xs = x.data
     const ys = outputs.y.data
-    const mom = attrs.momentum
+    // PyTorch counts a batch only in training mode (eval leaves the count unchanged).
+    const tracked = num_batches_tracked === undefined ? 0 : num_batches_tracked.data[0]
+    const newTracked = attrs.training ? tracked + 1 : tracked
+    if (outputs.num_batches_tracked !== undefined) outputs.num_batches_tracked.data[0] = newTracked
+    // momentum null: cumulative moving average, the weight of this batch is 1 / (batches so far)
+    const mom = attrs.momentum ?? 1 / newTracked
     for (let c = 0; c < channels; c++) {
       let mean: number
       let invstd: number
@@ -157,9 +187,9 @@ export const batchNorm2dOp = defineOp({
     // d mean/dx_i = 1/M, d invstd/dx_i = -invstd^3 (x_i - mean)/M. In eval mode they are
     // running statistics, which get no gradient; neither do running_mean / running_var.
     if (attrs.training && needsGrad("x") && (grads.save_mean !== undefined || grads.save_invstd !== undefined)) {
-      const [n, c, h, w] = x.shape
-      const count = n * h * w
-      const perChannel = (v: Value): Value => reshape(v, [1, c, 1, 1])
+      const [n, c, plane] = batchLayout(x.shape)
+      const count = n * plane
+      const perChannel = (v: Value): Value => reshape(v, channelBroadcastShape(x.shape))
       let extra: Value | undefined
       if (grads.save_mean !== undefined) extra = expand(scale(perChannel(grads.save_mean), 1 / count), x.shape)
       if (grads.save_invstd !== undefined) {
@@ -183,8 +213,7 @@ export const batchNorm2dBackwardOp = defineOp({
   optionalOutputs: ["gweight", "gbias"],
   attrs: (raw: { training?: boolean }): { training: boolean } => ({ training: boolAttr(raw.training, "training", false) }),
   infer: ({ gy, x, save_mean, save_invstd, weight }) => {
-    requireFloat(x, "x")
-    if (x.shape.length !== 4) throw new ShapeError(`x ${showShape(x.shape)} (expected a 4-d input [N, C, H, W])`)
+    requireBatchInput(x)
     if (!sameShape(gy.shape, x.shape)) throw new ShapeError(`gy ${showShape(gy.shape)} and x ${showShape(x.shape)} differ (expected equal shapes)`)
     const c = x.shape[1]
     channelSpec(save_mean, "save_mean", c)
@@ -194,8 +223,7 @@ export const batchNorm2dBackwardOp = defineOp({
     return { gx: x, gweight: perChannel, gbias: perChannel }
   },
   kernel: ({ inputs: { gy, x, save_mean, save_invstd, weight }, outputs, attrs }) => {
-    const [n, channels, h, w] = x.shape
-    const plane = h * w
+    const [n, channels, plane] = batchLayout(x.shape)
     const count = n * plane
     const g = gy.data
     const xs = x.data
@@ -263,8 +291,8 @@ function batchNormDoubleBackward({
   builder: GraphBuilder
 }): { gy?: Value; x?: Value; save_mean?: Value; save_invstd?: Value; weight?: Value } {
   const c = x.shape[1]
-  const axes = [0, 2, 3]
-  const bc = (v: Value): Value => reshape(v, [1, c, 1, 1])
+  const axes = [0, ...x.shape.slice(2).map((_, i) => i + 2)]
+  const bc = (v: Value): Value => reshape(v, channelBroadcastShape(x.shape))
   const chanSum = (v: Value): Value => sum(v, axes)
   const chanMean = (v: Value): Value => mean(v, axes, true)
   const plus = (a: Value | undefined, b: Value | undefined): Value | undefined => (a === undefined ? b : b === undefined ? a : add(a, b))
@@ -316,26 +344,54 @@ export interface BatchNorm2dOptions {
   readonly bias?: Value
   readonly running_mean?: Value
   readonly running_var?: Value
+  /** A scalar count of training batches seen (PyTorch's buffer); needed for momentum = null. */
+  readonly num_batches_tracked?: Value
   /** Batch statistics (true) or running statistics (false, the default, as in F.batch_norm). */
   readonly training?: boolean
-  readonly momentum?: number
+  /** Weight of the batch statistics in the running ones (default 0.1); null = cumulative average. */
+  readonly momentum?: number | null
   readonly eps?: number
 }
 
+/** What {@link batchNorm2d} returns: `y`, and in training mode the updated buffers it was given. */
+export interface BatchNormResult {
+  readonly y: Value
+  readonly running_mean?: Value
+  readonly running_var?: Value
+  readonly num_batches_tracked?: Value
+}
+
 /**
- * batch_norm2d on NCHW input. Returns `y`, and in training mode with running statistics
- * given, their updated values `running_mean` / `running_var` (write them back to the
- * parameter store after the step; they carry no gradient).
+ * batch_norm on [N, C, *] input (any rank >= 2; the op keeps its historical name
+ * batch_norm2d). Returns `y`, and in training mode the updated values of the buffers given
+ * (`running_mean` / `running_var`, `num_batches_tracked`): write them back to the parameter
+ * store after the step; they carry no gradient.
  *
  * @example
  * const { y, running_mean, running_var } = batchNorm2d(x, { weight, bias, running_mean: rm, running_var: rv, training: true })
  */
-export function batchNorm2d(x: Value, options: BatchNorm2dOptions = {}): { y: Value; running_mean?: Value; running_var?: Value } {
-  const { weight, bias, running_mean, running_var, ...attrs } = options
-  const out = x.builder.apply(batchNorm2dOp, { x, weight, bias, running_mean, running_var }, attrs)
-  if (attrs.training === true && running_mean !== undefined) return { y: out.y, running_mean: out.running_mean, running_var: out.running_var }
-  return { y: out.y }
+export function batchNorm2d(x: Value, options: BatchNorm2dOptions = {}): BatchNormResult {
+  const { weight, bias, running_mean, running_var, num_batches_tracked, ...attrs } = options
+  if (attrs.momentum === null && attrs.training === true && running_mean !== undefined && num_batches_tracked === undefined) {
+    throw new AttrError("momentum = null (cumulative moving average) needs the num_batches_tracked input (expected a scalar count of batches seen)")
+  }
+  const out = x.builder.apply(batchNorm2dOp, { x, weight, bias, running_mean, running_var, num_batches_tracked }, attrs)
+  if (attrs.training !== true) return { y: out.y }
+  return {
+    y: out.y,
+    ...(running_mean !== undefined ? { running_mean: out.running_mean, running_var: out.running_var } : {}),
+    ...(num_batches_tracked !== undefined ? { num_batches_tracked: out.num_batches_tracked } : {}),
+  }
 }
+
+/**
+ * torch.nn.functional.batch_norm: the same op as {@link batchNorm2d}, under PyTorch's
+ * rank-generic name (for BatchNorm1d's [N, C] / [N, C, L] and BatchNorm3d's [N, C, D, H, W]).
+ *
+ * @example
+ * const { y } = batchNorm(x, { running_mean: rm, running_var: rv }) // eval mode
+ */
+export const batchNorm = batchNorm2d
 
 /** The normalisation family. */
 export const normOps = [batchNorm2dOp, batchNorm2dBackwardOp] as const
