@@ -103,6 +103,10 @@ interface EvalPlan {
  * const params = initParameters(model, { seed: 1 })
  * const trainer = new Trainer({ model, params, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) })
  * const loss = trainer.step(xBatch, labelBatch) // xBatch [N, 1, 28, 28] float32, labels [N] int32
+ *
+ * // any Optimizer, a schedule stepped after every step, and gradient clipping:
+ * const adamw = new AdamW({ lr: 3e-3 })
+ * new Trainer({ model, params, optimizer: adamw, scheduler: new OneCycleLR(adamw, { max_lr: 3e-3, total_steps: 2814 }), clipGradNorm: 1 })
  */
 export class Trainer {
   readonly model: Module
