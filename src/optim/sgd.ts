@@ -1,12 +1,21 @@
-import { AttrError, FeedError, FormatError, showShape } from "../errors.ts"
-import type { ParamStore } from "../exec/plan.ts"
+import { AttrError, FormatError } from "../errors.ts"
 import { allocate, isFloatDType, type FloatArray, type FloatDType } from "../tensor/dtype.ts"
-import { sameShape, sizeOf, type Shape } from "../tensor/shape.ts"
+import { sizeOf } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
+import { GroupedOptimizer, groupResolver, MOMENTUM, WEIGHT_DECAY, type Group, type ParamState, type WithGroups } from "./optimizer.ts"
+
+/** The per-group hyper-parameters of {@link SGD}. */
+export interface SGDHyperParameters {
+  lr: number
+  momentum: number
+  dampening: number
+  weightDecay: number
+  nesterov: boolean
+}
 
 /** Hyper-parameters of {@link SGD}, under PyTorch's names (camelCase or snake_case). */
 export interface SGDOptions {
-  /** Learning rate (>= 0). */
+  /** Learning rate (>= 0). Required, as in torch.optim.SGD. */
   readonly lr: number
   /** Momentum factor (>= 0). Default 0: plain SGD, no buffers. */
   readonly momentum?: number
@@ -27,7 +36,7 @@ export interface SGDBufferState {
   readonly data: readonly number[]
 }
 
-/** Everything an {@link SGD} needs to resume exactly where it was. */
+/** Everything an {@link SGD} needs to resume exactly where it was (the JSON-only form). */
 export interface SGDState {
   readonly type: "sgd"
   /** Steps taken so far. */
@@ -41,10 +50,17 @@ export interface SGDState {
   readonly buffers: { readonly [name: string]: SGDBufferState }
 }
 
-interface Buffer {
-  readonly shape: Shape
-  readonly data: FloatArray
-}
+const MOMENTUM_BUFFER = "momentum_buffer"
+
+const resolveSGD = groupResolver<SGDHyperParameters>(
+  "SGD",
+  [MOMENTUM, { key: "dampening", torch: "dampening", label: "dampening", kind: "number", anyFinite: true }, WEIGHT_DECAY, { key: "nesterov", torch: "nesterov", label: "nesterov", kind: "boolean" }],
+  (g) => {
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) {
+      throw new AttrError(`SGD: nesterov momentum needs momentum > 0 and dampening = 0 (got momentum ${g.momentum}, dampening ${g.dampening})`)
+    }
+  },
+)
 
 /**
  * Stochastic gradient descent exactly as `torch.optim.SGD`. For each parameter p with
@@ -57,144 +73,106 @@ interface Buffer {
  *         d = d + momentum * buf   if nesterov   else   buf
  *     p = p - lr * d
  *
- * Parameters are updated IN PLACE in the {@link ParamStore} (the tensors of the store are
+ * Parameters are updated IN PLACE in the parameter store (the tensors of the store are
  * the ones the executor reads, so nothing has to be handed back). A parameter without a
  * gradient in a step is skipped, as PyTorch skips `p.grad is None`. Momentum buffers are
- * allocated on a parameter's first step; later steps allocate nothing.
+ * allocated on a parameter's first step with momentum; later steps allocate nothing. The
+ * momentum is read from the group at every step, so OneCycleLR can cycle it.
  *
  * @example
  * const opt = new SGD({ lr: 0.05, momentum: 0.9, weight_decay: 1e-4 })
  * opt.step(params, new Map([["fc1.weight", dw], ["fc1.bias", db]]))
  */
-export class SGD {
-  /** Learning rate; may be changed between steps (schedules). */
-  lr: number
-  readonly momentum: number
-  readonly dampening: number
-  readonly weightDecay: number
-  readonly nesterov: boolean
-  private steps = 0
-  private readonly buffers = new Map<string, Buffer>()
+export class SGD extends GroupedOptimizer<SGDHyperParameters> {
+  readonly type = "sgd"
 
-  constructor(options: SGDOptions) {
-    const o = options ?? ({} as SGDOptions)
-    this.lr = checkNonNegative(o.lr, "lr", "learning rate")
-    this.momentum = checkNonNegative(o.momentum ?? 0, "momentum", "momentum")
-    this.dampening = checkFinite(o.dampening ?? 0, "dampening")
-    if (o.weightDecay !== undefined && o.weight_decay !== undefined && o.weightDecay !== o.weight_decay) {
-      throw new AttrError(`SGD: weightDecay = ${o.weightDecay} and weight_decay = ${o.weight_decay} disagree (expected one of them)`)
-    }
-    this.weightDecay = checkNonNegative(o.weightDecay ?? o.weight_decay ?? 0, "weight_decay", "weight decay")
-    if (o.nesterov !== undefined && typeof o.nesterov !== "boolean") {
-      throw new AttrError(`SGD: nesterov = ${JSON.stringify(o.nesterov)} (expected true or false)`)
-    }
-    this.nesterov = o.nesterov ?? false
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new AttrError(
-        `SGD: nesterov momentum needs momentum > 0 and dampening = 0 (got momentum ${this.momentum}, dampening ${this.dampening})`,
-      )
-    }
+  constructor(options: WithGroups<SGDOptions>) {
+    super(options, options?.groups, resolveSGD, { lr: NaN, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false })
   }
 
-  /** Number of steps taken. */
-  get stepCount(): number {
-    return this.steps
+  /** Group 0's momentum factor. */
+  get momentum(): number {
+    return this.paramGroups[0].momentum
   }
 
-  /**
-   * One update of every parameter that has a gradient in `grads`. Throws FeedError (and
-   * changes nothing) when a gradient names an unknown parameter or has the wrong shape.
-   */
-  step(params: ParamStore, grads: ReadonlyMap<string, Tensor>): void {
-    // Validate everything first so that a bad call leaves the store untouched.
-    for (const [name, g] of grads) {
-      const p = params.get(name)
-      if (p === undefined) throw new FeedError(`SGD: gradient for '${name}', which is not in the parameter store`)
-      if (!isFloatDType(p.dtype)) throw new FeedError(`SGD: parameter '${name}' is ${p.dtype} (expected a float tensor)`)
-      if (!sameShape(p.shape, g.shape) || g.data.length !== p.data.length) {
-        throw new FeedError(`SGD: gradient of '${name}' has shape ${showShape(g.shape)} (expected the parameter's shape ${showShape(p.shape)})`)
-      }
+  /** Group 0's dampening. */
+  get dampening(): number {
+    return this.paramGroups[0].dampening
+  }
+
+  /** Group 0's weight decay. */
+  get weightDecay(): number {
+    return this.paramGroups[0].weightDecay
+  }
+
+  /** Group 0's nesterov flag. */
+  get nesterov(): boolean {
+    return this.paramGroups[0].nesterov
+  }
+
+  protected update(group: Group<SGDHyperParameters>, p: FloatArray, gd: ArrayLike<number>, state: ParamState, dtype: FloatDType): void {
+    const lr = group.lr
+    const wd = group.weightDecay
+    const mu = group.momentum
+    const keep = 1 - group.dampening
+    const nesterov = group.nesterov
+    const n = p.length
+    if (mu === 0) {
+      for (let i = 0; i < n; i++) p[i] = p[i] - lr * (gd[i] + wd * p[i])
+      return
     }
-    const lr = this.lr
-    const wd = this.weightDecay
-    const mu = this.momentum
-    const keep = 1 - this.dampening
-    const nesterov = this.nesterov
-    for (const [name, g] of grads) {
-      const p = params.get(name)!.data as FloatArray
-      const gd = g.data
-      const n = p.length
-      if (mu === 0) {
-        for (let i = 0; i < n; i++) p[i] = p[i] - lr * (gd[i] + wd * p[i])
-        continue
-      }
-      let buf = this.buffers.get(name)
-      if (buf === undefined) {
-        // First step of this parameter: buf = d, no dampening (PyTorch clones d).
-        buf = { shape: [...params.get(name)!.shape], data: allocate(params.get(name)!.dtype, n) as FloatArray }
-        this.buffers.set(name, buf)
-        const b = buf.data
-        for (let i = 0; i < n; i++) {
-          const d = gd[i] + wd * p[i]
-          b[i] = d
-          p[i] = p[i] - lr * (nesterov ? d + mu * d : d)
-        }
-        continue
-      }
-      const b = buf.data
+    const b = state.buffers.get(MOMENTUM_BUFFER)
+    if (b === undefined) {
+      // First step with momentum: buf = d, no dampening (PyTorch clones d).
+      const nb = this.buffer(state, MOMENTUM_BUFFER, dtype, n)
       for (let i = 0; i < n; i++) {
         const d = gd[i] + wd * p[i]
-        const m = mu * b[i] + keep * d
-        b[i] = m
-        p[i] = p[i] - lr * (nesterov ? d + mu * m : m)
+        nb[i] = d
+        p[i] = p[i] - lr * (nesterov ? d + mu * d : d)
       }
+      return
     }
-    this.steps++
+    for (let i = 0; i < n; i++) {
+      const d = gd[i] + wd * p[i]
+      const m = mu * b[i] + keep * d
+      b[i] = m
+      p[i] = p[i] - lr * (nesterov ? d + mu * m : m)
+    }
   }
 
-  /** Forgets all momentum buffers and the step count (a fresh optimizer, same settings). */
-  reset(): void {
-    this.buffers.clear()
-    this.steps = 0
-  }
-
-  /** A plain-data copy of the optimizer's state, for checkpoints (JSON-serialisable). */
+  /** A plain-JSON copy of the state (group 0's settings and the momentum buffers). */
   exportState(): SGDState {
     const buffers: { [name: string]: SGDBufferState } = {}
-    for (const [name, b] of this.buffers) {
-      buffers[name] = { shape: [...b.shape], dtype: b.data instanceof Float32Array ? "float32" : "float64", data: Array.from(b.data) }
+    for (const [name, s] of this.state) {
+      const b = s.buffers.get(MOMENTUM_BUFFER)
+      if (b !== undefined) buffers[name] = { shape: [...s.shape], dtype: b instanceof Float32Array ? "float32" : "float64", data: Array.from(b) }
     }
-    return {
-      type: "sgd",
-      step: this.steps,
-      lr: this.lr,
-      momentum: this.momentum,
-      dampening: this.dampening,
-      weightDecay: this.weightDecay,
-      nesterov: this.nesterov,
-      buffers,
-    }
+    const g = this.paramGroups[0]
+    return { type: "sgd", step: this.stepCount, lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, buffers }
   }
 
   /**
    * Restores the step count, the learning rate and the momentum buffers saved by
    * {@link exportState}. The other hyper-parameters are fixed at construction; a state
    * saved with different ones is rejected (FormatError) rather than silently mixed.
+   * ({@link loadStateDict}, the {@link Optimizer} form, restores them as PyTorch does.)
    */
   importState(state: SGDState): void {
     if (state === null || typeof state !== "object" || state.type !== "sgd") {
       throw new FormatError(`SGD state has type ${JSON.stringify((state as { type?: unknown } | null)?.type)} (expected "sgd")`)
     }
     if (!Number.isInteger(state.step) || state.step < 0) throw new FormatError(`SGD state step = ${state.step} (expected an integer >= 0)`)
+    const g = this.paramGroups[0]
     for (const [key, mine] of [
-      ["momentum", this.momentum],
-      ["dampening", this.dampening],
-      ["weightDecay", this.weightDecay],
-      ["nesterov", this.nesterov],
+      ["momentum", g.momentum],
+      ["dampening", g.dampening],
+      ["weightDecay", g.weightDecay],
+      ["nesterov", g.nesterov],
     ] as const) {
       if (state[key] !== mine) throw new FormatError(`SGD state has ${key} = ${state[key]} but this optimizer has ${mine} (expected equal settings)`)
     }
-    const restored = new Map<string, Buffer>()
+    const tensors = new Map<string, Tensor>()
+    const paramSteps: { [name: string]: number } = {}
     for (const [name, b] of Object.entries(state.buffers ?? {})) {
       if (!isFloatDType(b.dtype)) throw new FormatError(`SGD state buffer '${name}' has dtype ${b.dtype} (expected float32 or float64)`)
       if (!Array.isArray(b.shape) || b.data.length !== sizeOf(b.shape)) {
@@ -202,29 +180,15 @@ export class SGD {
       }
       const data = allocate(b.dtype, b.data.length) as FloatArray
       data.set(b.data)
-      restored.set(name, { shape: [...b.shape], data })
+      tensors.set(`${MOMENTUM_BUFFER}/${name}`, { shape: [...b.shape], dtype: b.dtype, data })
+      paramSteps[name] = state.step
     }
-    this.buffers.clear()
-    for (const [k, v] of restored) this.buffers.set(k, v)
-    this.steps = state.step
-    this.lr = checkNonNegative(state.lr, "lr", "learning rate")
+    const groups = this.paramGroups.map((pg) => ({ ...pg, lr: state.lr, betas: undefined }))
+    this.loadStateDict({ meta: { type: "sgd", step: state.step, paramSteps, groups: JSON.parse(JSON.stringify(groups)) }, tensors })
   }
 
   /** The momentum buffer of a parameter (a live view; undefined before its first step). */
   momentumBuffer(name: string): Tensor | undefined {
-    const b = this.buffers.get(name)
-    if (b === undefined) return undefined
-    return { shape: b.shape, dtype: b.data instanceof Float32Array ? "float32" : "float64", data: b.data }
+    return this.stateBuffer(name, MOMENTUM_BUFFER)
   }
-}
-
-function checkFinite(v: unknown, name: string): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new AttrError(`SGD: ${name} = ${JSON.stringify(v)} (expected a finite number)`)
-  return v
-}
-
-function checkNonNegative(v: unknown, name: string, what: string): number {
-  const x = checkFinite(v, name)
-  if (x < 0) throw new AttrError(`SGD: invalid ${what} ${name} = ${x} (expected >= 0)`)
-  return x
 }

@@ -1,8 +1,9 @@
 import { DagradError, FormatError } from "../errors.ts"
 import { fromLayerSpecs, type LayerSpec } from "../nn/models.ts"
-import { namedParameters } from "../nn/module.ts"
+import { initParameters, namedParameters, type Module } from "../nn/module.ts"
 import { Trainer } from "../nn/trainer.ts"
-import { SGD } from "../optim/sgd.ts"
+import { optimizerFromSpec, schedulerFromSpec, type OptimizerSpec, type SchedulerSpec } from "../optim/from-spec.ts"
+import type { Optimizer } from "../optim/optimizer.ts"
 import type { FloatDType } from "../tensor/dtype.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 import { goldenNumber, goldenTensor, type CaseHandler, type CaseResult, type GoldenCase, type GoldenTensor } from "./golden.ts"
@@ -45,14 +46,12 @@ interface TrainingCase {
   readonly attrs: {
     readonly layers: readonly LayerSpec[]
     readonly loss: { readonly op: string; readonly reduction?: string }
-    readonly optimizer: {
-      readonly type: string
-      readonly lr: number
-      readonly momentum?: number
-      readonly dampening?: number
-      readonly weight_decay?: number
-      readonly nesterov?: boolean
-    }
+    /** `{ type, ...torch.optim arguments }` (sgd, adam, adamw, rmsprop, adagrad). */
+    readonly optimizer: OptimizerSpec
+    /** A torch.optim.lr_scheduler stepped after every optimizer step, or null. */
+    readonly scheduler?: SchedulerSpec | null
+    /** Gradient clipping between backward and the step, or null. */
+    readonly clip?: { readonly type: "norm"; readonly max_norm: number; readonly norm_type?: number | string } | { readonly type: "value"; readonly clip_value: number } | null
     readonly steps: number
     readonly param_order: readonly string[]
   }
@@ -63,14 +62,23 @@ interface TrainingCase {
   readonly params_after_step: readonly { readonly [name: string]: GoldenTensor }[]
   readonly params_final: { readonly [name: string]: GoldenTensor }
   readonly loss_after: number | string
+  /** lrs[k]: the lr step k used (optim.json). */
+  readonly lrs?: readonly (number | string)[]
+  /** momentums[k]: the momentum or beta1 step k used (one-cycle cases). */
+  readonly momentums?: readonly (number | string)[]
+  /** total_norms[k]: clip_grad_norm_'s return value at step k. */
+  readonly total_norms?: readonly (number | string)[]
+  /** Batch-norm running statistics after the last step. */
+  readonly buffers_final?: { readonly [name: string]: GoldenTensor }
 }
 
 /**
- * Runs a `training_trajectory` case of training.json: builds the recorded small CNN from
- * `attrs.layers` with dagrad's layers, loads `params_init`, checks the loss and gradients
- * at the start, trains `attrs.steps` SGD steps on the fixed batch with dagrad's Trainer
- * and SGD, and compares every recorded loss, every `params_after_step`, `params_final`
- * and `loss_after`.
+ * Runs a `training_trajectory` case of training.json or optim.json: builds the recorded
+ * small CNN from `attrs.layers` with dagrad's layers, loads `params_init`, checks the loss
+ * and gradients at the start, trains `attrs.steps` steps on the fixed batch with dagrad's
+ * Trainer, the recorded optimizer, schedule (stepped after every step) and clipping, and
+ * compares every recorded loss, lr, momentum, total norm, every `params_after_step`,
+ * `params_final`, the batch-norm buffers and `loss_after`.
  *
  * @example
  * const file = JSON.parse(readFileSync("../shared/golden/training.json", "utf8"))
@@ -107,11 +115,13 @@ export function runTrainingCase(caseJson: unknown, options: TrainingCaseOptions 
     const a = c.attrs
     const x = goldenTensor(c.inputs.x, dtype)
     const model = fromLayerSpecs(a.layers, x.shape.slice(1))
-    const order = namedParameters(model).map((p) => p.name)
+    const named = namedParameters(model)
+    const order = named.filter((p) => p.trainable).map((p) => p.name)
     if (order.join(",") !== a.param_order.join(",")) {
       throw new FormatError(`the model's parameters are ${order.join(", ")} (expected param_order ${a.param_order.join(", ")})`)
     }
-    const params = new Map<string, Tensor>()
+    // Buffers (batch-norm running statistics) start from the layers' own initial values.
+    const params = initParameters(model, { dtype })
     for (const name of order) {
       const t = c.params_init[name]
       if (t === undefined) throw new FormatError(`params_init has no '${name}'`)
@@ -130,20 +140,28 @@ export function runTrainingCase(caseJson: unknown, options: TrainingCaseOptions 
       throw new FormatError(`loss op '${a.loss.op}' (expected cross_entropy or mse_loss)`)
     }
     if ((a.loss.reduction ?? "mean") !== "mean") throw new FormatError(`loss reduction '${a.loss.reduction}' (expected mean)`)
-    if (a.optimizer.type !== "sgd") throw new FormatError(`optimizer '${a.optimizer.type}' (expected sgd)`)
-    const optimizer = new SGD({
-      lr: a.optimizer.lr,
-      momentum: a.optimizer.momentum ?? 0,
-      dampening: a.optimizer.dampening ?? 0,
-      weight_decay: a.optimizer.weight_decay ?? 0,
-      nesterov: a.optimizer.nesterov ?? false,
+    const optimizer = optimizerFromSpec(a.optimizer)
+    const scheduler = a.scheduler ? schedulerFromSpec(a.scheduler, optimizer) : undefined
+    const clip = a.clip ?? undefined
+    const trainer = new Trainer({
+      model,
+      params,
+      optimizer,
+      scheduler,
+      loss,
+      dtype,
+      inputShape: x.shape.slice(1),
+      clipGradNorm: clip?.type === "norm" ? { maxNorm: clip.max_norm, normType: goldenNumber(clip.norm_type ?? 2) } : undefined,
+      clipGradValue: clip?.type === "value" ? clip.clip_value : undefined,
     })
-    const trainer = new Trainer({ model, params, optimizer, loss, dtype, inputShape: x.shape.slice(1) })
+    if (clip !== undefined && clip.type !== "norm" && clip.type !== "value") throw new FormatError(`clip type ${JSON.stringify((clip as { type: unknown }).type)} (expected norm or value)`)
     if (c.params_after_step.length !== a.steps || c.losses.length !== a.steps) {
       throw new FormatError(`${a.steps} steps but ${c.losses.length} losses and ${c.params_after_step.length} params_after_step`)
     }
     for (let step = 0; step < a.steps; step++) {
       const tol = step === 0 ? tolerance : trajectoryTolerance
+      if (c.lrs !== undefined) compare(`lrs[${step}]`, [optimizer.lr], [c.lrs[step]], tol)
+      if (c.momentums !== undefined) compare(`momentums[${step}]`, [momentumOf(optimizer)], [c.momentums[step]], tol)
       const got = trainer.step(x, target, {
         beforeUpdate:
           step === 0
@@ -157,16 +175,45 @@ export function runTrainingCase(caseJson: unknown, options: TrainingCaseOptions 
             : undefined,
       })
       compare(`losses[${step}]`, [got], [c.losses[step]], tol)
+      if (c.total_norms !== undefined) compare(`total_norms[${step}]`, [trainer.lastGradNorm ?? NaN], [c.total_norms[step]], tol)
       for (const name of order) compare(`params_after_step[${step}].${name}`, params.get(name)!.data, c.params_after_step[step][name], trajectoryTolerance)
     }
     for (const name of order) compare(`params_final.${name}`, params.get(name)!.data, c.params_final[name], trajectoryTolerance)
-    const after = trainer.evaluate(x, target).loss
+    for (const [name, want] of Object.entries(c.buffers_final ?? {})) {
+      const got = params.get(name)
+      // num_batches_tracked only feeds momentum=None (cumulative) averages: not stored here.
+      if (got === undefined && name.endsWith(".num_batches_tracked")) continue
+      if (got === undefined) throw new FormatError(`buffers_final has '${name}', which the model does not have`)
+      compare(`buffers_final.${name}`, got.data, want, trajectoryTolerance)
+    }
+    // The recorded model stays in training mode: with batch norm, loss_after uses batch
+    // statistics, so it is a training forward (with an update that changes nothing).
+    const training = named.some((p) => !p.trainable)
+    const after = training ? trainingLoss(model, params, loss, dtype, x, target) : trainer.evaluate(x, target).loss
     compare("loss_after", [after], [c.loss_after], trajectoryTolerance)
     return { ok, worst, checked }
   } catch (e) {
     const detail = e instanceof DagradError || e instanceof Error ? `${e.name}: ${e.message}` : String(e)
     return { ok: false, worst, detail, checked }
   }
+}
+
+/** The momentum (SGD, RMSprop) or beta1 (Adam, AdamW) of the first group. */
+function momentumOf(optimizer: Optimizer): number {
+  const g = optimizer.paramGroups[0]
+  return g.betas !== undefined ? g.betas[0] : (g.momentum ?? NaN)
+}
+
+/** The loss of a training-mode forward pass, parameters left as they are. */
+function trainingLoss(model: Module, params: Map<string, Tensor>, loss: "cross_entropy" | "mse", dtype: FloatDType, x: Tensor, target: Tensor): number {
+  const frozen: Optimizer = {
+    lr: 0,
+    paramGroups: [],
+    step: () => undefined,
+    stateDict: () => ({ meta: { type: "none" }, tensors: new Map() }),
+    loadStateDict: () => undefined,
+  }
+  return new Trainer({ model, params: new Map(params), optimizer: frozen, loss, dtype, inputShape: x.shape.slice(1) }).step(x, target)
 }
 
 /**
