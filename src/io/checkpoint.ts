@@ -24,6 +24,7 @@
 import { FormatError, showShape } from "../errors.ts"
 import { allocate, isDType, type DType } from "../tensor/dtype.ts"
 import type { Tensor } from "../tensor/tensor.ts"
+import { tensorProblem } from "../tensor/validate.ts"
 
 const MAGIC = "DAGRADCK"
 const VERSION = 1
@@ -72,8 +73,16 @@ export function crc32(bytes: Uint8Array): number {
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8
 
-/** Serialises a checkpoint to bytes (see the file comment for the layout). */
+/**
+ * Serialises a checkpoint to bytes (see the file comment for the layout). Every tensor is
+ * checked first (typed-array class = dtype, length = shape), so a bad tensor is a
+ * FormatError before any byte exists and can never atomically replace a good file.
+ */
 export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
+  for (const [name, t] of checkpoint.tensors) {
+    const problem = tensorProblem(t)
+    if (problem !== undefined) throw new FormatError(`cannot save tensor '${name}': ${problem} (expected a tensor whose data matches its dtype and shape)`)
+  }
   const entries: TensorEntry[] = []
   let payloadLength = 0
   for (const [name, t] of checkpoint.tensors) {
