@@ -1,5 +1,5 @@
 import { Graph as GraphlibGraph, alg } from "@dagrejs/graphlib"
-import { DagradError, FeedError, GraphError, KernelError, showShape } from "../errors.ts"
+import { DagradError, GraphError, KernelError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
 import { outputSpec, refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
 import { kernelFor, type Activation, type AnyOp, type Kernel } from "../ops/define.ts"
@@ -8,8 +8,9 @@ import { canRunBeside, parallelBackend, runBeside } from "../kernels/parallel.ts
 import { fusedActivations } from "./fusion.ts"
 import { KERNEL_TASK, offloadArgs, offloadText } from "./offload.ts"
 import { offloadable, pairIndependentNodes } from "./pairs.ts"
+import { checkLeaf, checkRunArguments } from "./validate.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
-import { sameShape, sizeOf } from "../tensor/shape.ts"
+import { sizeOf } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 import type { Attrs } from "../graph/types.ts"
 
@@ -182,6 +183,7 @@ export class Plan {
    * `params` a tensor per parameter node. Returns the fetched tensors in order.
    */
   run(feeds: { readonly [name: string]: Tensor } = {}, params: ParamStore = new Map(), options: RunOptions = {}): Tensor[] {
+    checkRunArguments(feeds, params)
     const values = new Map<string, Tensor>()
     this.lastRunAllocatedBytes = 0
     const steps = this.steps
@@ -416,22 +418,4 @@ function neededNodes(graph: Graph, fetches: readonly OutputRef[]): Set<string> {
     for (const r of Object.values(graph.nodes[id].inputs)) stack.push(r.node)
   }
   return seen
-}
-
-function checkLeaf(node: GraphNode, t: Tensor | undefined, what: "feed" | "parameter"): Tensor {
-  const spec = node.outputs[0]
-  const expected = `${showShape(spec.shape)} ${spec.dtype}`
-  const context = { node: node.id, op: node.kind }
-  if (t === undefined) {
-    throw new FeedError(
-      what === "feed" ? `missing feed for input '${node.id}' (expected a tensor ${expected})` : `parameter '${node.id}' is not in the parameter store (expected ${expected})`,
-      context,
-    )
-  }
-  if (t.dtype !== spec.dtype) throw new FeedError(`${what} '${node.id}' has dtype ${t.dtype} (expected ${expected})`, context)
-  if (!sameShape(t.shape, spec.shape)) throw new FeedError(`${what} '${node.id}' has shape ${showShape(t.shape)} (expected ${expected})`, context)
-  if (t.data.length !== sizeOf(t.shape)) {
-    throw new FeedError(`${what} '${node.id}' holds ${t.data.length} elements but its shape ${showShape(t.shape)} needs ${sizeOf(t.shape)}`, context)
-  }
-  return t
 }

@@ -8,6 +8,7 @@ import { allocate, type FloatDType } from "../tensor/dtype.ts"
 import { Random } from "../tensor/random.ts"
 import type { Shape } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
+import { checkTensor } from "../tensor/validate.ts"
 import { buildModelGraph, type Module } from "./module.ts"
 
 /**
@@ -199,6 +200,8 @@ export class Trainer {
   }
 
   private batchSizeOf(x: Tensor, labels?: Tensor): number {
+    checkTensor(x, "input batch")
+    if (labels !== undefined) checkTensor(labels, "labels")
     if (x.shape.length !== this.inputShape.length + 1 || this.inputShape.some((d, i) => x.shape[i + 1] !== d)) {
       throw new FeedError(`input batch has shape ${showShape(x.shape)} (expected [N, ${this.inputShape.join(", ")}])`)
     }

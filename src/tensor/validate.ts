@@ -4,10 +4,11 @@
  * another class than the dtype (an int32 tensor holding a Float32Array) or of another
  * length than the shape would otherwise be read as different numbers, or past its end.
  */
+import { FeedError } from "../errors.ts"
 import { isDType, type DType } from "./dtype.ts"
 import { sizeOf } from "./shape.ts"
 
-const ARRAY_CLASS: { readonly [D in DType]: string } = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array" }
+const ARRAY_CLASS: { readonly [D in DType]: string } = { float32: "a Float32Array", float64: "a Float64Array", int32: "an Int32Array" }
 
 /** The constructor name of a typed array (or `typeof`), for messages. */
 function describeData(data: unknown): string {
@@ -45,9 +46,20 @@ export function tensorProblem(t: unknown): string | undefined {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     return `shape ${JSON.stringify(shape)} is not an array of non-negative integers`
   }
-  if (!dataMatchesDType(data, dtype)) return `dtype ${dtype} is stored in a ${ARRAY_CLASS[dtype]} but the data is ${describeData(data)}`
+  if (!dataMatchesDType(data, dtype)) return `dtype ${dtype} is stored in ${ARRAY_CLASS[dtype]} but the data is ${describeData(data)}`
   const n = sizeOf(shape as number[])
   const length = (data as ArrayLike<number>).length
   if (length !== n) return `shape [${(shape as number[]).join(", ")}] needs ${n} elements but the data holds ${length}`
   return undefined
+}
+
+/**
+ * Throws a FeedError naming `what` (e.g. "labels") unless `t` is a valid tensor.
+ *
+ * @example
+ * checkTensor(labels, "labels") // FeedError: labels: dtype int32 is stored in an Int32Array but ...
+ */
+export function checkTensor(t: unknown, what: string): void {
+  const problem = tensorProblem(t)
+  if (problem !== undefined) throw new FeedError(`${what}: ${problem}`)
 }
