@@ -8,7 +8,8 @@ import { canRunBeside, parallelBackend, runBeside } from "../kernels/parallel.ts
 import { fusedActivations } from "./fusion.ts"
 import { KERNEL_TASK, offloadArgs, offloadText } from "./offload.ts"
 import { offloadable, pairIndependentNodes } from "./pairs.ts"
-import { checkLeaf, checkRunArguments } from "./validate.ts"
+import { allocationError, checkLeaf, checkRunArguments } from "./validate.ts"
+import { checkNodesForPlan } from "./compile-checks.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
 import { sizeOf } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
@@ -82,6 +83,7 @@ export class Plan {
     const consumed = new Set<string>(this.fetchKeys)
     const needs = order.filter((id) => needed.has(id))
     const ops = new Map(needs.map((id) => [id, graph.nodes[id].kind === "op" ? lookupOp(graph.registry, graph.nodes[id].op, id) : undefined]))
+    checkNodesForPlan(graph, needs, ops)
     const fetched = new Set(this.fetchKeys)
     // independent nodes of similar cost made adjacent, to run side by side on two threads;
     // a fused relu_backward's gate counts as an input of the kernel that reads it
@@ -263,10 +265,14 @@ export class Plan {
     for (const [name, key] of step.inputs) inputs[name] = values.get(key)!
     const outputs: { [name: string]: Tensor } = {}
     const clear = step.op?.overwritesOutputs !== true
-    for (const [spec, key] of step.outputs) {
-      const t = { shape: spec.shape, dtype: spec.dtype, data: this.take(spec, clear) }
-      outputs[spec.name] = t
-      values.set(key, t)
+    try {
+      for (const [spec, key] of step.outputs) {
+        const t = { shape: spec.shape, dtype: spec.dtype, data: this.take(spec, clear) }
+        outputs[spec.name] = t
+        values.set(key, t)
+      }
+    } catch (e) {
+      throw allocationError(step.node, e)
     }
     return { inputs, outputs, activationMask: step.activationMask === undefined ? undefined : values.get(step.activationMask)! }
   }

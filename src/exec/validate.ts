@@ -4,7 +4,7 @@
  * the run arguments themselves are the right kind of container. Kept apart from plan.ts
  * so the executor's control flow stays short.
  */
-import { FeedError, showShape } from "../errors.ts"
+import { DagradError, FeedError, KernelError, showShape } from "../errors.ts"
 import type { GraphNode } from "../graph/types.ts"
 import { sameShape } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
@@ -43,4 +43,11 @@ export function checkRunArguments(feeds: unknown, params: unknown): void {
   if (params === null || typeof params !== "object" || typeof (params as { get?: unknown }).get !== "function") {
     throw new FeedError(`the parameter store is ${params === null ? "null" : typeof params} without get() (expected a Map from parameter name to tensor)`)
   }
+}
+
+/** An output buffer the executor could not allocate (out of memory), with the node named. */
+export function allocationError(node: GraphNode, e: unknown): DagradError {
+  if (e instanceof DagradError) return e
+  const outputs = node.outputs.map((o) => `${o.name} ${showShape(o.shape)} ${o.dtype}`).join(", ")
+  return new KernelError(`could not allocate the outputs (${outputs}): ${e instanceof Error ? e.message : String(e)}`, { node: node.id, op: node.op }, { cause: e })
 }
