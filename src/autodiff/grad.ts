@@ -5,6 +5,7 @@ import { inputNames, type AnyOp } from "../ops/define.ts"
 import { lookupOp } from "../ops/registry.ts"
 import { add, full } from "../ops/elementwise.ts"
 import { sameShape } from "../tensor/shape.ts"
+import { markGradientNodes } from "./origins.ts"
 
 export interface GradOptions {
   /**
@@ -53,6 +54,7 @@ export function gradValues(builder: GraphBuilder, loss: Value, wrt: readonly Val
       const id = graph.order[i]
       const node = graph.nodes[id]
       if (node.kind !== "op" || !lossAncestors.has(id) || !dependsOnWrt.has(id)) continue
+      const firstNew = builder.graph.order.length
       const outputGrads: { [name: string]: Value } = {}
       let any = false
       for (const out of node.outputs) {
@@ -63,6 +65,7 @@ export function gradValues(builder: GraphBuilder, loss: Value, wrt: readonly Val
       }
       if (!any) continue
       applyRule(builder, lookupOp(graph.registry, node.op, id), id, outputGrads, dependsOnWrt, contribute)
+      markGradientNodes(builder.graph, firstNew, id)
     }
     const results = wrt.map((v) => {
       const list = contributions.get(refKey(v.ref))

@@ -10,6 +10,7 @@ import { KERNEL_TASK, offloadArgs, offloadText } from "./offload.ts"
 import { offloadable, pairIndependentNodes } from "./pairs.ts"
 import { allocationError, checkLeaf, checkRunArguments } from "./validate.ts"
 import { checkNodesForPlan } from "./compile-checks.ts"
+import { checkAnomaly } from "./anomaly.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
 import { sizeOf } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
@@ -34,6 +35,12 @@ export interface RunOptions {
    * the threads as its kernel decides: for comparisons and profiles of single nodes.
    */
   readonly sideBySide?: boolean
+  /**
+   * Anomaly detection (PyTorch's detect_anomaly): scan every node's outputs after it runs
+   * and throw an AnomalyError at the first NaN or infinity, naming the node (forward or
+   * gradient, and the forward node it differentiates) and its inputs' ranges. Default false.
+   */
+  readonly detectAnomaly?: boolean
 }
 
 interface Step {
@@ -186,6 +193,7 @@ export class Plan {
    */
   run(feeds: { readonly [name: string]: Tensor } = {}, params: ParamStore = new Map(), options: RunOptions = {}): Tensor[] {
     checkRunArguments(feeds, params)
+    const detect = options.detectAnomaly === true
     const values = new Map<string, Tensor>()
     this.lastRunAllocatedBytes = 0
     const steps = this.steps
@@ -202,6 +210,7 @@ export class Plan {
         if (options.onNode) options.onNode(node, 0)
       } else if (step.besideNext === true && options.sideBySide !== false && canRunBeside()) {
         this.runPair(step, steps[i + 1], values, options)
+        if (detect) checkAnomaly(this.graph, node, values)
         this.release(step, values)
         i++
       } else {
@@ -209,6 +218,7 @@ export class Plan {
         this.invoke(step, this.prepare(step, values))
         if (options.onNode) options.onNode(node, performance.now() - started)
       }
+      if (detect) checkAnomaly(this.graph, steps[i].node, values)
       this.release(steps[i], values)
     }
     return this.fetchKeys.map((k) => values.get(k)!)

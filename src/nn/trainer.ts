@@ -1,7 +1,7 @@
 import { gradValues } from "../autodiff/grad.ts"
 import { FeedError, ShapeError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
-import { compile, type Plan } from "../exec/plan.ts"
+import { compile, type Plan, type RunOptions } from "../exec/plan.ts"
 import { crossEntropy, mseLoss } from "../ops/loss.ts"
 import type { SGD } from "../optim/sgd.ts"
 import { allocate, type FloatDType } from "../tensor/dtype.ts"
@@ -34,6 +34,11 @@ export interface TrainerOptions {
   readonly labelSmoothing?: number
   /** Seed of the stream that feeds dropout masks (default 0): same seed, same run. */
   readonly seed?: number
+  /**
+   * Anomaly detection in every step and evaluation (RunOptions.detectAnomaly): the first
+   * NaN or infinity stops with an AnomalyError naming the node. Default false.
+   */
+  readonly detectAnomaly?: boolean
 }
 
 export interface StepOptions {
@@ -103,6 +108,7 @@ export class Trainer {
   private logits: Tensor | undefined
   private logitsPlan: Plan | undefined
   private random: Random
+  private readonly runOptions: RunOptions
 
   constructor(options: TrainerOptions) {
     this.model = options.model
@@ -119,6 +125,7 @@ export class Trainer {
     this.fetchLogits = options.fetchLogits ?? false
     this.labelSmoothing = options.labelSmoothing ?? 0
     this.random = new Random(options.seed ?? 0)
+    this.runOptions = { detectAnomaly: options.detectAnomaly === true }
   }
 
   /** State of the dropout-seed stream, for checkpoints ({@link Random.getState}). */
@@ -151,7 +158,7 @@ export class Trainer {
     tp.feeds.target = target
     // A fresh seed per dropout layer per step, from the trainer's seeded stream.
     for (const t of tp.seeds) t.data[0] = this.random.nextUint32() | 0
-    const out = tp.plan.run(tp.feeds, this.params)
+    const out = tp.plan.run(tp.feeds, this.params, this.runOptions)
     const lossTensor = out[0]
     const loss = lossTensor.data[0]
     let k = 1
@@ -178,7 +185,7 @@ export class Trainer {
     const batch = this.batchSizeOf(x, labels)
     const ep = this.evalPlan(batch, true)
     const target = this.targetFor(labels, batch, ep.numClasses, ep)
-    const [logits, lossTensor] = ep.plan.run({ x, target }, this.params)
+    const [logits, lossTensor] = ep.plan.run({ x, target }, this.params, this.runOptions)
     const loss = lossTensor.data[0]
     const correct = labels.dtype === "int32" ? countCorrect(logits, labels) : countCorrect(logits, argmaxRows(labels))
     ep.plan.recycle([logits, lossTensor])

@@ -22,6 +22,7 @@ const USAGE = `usage:
   npm run train   -- [--epochs N] [--batch-size N] [--lr X] [--momentum X] [--weight-decay X]
                      [--schedule cosine|step|constant] [--seed N] [--model lenet5|mlp]
                      [--data-dir DIR] [--limit N] [--test-limit N] [--out DIR] [--resume] [--threads N]
+                     [--detect-anomaly]
   npm run eval    -- [--checkpoint PATH] [--data-dir DIR] [--test-limit N]
   npm run predict -- [--checkpoint PATH] --index I [--set test|train] [--data-dir DIR]
 
@@ -46,6 +47,7 @@ const OPTIONS = {
   "test-limit": { type: "string" },
   out: { type: "string" },
   resume: { type: "boolean" },
+  "detect-anomaly": { type: "boolean" },
   threads: { type: "string" },
   checkpoint: { type: "string" },
   index: { type: "string" },
@@ -139,7 +141,7 @@ function train(flags: Flags, threads: number): void {
       (config.testLimit !== null ? `, first ${config.testLimit} test images` : ""),
   )
   console.log(summary(buildModel(config.model)).text)
-  const result = trainRun(config, { out, resume: flags.resume === true })
+  const result = trainRun(config, { out, resume: flags.resume === true, detectAnomaly: flags["detect-anomaly"] === true })
   console.log(`outputs in ${out}: checkpoint.dgck, metrics.jsonl, curves.svg`)
   console.log(finalReport(result, (performance.now() - started) / 1000))
 }

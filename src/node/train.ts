@@ -113,6 +113,8 @@ export interface TrainRunOptions {
   readonly tty?: boolean
   /** Preloaded data (tests); default loaded from the config. */
   readonly data?: { readonly train: ImageDataset; readonly test: ImageDataset }
+  /** Stop at the first NaN or infinity with an AnomalyError naming the node (slower). */
+  readonly detectAnomaly?: boolean
 }
 
 export interface TrainRunResult {
@@ -162,7 +164,7 @@ export function trainRun(configIn: TrainConfig, options: TrainRunOptions): Train
     }
   }
   const optimizer = new SGD({ lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay })
-  const trainer = new Trainer({ model, params, optimizer, fetchLogits: true, seed: config.seed })
+  const trainer = new Trainer({ model, params, optimizer, fetchLogits: true, seed: config.seed, detectAnomaly: options.detectAnomaly })
   let metrics: EpochMetrics[] = []
   let lossCurve: [number, number][] = []
   let startEpoch = 0
