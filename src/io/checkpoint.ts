@@ -131,6 +131,10 @@ export function decodeCheckpoint(bytes: Uint8Array, name = "<checkpoint>"): Chec
   }
   const header = bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLength)
   const payload = bytes.subarray(payloadStart, total)
+  // the padding after the header is the one region no checksum covers: it must be zeros
+  for (let i = PREFIX_BYTES + headerLength; i < payloadStart; i++) {
+    if (bytes[i] !== 0) fail(`a non-zero byte ${bytes[i]} in the padding after the header (offset ${i})`, "zero padding (the file is corrupt)")
+  }
   const headerCrc = crc32(header)
   if (headerCrc !== view.getUint32(24, true)) fail(`header CRC-32 ${hex(headerCrc)}`, `${hex(view.getUint32(24, true))} (the header is corrupt)`)
   const payloadCrc = crc32(payload)
