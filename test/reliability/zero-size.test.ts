@@ -112,6 +112,32 @@ const CASES: { [name: string]: Build } = {
     const y = ops.batchNorm2d(a, { training: false, running_mean: g.input("rm", [3]), running_var: g.input("rv", [3]) }).y
     return { y, inputs: [a] }
   },
+  "conv3d x[0,1,3,3,3] w[2,1,2,2,2]": two([0, 1, 3, 3, 3], [2, 1, 2, 2, 2], (a, w) => ops.conv3d(a, w)),
+  "conv3d x[1,1,3,3,3] w[2,1,0,2,2]": two([1, 1, 3, 3, 3], [2, 1, 0, 2, 2], (a, w) => ops.conv3d(a, w)),
+  "conv1d x[0,2,5] w[3,2,2] stride 2": two([0, 2, 5], [3, 2, 2], (a, w) => ops.conv1d(a, w, undefined, { stride: 2 })),
+  "conv_transpose1d x[0,1,4] w[1,2,3]": two([0, 1, 4], [1, 2, 3], (a, w) => ops.convTranspose1d(a, w)),
+  "max_pool1d x[0,2,4] k2": one([0, 2, 4], (a) => ops.maxPool1d(a, { kernel_size: 2 })),
+  "max_pool3d x[1,0,2,2,2] k1": one([1, 0, 2, 2, 2], (a) => ops.maxPool3d(a, { kernel_size: 1 })),
+  "avg_pool1d x[1,0,4] k2": one([1, 0, 4], (a) => ops.avgPool1d(a, { kernel_size: 2 })),
+  "avg_pool3d x[0,1,2,2,2] k2": one([0, 1, 2, 2, 2], (a) => ops.avgPool3d(a, { kernel_size: 2 })),
+  "lp_pool2d x[1,0,4,4] k2": one([1, 0, 4, 4], (a) => ops.lpPool2d(ops.addScalar(a, 1), { norm_type: 2, kernel_size: 2 })),
+  "adaptive_avg_pool1d x[0,1,4] out 2": one([0, 1, 4], (a) => ops.adaptiveAvgPool1d(a, 2)),
+  "adaptive_max_pool1d x[1,1,0] out 1": one([1, 1, 0], (a) => ops.adaptiveMaxPool1d(a, 1)),
+  "max_unpool2d x[0,1,2,2] k2": one([0, 1, 4, 4], (a) => {
+    const p = ops.maxPool2dWithIndices(a, { kernel_size: 2 })
+    return ops.maxUnpool2d(p.y, p.indices, { kernel_size: 2 })
+  }),
+  "leaky_relu [0,2]": one([0, 2], (a) => ops.leakyRelu(a, 0.1)),
+  "elu [2,0]": one([2, 0], (a) => ops.elu(a)),
+  "softplus [0]": one([0], (a) => ops.softplus(a)),
+  "sigmoid * tanh [0,3]": one([0, 3], (a) => ops.mul(ops.sigmoid(a), ops.tanh(a))),
+  "div [0,3] / [3]": two([0, 3], [3], ops.div),
+  "log_softmax [0,3] dim 0": one([0, 3], (a) => ops.logSoftmax(a, 0)),
+  "permute [2,0,3] (2,0,1)": one([2, 0, 3], (a) => ops.permute(a, [2, 0, 1])),
+  "sum [2,0,3] dims (0,2) keepdim": one([2, 0, 3], (a) => ops.sum(a, [0, 2], true)),
+  "mean [2,0] dim 1": one([2, 0], (a) => ops.mean(a, 1)),
+  "matmul [3,0] x [0,0]": two([3, 0], [0, 0], ops.matmul),
+  "bce_with_logits [0] sum": two([0], [0], (a, t) => ops.binaryCrossEntropyWithLogits(a, t, { reduction: "sum" })),
   "dropout train [0,3]": one([0, 3], (a) => ops.dropout(a, { p: 0.5, seed: a.builder.input("seed", [], "int32") })),
 }
 
