@@ -83,6 +83,8 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
     const problem = tensorProblem(t)
     if (problem !== undefined) throw new FormatError(`cannot save tensor '${name}': ${problem} (expected a tensor whose data matches its dtype and shape)`)
   }
+  const metaProblem = jsonProblem(checkpoint.meta, "meta")
+  if (metaProblem !== undefined) throw new FormatError(`cannot save the checkpoint: ${metaProblem} (expected JSON: finite numbers, strings, booleans, null, arrays and plain objects)`)
   const entries: TensorEntry[] = []
   let payloadLength = 0
   for (const [name, t] of checkpoint.tensors) {
@@ -109,6 +111,31 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   view.setUint32(24, crc32(header), true)
   view.setUint32(28, crc32(payload), true)
   return out
+}
+
+/**
+ * Where a value is not JSON that survives a round trip, or undefined: JSON.stringify would
+ * turn NaN and Infinity into null and drop undefined (the file would load as other values)
+ * and throws a TypeError on a BigInt.
+ */
+function jsonProblem(v: unknown, path: string): string | undefined {
+  if (v === null || typeof v === "string" || typeof v === "boolean") return undefined
+  if (typeof v === "number") return Number.isFinite(v) ? undefined : `${path} is ${v}`
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = jsonProblem(v[i], `${path}[${i}]`)
+      if (p !== undefined) return p
+    }
+    return undefined
+  }
+  if (typeof v === "object" && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+    for (const [k, x] of Object.entries(v)) {
+      const p = jsonProblem(x, `${path}.${k}`)
+      if (p !== undefined) return p
+    }
+    return undefined
+  }
+  return `${path} is ${v === undefined ? "undefined" : typeof v === "object" ? `a ${(v as object).constructor?.name ?? "non-plain object"}` : `a ${typeof v}`}`
 }
 
 /** Parses and validates checkpoint bytes; `name` (a path) is used in error messages. */

@@ -72,3 +72,24 @@ describe("stray temp files", () => {
     expect(readdirSync(dir).sort()).toEqual([stray, "ck.dgck"].sort())
   })
 })
+
+describe("checkpoint metadata must survive a JSON round trip", () => {
+  const withMeta = (meta: unknown): Checkpoint => ({ tensors: new Map(), meta: meta as Checkpoint["meta"] })
+  it("NaN, Infinity, undefined, BigInt and class instances are FormatErrors naming the path", () => {
+    expect(formatErrorOf(() => encodeCheckpoint(withMeta({ lr: NaN }))).message).toContain("cannot save the checkpoint: meta.lr is NaN")
+    expect(formatErrorOf(() => encodeCheckpoint(withMeta({ curve: [1, Infinity] }))).message).toContain("meta.curve[1] is Infinity")
+    expect(formatErrorOf(() => encodeCheckpoint(withMeta({ a: undefined }))).message).toContain("meta.a is undefined")
+    expect(formatErrorOf(() => encodeCheckpoint(withMeta({ step: 1n }))).message).toContain("meta.step is a bigint")
+    expect(formatErrorOf(() => encodeCheckpoint(withMeta({ when: new Date(0) }))).message).toContain("meta.when is a Date")
+  })
+  it("plain JSON metadata still round-trips", () => {
+    const meta = { epoch: 3, name: "x", ok: true, none: null, list: [1, [2, { a: -0.5 }]] }
+    expect(loadCheckpointBytes(encodeCheckpoint(withMeta(meta)))).toEqual(meta)
+  })
+})
+
+function loadCheckpointBytes(bytes: Uint8Array): unknown {
+  const dir = tmp()
+  writeFileSync(join(dir, "m.dgck"), bytes)
+  return loadCheckpoint(join(dir, "m.dgck")).meta
+}
