@@ -147,6 +147,7 @@ export class Trainer {
 
   /** One SGD step on a batch; returns the batch's mean loss (before the update). */
   step(x: Tensor, labels: Tensor, options: StepOptions = {}): number {
+    checkTensor(labels, "labels")
     const batch = this.batchSizeOf(x, labels)
     const tp = this.trainPlan(batch)
     const target = this.targetFor(labels, batch, tp.numClasses, tp)
@@ -182,6 +183,7 @@ export class Trainer {
 
   /** Mean loss and number of correct arg-max predictions on a batch, in inference mode. */
   evaluate(x: Tensor, labels: Tensor): EvaluateResult {
+    checkTensor(labels, "labels")
     const batch = this.batchSizeOf(x, labels)
     const ep = this.evalPlan(batch, true)
     const target = this.targetFor(labels, batch, ep.numClasses, ep)

@@ -95,6 +95,11 @@ describe("the Trainer rejects mislabelled tensors before any update", () => {
     params.set("fc1.weight", fake([3, 4], "float32", new Float64Array(12)))
     expect(feedErrorOf(() => trainer.step(zeros([2, 4]), tensor([0, 1], [2], "int32"))).message).toContain("parameter 'fc1.weight': dtype float32")
   })
+  it("undefined labels (found by test/fuzz/bad-tensors.test.ts)", () => {
+    const { trainer } = setup()
+    expect(feedErrorOf(() => trainer.step(zeros([2, 4]), undefined as unknown as Tensor)).message).toContain("labels: a tensor { shape, dtype, data } was expected but got undefined")
+    expect(feedErrorOf(() => trainer.evaluate(zeros([2, 4]), undefined as unknown as Tensor)).message).toContain("labels:")
+  })
   it("null as the input batch", () => {
     const { trainer } = setup()
     expect(feedErrorOf(() => trainer.step(null as unknown as Tensor, tensor([0, 1], [2], "int32"))).message).toContain("input batch: a tensor { shape, dtype, data } was expected but got null")
