@@ -67,3 +67,10 @@ function formatMessage(expected: string, c: ErrorContext): string {
 export function showShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`
 }
+
+/**
+ * Anomaly detection (`plan.run(feeds, params, { detectAnomaly: true })`): the first node
+ * whose output holds NaN or ±Infinity, with its op, the forward node a gradient node
+ * differentiates and the ranges of its inputs.
+ */
+export class AnomalyError extends DagradError {}

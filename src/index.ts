@@ -13,7 +13,7 @@
  */
 
 // ---------------------------------------------------------------- errors
-export { DagradError, GraphError, ShapeError, AttrError, FeedError, KernelError, FormatError, type ErrorContext } from "./errors.ts"
+export { DagradError, GraphError, ShapeError, AttrError, FeedError, KernelError, FormatError, AnomalyError, type ErrorContext } from "./errors.ts"
 
 // ---------------------------------------------------------------- tensors
 export type { DType, FloatDType, DataArray } from "./tensor/dtype.ts"

@@ -7,6 +7,7 @@ import { full } from "../graph/constant.ts"
 import { ancestorsOf } from "../graph/walk.ts"
 import { accumulate } from "./accumulate.ts"
 import { sameShape } from "../tensor/shape.ts"
+import { markGradientNodes } from "./origins.ts"
 
 export interface GradOptions {
   /**
@@ -55,6 +56,7 @@ export function gradValues(builder: GraphBuilder, loss: Value, wrt: readonly Val
       const id = graph.order[i]
       const node = graph.nodes[id]
       if (node.kind !== "op" || !lossAncestors.has(id) || !dependsOnWrt.has(id)) continue
+      const firstNew = builder.graph.order.length
       const outputGrads: { [name: string]: Value } = {}
       let any = false
       for (const out of node.outputs) {
@@ -65,6 +67,7 @@ export function gradValues(builder: GraphBuilder, loss: Value, wrt: readonly Val
       }
       if (!any) continue
       applyRule(builder, lookupOp(graph.registry, node.op, id), id, outputGrads, dependsOnWrt, contribute)
+      markGradientNodes(builder.graph, firstNew, id)
     }
     const results = wrt.map((v) => {
       const list = contributions.get(refKey(v.ref))

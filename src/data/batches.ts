@@ -3,23 +3,14 @@
  * shuffle and NCHW float tensors with int32 labels. Browser-safe (no Node modules), so a
  * web demo can batch the same way the CLI does.
  */
+import { FeedError } from "../errors.ts"
 import { Random } from "../tensor/random.ts"
+export type { ImageDataset } from "./dataset.ts"
+import type { ImageDataset } from "./dataset.ts"
+import { checkDataset, checkIndex, checkNormalize, checkRange, checkTable } from "./checks.ts"
 import type { FloatDType } from "../tensor/dtype.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 
-/**
- * Images as stored on disk: `count` uint8 images of `channels x height x width`, row-major
- * (NCHW), and one uint8 label each.
- */
-export interface ImageDataset {
-  readonly images: Uint8Array
-  readonly labels: Uint8Array
-  readonly count: number
-  readonly channels: number
-  readonly height: number
-  readonly width: number
-  readonly numClasses: number
-}
 
 /** The mean and standard deviation of MNIST's training pixels in [0, 1] (torchvision's). */
 export const MNIST_MEAN = 0.1307
@@ -27,8 +18,8 @@ export const MNIST_STD = 0.3081
 
 /** The first `n` examples of a dataset (views, no copy). `n` beyond the size keeps all. */
 export function takeExamples(ds: ImageDataset, n: number | undefined): ImageDataset {
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new FeedError(`number of examples ${n} (expected a positive integer)`)
   if (n === undefined || n >= ds.count) return ds
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`expected a positive integer number of examples, got ${n}`)
   const size = ds.channels * ds.height * ds.width
   return { ...ds, images: ds.images.subarray(0, n * size), labels: ds.labels.subarray(0, n), count: n }
 }
@@ -38,6 +29,7 @@ export function takeExamples(ds: ImageDataset, n: number | undefined): ImageData
  * `ToTensor()` followed by `Normalize(mean, std)`. A table makes batching one load per pixel.
  */
 export function normalizationTable(mean = MNIST_MEAN, std = MNIST_STD): Float64Array {
+  checkNormalize(mean, std)
   const table = new Float64Array(256)
   for (let v = 0; v < 256; v++) table[v] = (v / 255 - mean) / std
   return table
@@ -52,6 +44,9 @@ export function normalizationTable(mean = MNIST_MEAN, std = MNIST_STD): Float64A
  * epochOrder(5, 42, 0) // e.g. Int32Array [3, 0, 4, 1, 2], the same every time
  */
 export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
+  if (!Number.isInteger(count) || count < 0) throw new FeedError(`epochOrder count ${count} (expected a non-negative integer)`)
+  // a NaN seed would silently shuffle like seed 0
+  if (!Number.isInteger(seed) || !Number.isInteger(epoch)) throw new FeedError(`epochOrder seed ${seed}, epoch ${epoch} (expected integers)`)
   const order = new Int32Array(count)
   for (let i = 0; i < count; i++) order[i] = i
   new Random(epochSeed(seed, epoch)).shuffle(order)
@@ -92,7 +87,8 @@ export function batchCount(count: number, batchSize: number, dropLast = false): 
 }
 
 /**
- * Builds the batch of the examples `order[start..end)`.
+ * Builds the batch of the examples `order[start..end)`. Every index is checked against the
+ * dataset (FeedError when out of range), and the dataset's buffers against its header.
  */
 export function makeBatch(
   ds: ImageDataset,
@@ -103,6 +99,9 @@ export function makeBatch(
   table = normalizationTable(),
   allocate?: BatchAllocator,
 ): Batch {
+  checkDataset(ds)
+  checkRange(start, end, order.length)
+  checkTable(table)
   const b = end - start
   const size = ds.channels * ds.height * ds.width
   const x = allocate !== undefined ? allocate(dtype, b * size) : dtype === "float32" ? new Float32Array(b * size) : new Float64Array(b * size)
@@ -111,6 +110,7 @@ export function makeBatch(
   const images = ds.images
   for (let i = 0; i < b; i++) {
     const k = order[start + i]
+    checkIndex(k, ds.count, `order[${start + i}]`)
     indices[i] = k
     labels[i] = ds.labels[k]
     const src = k * size
@@ -134,9 +134,10 @@ export function makeBatch(
  */
 export function* batches(ds: ImageDataset, options: BatchOptions): Generator<Batch> {
   const { batchSize, dtype = "float32", dropLast = false } = options
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`expected a positive integer batch size, got ${batchSize}`)
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new FeedError(`batch size ${batchSize} (expected a positive integer)`)
+  checkDataset(ds)
   const order = options.order ?? Int32Array.from({ length: ds.count }, (_, i) => i)
-  if (order.length !== ds.count) throw new RangeError(`expected an order of ${ds.count} indices, got ${order.length}`)
+  if (order.length !== ds.count) throw new FeedError(`an order of ${order.length} indices for a dataset of ${ds.count} (expected ${ds.count})`)
   const table = options.table ?? normalizationTable()
   const n = batchCount(ds.count, batchSize, dropLast)
   for (let i = 0; i < n; i++) {

@@ -1,5 +1,5 @@
 import { Graph as GraphlibGraph, alg } from "@dagrejs/graphlib"
-import { DagradError, FeedError, GraphError, KernelError, showShape } from "../errors.ts"
+import { DagradError, GraphError, KernelError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
 import { outputSpec, refKey, type Graph, type GraphNode, type OutputRef, type OutputSpec } from "../graph/types.ts"
 import { kernelFor, type Activation, type AnyOp, type Kernel } from "../graph/op.ts"
@@ -9,8 +9,11 @@ import { canRunBeside, parallelBackend, runBeside } from "./parallel.ts"
 import { fusedActivations } from "./fusion.ts"
 import { KERNEL_TASK, offloadArgs, offloadText } from "./offload.ts"
 import { offloadable, pairIndependentNodes } from "./pairs.ts"
+import { allocationError, checkLeaf, checkRunArguments } from "./validate.ts"
+import { checkNodesForPlan } from "./compile-checks.ts"
+import { checkAnomaly } from "./anomaly.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
-import { sameShape, sizeOf } from "../tensor/shape.ts"
+import { sizeOf } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 import type { Attrs } from "../graph/types.ts"
 
@@ -33,6 +36,12 @@ export interface RunOptions {
    * the threads as its kernel decides: for comparisons and profiles of single nodes.
    */
   readonly sideBySide?: boolean
+  /**
+   * Anomaly detection (PyTorch's detect_anomaly): scan every node's outputs after it runs
+   * and throw an AnomalyError at the first NaN or infinity, naming the node (forward or
+   * gradient, and the forward node it differentiates) and its inputs' ranges. Default false.
+   */
+  readonly detectAnomaly?: boolean
 }
 
 interface Step {
@@ -85,6 +94,7 @@ export class Plan {
     const consumed = new Set<string>(this.fetchKeys)
     const needs = order.filter((id) => needed.has(id))
     const ops = new Map(needs.map((id) => [id, graph.nodes[id].kind === "op" ? lookupOp(graph.registry, graph.nodes[id].op, id) : undefined]))
+    checkNodesForPlan(graph, needs, ops)
     const fetched = new Set(this.fetchKeys)
     // independent nodes of similar cost made adjacent, to run side by side on two threads;
     // a fused relu_backward's gate counts as an input of the kernel that reads it
@@ -186,6 +196,8 @@ export class Plan {
    * `params` a tensor per parameter node. Returns the fetched tensors in order.
    */
   run(feeds: { readonly [name: string]: Tensor } = {}, params: ParamStore = new Map(), options: RunOptions = {}): Tensor[] {
+    checkRunArguments(feeds, params)
+    const detect = options.detectAnomaly === true
     const values = new Map<string, Tensor>()
     this.lastRunAllocatedBytes = 0
     const steps = this.steps
@@ -202,6 +214,7 @@ export class Plan {
         if (options.onNode) options.onNode(node, 0)
       } else if (step.besideNext === true && options.sideBySide !== false && canRunBeside() && sendable(step, steps[i + 1]) !== undefined) {
         this.runPair(step, steps[i + 1], values, options)
+        if (detect) checkAnomaly(this.graph, node, values)
         this.release(step, values)
         i++
       } else {
@@ -209,6 +222,7 @@ export class Plan {
         this.invoke(step, this.prepare(step, values))
         if (options.onNode) options.onNode(node, performance.now() - started)
       }
+      if (detect) checkAnomaly(this.graph, steps[i].node, values)
       this.release(steps[i], values)
     }
     return this.fetchKeys.map((k) => values.get(k)!)
@@ -265,10 +279,14 @@ export class Plan {
     for (const [name, key] of step.inputs) inputs[name] = values.get(key)!
     const outputs: { [name: string]: Tensor } = {}
     const clear = step.op?.overwritesOutputs !== true
-    for (const [spec, key] of step.outputs) {
-      const t = { shape: spec.shape, dtype: spec.dtype, data: this.take(spec, clear) }
-      outputs[spec.name] = t
-      values.set(key, t)
+    try {
+      for (const [spec, key] of step.outputs) {
+        const t = { shape: spec.shape, dtype: spec.dtype, data: this.take(spec, clear) }
+        outputs[spec.name] = t
+        values.set(key, t)
+      }
+    } catch (e) {
+      throw allocationError(step.node, e)
     }
     return { inputs, outputs, activationMask: step.activationMask === undefined ? undefined : values.get(step.activationMask)! }
   }
@@ -419,22 +437,4 @@ function sendable(first: Step, second: Step): Step | undefined {
   const known = parallelBackend()?.registry
   if (known === undefined) return undefined
   return [first, second].find((s) => s.offload !== undefined && s.op !== undefined && known.ops[s.op.name] === s.op)
-}
-
-function checkLeaf(node: GraphNode, t: Tensor | undefined, what: "feed" | "parameter"): Tensor {
-  const spec = node.outputs[0]
-  const expected = `${showShape(spec.shape)} ${spec.dtype}`
-  const context = { node: node.id, op: node.kind }
-  if (t === undefined) {
-    throw new FeedError(
-      what === "feed" ? `missing feed for input '${node.id}' (expected a tensor ${expected})` : `parameter '${node.id}' is not in the parameter store (expected ${expected})`,
-      context,
-    )
-  }
-  if (t.dtype !== spec.dtype) throw new FeedError(`${what} '${node.id}' has dtype ${t.dtype} (expected ${expected})`, context)
-  if (!sameShape(t.shape, spec.shape)) throw new FeedError(`${what} '${node.id}' has shape ${showShape(t.shape)} (expected ${expected})`, context)
-  if (t.data.length !== sizeOf(t.shape)) {
-    throw new FeedError(`${what} '${node.id}' holds ${t.data.length} elements but its shape ${showShape(t.shape)} needs ${sizeOf(t.shape)}`, context)
-  }
-  return t
 }

@@ -24,6 +24,7 @@
 import { FormatError, showShape } from "../errors.ts"
 import { allocate, isDType, type DType } from "../tensor/dtype.ts"
 import type { Tensor } from "../tensor/tensor.ts"
+import { tensorProblem } from "../tensor/validate.ts"
 
 const MAGIC = "DAGRADCK"
 const VERSION = 1
@@ -72,8 +73,18 @@ export function crc32(bytes: Uint8Array): number {
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8
 
-/** Serialises a checkpoint to bytes (see the file comment for the layout). */
+/**
+ * Serialises a checkpoint to bytes (see the file comment for the layout). Every tensor is
+ * checked first (typed-array class = dtype, length = shape), so a bad tensor is a
+ * FormatError before any byte exists and can never atomically replace a good file.
+ */
 export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
+  for (const [name, t] of checkpoint.tensors) {
+    const problem = tensorProblem(t)
+    if (problem !== undefined) throw new FormatError(`cannot save tensor '${name}': ${problem} (expected a tensor whose data matches its dtype and shape)`)
+  }
+  const metaProblem = jsonProblem(checkpoint.meta, "meta")
+  if (metaProblem !== undefined) throw new FormatError(`cannot save the checkpoint: ${metaProblem} (expected JSON: finite numbers, strings, booleans, null, arrays and plain objects)`)
   const entries: TensorEntry[] = []
   let payloadLength = 0
   for (const [name, t] of checkpoint.tensors) {
@@ -102,6 +113,31 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   return out
 }
 
+/**
+ * Where a value is not JSON that survives a round trip, or undefined: JSON.stringify would
+ * turn NaN and Infinity into null and drop undefined (the file would load as other values)
+ * and throws a TypeError on a BigInt.
+ */
+function jsonProblem(v: unknown, path: string): string | undefined {
+  if (v === null || typeof v === "string" || typeof v === "boolean") return undefined
+  if (typeof v === "number") return Number.isFinite(v) ? undefined : `${path} is ${v}`
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = jsonProblem(v[i], `${path}[${i}]`)
+      if (p !== undefined) return p
+    }
+    return undefined
+  }
+  if (typeof v === "object" && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+    for (const [k, x] of Object.entries(v)) {
+      const p = jsonProblem(x, `${path}.${k}`)
+      if (p !== undefined) return p
+    }
+    return undefined
+  }
+  return `${path} is ${v === undefined ? "undefined" : typeof v === "object" ? `a ${(v as object).constructor?.name ?? "non-plain object"}` : `a ${typeof v}`}`
+}
+
 /** Parses and validates checkpoint bytes; `name` (a path) is used in error messages. */
 export function decodeCheckpoint(bytes: Uint8Array, name = "<checkpoint>"): Checkpoint {
   const fail = (found: string, expected: string): never => {
@@ -122,6 +158,10 @@ export function decodeCheckpoint(bytes: Uint8Array, name = "<checkpoint>"): Chec
   }
   const header = bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLength)
   const payload = bytes.subarray(payloadStart, total)
+  // the padding after the header is the one region no checksum covers: it must be zeros
+  for (let i = PREFIX_BYTES + headerLength; i < payloadStart; i++) {
+    if (bytes[i] !== 0) fail(`a non-zero byte ${bytes[i]} in the padding after the header (offset ${i})`, "zero padding (the file is corrupt)")
+  }
   const headerCrc = crc32(header)
   if (headerCrc !== view.getUint32(24, true)) fail(`header CRC-32 ${hex(headerCrc)}`, `${hex(view.getUint32(24, true))} (the header is corrupt)`)
   const payloadCrc = crc32(payload)

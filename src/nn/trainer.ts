@@ -1,7 +1,7 @@
 import { gradValues } from "../autodiff/grad.ts"
 import { FeedError, ShapeError, showShape } from "../errors.ts"
 import type { Value } from "../graph/builder.ts"
-import { compile, type Plan } from "../exec/plan.ts"
+import { compile, type Plan, type RunOptions } from "../exec/plan.ts"
 import { crossEntropy, mseLoss } from "../ops/loss/index.ts"
 import { AttrError } from "../errors.ts"
 import { clipGradNorm, clipGradValue } from "../optim/clip.ts"
@@ -11,6 +11,7 @@ import { allocate, type FloatDType } from "../tensor/dtype.ts"
 import { Random } from "../tensor/random.ts"
 import type { Shape } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
+import { checkTensor } from "../tensor/validate.ts"
 import { buildModelGraph, type Module } from "./module.ts"
 
 /**
@@ -49,6 +50,11 @@ export interface TrainerOptions {
   readonly labelSmoothing?: number
   /** Seed of the stream that feeds dropout masks (default 0): same seed, same run. */
   readonly seed?: number
+  /**
+   * Anomaly detection in every step and evaluation (RunOptions.detectAnomaly): the first
+   * NaN or infinity stops with an AnomalyError naming the node. Default false.
+   */
+  readonly detectAnomaly?: boolean
 }
 
 export interface StepOptions {
@@ -126,6 +132,7 @@ export class Trainer {
   private readonly clipNorm: { readonly maxNorm: number; readonly normType: number } | undefined
   private readonly clipValue: number | undefined
   private gradNorm: number | undefined
+  private readonly runOptions: RunOptions
 
   constructor(options: TrainerOptions) {
     this.model = options.model
@@ -154,6 +161,7 @@ export class Trainer {
     this.fetchLogits = options.fetchLogits ?? false
     this.labelSmoothing = options.labelSmoothing ?? 0
     this.random = new Random(options.seed ?? 0)
+    this.runOptions = { detectAnomaly: options.detectAnomaly === true }
   }
 
   /** State of the dropout-seed stream, for checkpoints ({@link Random.getState}). */
@@ -186,6 +194,7 @@ export class Trainer {
    * update, then the schedule's step (if set). Returns the batch's mean loss (before the update).
    */
   step(x: Tensor, labels: Tensor, options: StepOptions = {}): number {
+    checkTensor(labels, "labels")
     const batch = this.batchSizeOf(x, labels)
     const tp = this.trainPlan(batch)
     const target = this.targetFor(labels, batch, tp.numClasses, tp)
@@ -197,7 +206,7 @@ export class Trainer {
     tp.feeds.target = target
     // A fresh seed per dropout layer per step, from the trainer's seeded stream.
     for (const t of tp.seeds) t.data[0] = this.random.nextUint32() | 0
-    const out = tp.plan.run(tp.feeds, this.params)
+    const out = tp.plan.run(tp.feeds, this.params, this.runOptions)
     const lossTensor = out[0]
     const loss = lossTensor.data[0]
     let k = 1
@@ -224,10 +233,11 @@ export class Trainer {
 
   /** Mean loss and number of correct arg-max predictions on a batch, in inference mode. */
   evaluate(x: Tensor, labels: Tensor): EvaluateResult {
+    checkTensor(labels, "labels")
     const batch = this.batchSizeOf(x, labels)
     const ep = this.evalPlan(batch, true)
     const target = this.targetFor(labels, batch, ep.numClasses, ep)
-    const [logits, lossTensor] = ep.plan.run({ x, target }, this.params)
+    const [logits, lossTensor] = ep.plan.run({ x, target }, this.params, this.runOptions)
     const loss = lossTensor.data[0]
     const correct = labels.dtype === "int32" ? countCorrect(logits, labels) : countCorrect(logits, argmaxRows(labels))
     ep.plan.recycle([logits, lossTensor])
@@ -249,6 +259,8 @@ export class Trainer {
   }
 
   private batchSizeOf(x: Tensor, labels?: Tensor): number {
+    checkTensor(x, "input batch")
+    if (labels !== undefined) checkTensor(labels, "labels")
     if (x.shape.length !== this.inputShape.length + 1 || this.inputShape.some((d, i) => x.shape[i + 1] !== d)) {
       throw new FeedError(`input batch has shape ${showShape(x.shape)} (expected [N, ${this.inputShape.join(", ")}])`)
     }

@@ -6,7 +6,7 @@
  * renamed over the target: rename is atomic on POSIX file systems, so a crash or kill at
  * any point leaves either the old checkpoint or the new one, never half of one.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs"
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { FormatError } from "../errors.ts"
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "../io/checkpoint.ts"
@@ -23,7 +23,8 @@ export interface AtomicWriteHooks {
  * Writes `bytes` to `path` atomically: temporary file in the same directory (same file
  * system, so rename is atomic), write, fsync, close, rename, then fsync the directory so
  * the rename itself is durable. If anything fails the temporary file is removed and the
- * previous content of `path` is untouched.
+ * previous content of `path` is untouched. After a successful write, temporary files that
+ * earlier writes of the same target left behind (killed before their rename) are removed.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array, hooks: AtomicWriteHooks = {}): void {
   const dir = dirname(path)
@@ -56,6 +57,46 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, hooks: AtomicWr
     }
   } catch {
     // Some platforms cannot fsync a directory; the rename is still atomic there.
+  }
+  removeStrayTemps(dir, basename(path))
+}
+
+/**
+ * Removes `.<name>.<pid>.<time>.tmp` files of dead writers: a process killed between
+ * creating its temp file and renaming it leaves one behind, and nothing else ever would.
+ * Temps of live processes are kept (another process may be writing the same target right
+ * now; deleting its temp would fail its rename). Our own pid's temps are never in flight
+ * here, since writeFileAtomic is synchronous.
+ */
+function removeStrayTemps(dir: string, name: string): void {
+  const prefix = `.${name}.`
+  let entries: string[]
+  try {
+    entries = readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith(".tmp")) continue
+    const match = /^(\d+)\.[0-9a-z]+\.tmp$/.exec(entry.slice(prefix.length))
+    if (match === null) continue
+    const pid = Number(match[1])
+    if (pid !== process.pid && processAlive(pid)) continue
+    try {
+      unlinkSync(join(dir, entry))
+    } catch {
+      // removed meanwhile by another writer's cleanup
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else
+    return (e as NodeJS.ErrnoException).code === "EPERM"
   }
 }
 

@@ -24,6 +24,7 @@ const USAGE = `usage (in the repository; from an installed package: npx dagrad t
                      [--schedule cosine|step|constant|onecycle|warmup-cosine] [--schedule-interval step|epoch]
                      [--warmup-epochs X] [--clip-norm X] [--clip-value X] [--seed N] [--model lenet5|mlp|resnet8]
                      [--data-dir DIR] [--limit N] [--test-limit N] [--out DIR] [--resume] [--threads N]
+                     [--detect-anomaly]
   npm run eval    -- [--checkpoint PATH] [--data-dir DIR] [--test-limit N]
   npm run predict -- [--checkpoint PATH] --index I [--set test|train] [--data-dir DIR]
 
@@ -58,6 +59,7 @@ const OPTIONS = {
   "test-limit": { type: "string" },
   out: { type: "string" },
   resume: { type: "boolean" },
+  "detect-anomaly": { type: "boolean" },
   threads: { type: "string" },
   checkpoint: { type: "string" },
   index: { type: "string" },
@@ -163,7 +165,7 @@ function train(flags: Flags, threads: number): void {
       (config.testLimit !== null ? `, first ${config.testLimit} test images` : ""),
   )
   console.log(summary(buildModel(config.model)).text)
-  const result = trainRun(config, { out, resume: flags.resume === true })
+  const result = trainRun(config, { out, resume: flags.resume === true, detectAnomaly: flags["detect-anomaly"] === true })
   console.log(`outputs in ${out}: checkpoint.dgck, metrics.jsonl, curves.svg`)
   console.log(finalReport(result, (performance.now() - started) / 1000))
 }

@@ -62,6 +62,8 @@ export interface TrainRunOptions {
   readonly tty?: boolean
   /** Preloaded data (tests); default loaded from the config. */
   readonly data?: { readonly train: ImageDataset; readonly test: ImageDataset }
+  /** Stop at the first NaN or infinity with an AnomalyError naming the node (slower). */
+  readonly detectAnomaly?: boolean
 }
 
 export interface TrainRunResult {
@@ -127,6 +129,7 @@ export function trainRun(configIn: TrainConfig, options: TrainRunOptions): Train
     clipGradValue: config.clipValue ?? undefined,
     fetchLogits: true,
     seed: config.seed,
+    detectAnomaly: options.detectAnomaly,
   })
   let metrics: EpochMetrics[] = []
   let lossCurve: [number, number][] = []

@@ -1,3 +1,5 @@
+import { FeedError } from "../errors.ts"
+
 /** Element types. Graphs compute in one float dtype; int32 carries indices and labels. */
 export type FloatDType = "float32" | "float64"
 export type DType = FloatDType | "int32"
@@ -20,6 +22,7 @@ export function isDType(d: string): d is DType {
   return d === "float32" || d === "float64" || d === "int32"
 }
 
+/** A zero-filled typed array for `dtype`; a FeedError for an unknown dtype string. */
 export function allocate(dtype: DType, size: number): DataArray {
   switch (dtype) {
     case "float32":
@@ -29,6 +32,9 @@ export function allocate(dtype: DType, size: number): DataArray {
     case "int32":
       return new Int32Array(size)
   }
+  // reachable from untyped callers (JavaScript, JSON): name the bad dtype instead of
+  // returning undefined
+  throw new FeedError(`unknown dtype ${JSON.stringify(dtype)} (expected float32, float64 or int32)`)
 }
 
 export function dtypeOfArray(a: DataArray): DType {

@@ -1,3 +1,5 @@
+import { AttrError } from "../errors.ts"
+
 /**
  * A small seedable PRNG (xoshiro128**, seeded through splitmix32) so that every random
  * choice dagrad makes (initialisation, shuffling, dropout) is reproducible bit for bit
@@ -8,6 +10,8 @@ export class Random {
   private s: Uint32Array
 
   constructor(seed: number) {
+    // seed >>> 0 would turn NaN, Infinity and 1.5 into other seeds without a word
+    if (!Number.isInteger(seed)) throw new AttrError(`seed ${String(seed)} (expected an integer)`)
     this.s = new Uint32Array(4)
     let x = seed >>> 0
     for (let i = 0; i < 4; i++) {

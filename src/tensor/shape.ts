@@ -63,7 +63,9 @@ export function broadcastStrides(from: Shape, to: Shape): number[] {
   return out
 }
 
+/** Throws a ShapeError unless `shape` is an array of non-negative integers. */
 export function assertValidShape(shape: Shape, what = "shape"): void {
+  if (!Array.isArray(shape)) throw new ShapeError(`${what} ${JSON.stringify(shape) ?? String(shape)} is not an array (expected an array of non-negative integers)`)
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new ShapeError(`${what} ${showShape(shape)} has an invalid dimension ${d} (expected non-negative integers)`)

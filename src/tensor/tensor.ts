@@ -1,5 +1,5 @@
 import { FeedError, showShape } from "../errors.ts"
-import { allocate, dtypeOfArray, type DataArray, type DType } from "./dtype.ts"
+import { allocate, dtypeOfArray, isDType, type DataArray, type DType } from "./dtype.ts"
 import { assertValidShape, sizeOf, type Shape } from "./shape.ts"
 
 /**
@@ -17,7 +17,11 @@ export interface Tensor {
 
 /** Makes a tensor from numbers or a typed array (copied when given numbers). */
 export function tensor(values: ArrayLike<number> | DataArray, shape: Shape, dtype: DType = "float32"): Tensor {
+  checkDTypeName(dtype)
   assertValidShape(shape)
+  if (values === null || typeof values !== "object" || typeof values.length !== "number") {
+    throw new FeedError(`tensor values are ${values === null ? "null" : typeof values} (expected an array or typed array of numbers)`)
+  }
   const n = sizeOf(shape)
   if (values.length !== n) {
     throw new FeedError(`tensor data has ${values.length} elements but shape ${showShape(shape)} needs ${n}`)
@@ -30,11 +34,14 @@ export function tensor(values: ArrayLike<number> | DataArray, shape: Shape, dtyp
   return { shape: [...shape], dtype, data }
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: Shape, dtype: DType = "float32"): Tensor {
+  checkDTypeName(dtype)
   assertValidShape(shape)
   return { shape: [...shape], dtype, data: allocate(dtype, sizeOf(shape)) }
 }
 
+/** A tensor filled with `value`. */
 export function full(shape: Shape, value: number, dtype: DType = "float32"): Tensor {
   const t = zeros(shape, dtype)
   t.data.fill(value)
@@ -73,4 +80,9 @@ export function toNested(t: Tensor): unknown {
     return Array.from({ length: t.shape[dim] }, (_, i) => build(dim + 1, offset + i * inner))
   }
   return build(0, 0)
+}
+
+/** Throws a FeedError for a dtype string that is not a dtype (untyped callers). */
+function checkDTypeName(dtype: unknown): void {
+  if (typeof dtype !== "string" || !isDType(dtype)) throw new FeedError(`unknown dtype ${JSON.stringify(dtype)} (expected float32, float64 or int32)`)
 }

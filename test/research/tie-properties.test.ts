@@ -4,7 +4,7 @@
 // policy (first, last, split, any convex combination a custom op picks) is never rejected,
 // `all` is rejected exactly where a window ties, and a planted wrong gradient is caught
 // exactly where it differs from every subgradient. fast-check shrinks failures.
-// Size: DAGRAD_FUZZ_RUNS runs per case (default 6; `npm run fuzz` uses 200).
+// Size: DAGRAD_FUZZ_RUNS runs per case (default 6; `npm run fuzz -- --suite ties --runs 200` for a larger run).
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { maxPool1d, maxPool2d, tensor, type Tensor } from "../../src/index.ts"

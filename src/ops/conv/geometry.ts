@@ -8,7 +8,7 @@ import type { TensorSpec } from "../../graph/types.ts"
 import { convGeometry, type ConvGeometry } from "../../kernels/conv/im2col.ts"
 import type { ConvProblem } from "../../kernels/conv/problem.ts"
 import type { Shape } from "../../tensor/shape.ts"
-import { type SpatialParam, positiveInteger, requireFloat, spatialParam } from "../attrs.ts"
+import { positiveInteger, requireFloat, spatialParam, type SpatialParam } from "../attrs.ts"
 
 /** An int for every spatial dim, or one int for all of them (PyTorch's `_ntuple`). */
 
@@ -99,6 +99,11 @@ export function checkConvOperands(x: TensorSpec, weight: TensorSpec, groups: num
   }
   const cin = x.shape[1]
   const cout = weight.shape[0]
+  // PyTorch rejects C_out = 0 ("expected weight to be at least 1 at dimension 0"); for
+  // C_in = 0 PyTorch 1.13 returns an output with 0 channels instead of C_out zeros, a shape
+  // no formula gives, so dagrad rejects it too.
+  if (cout < 1) throw new ShapeError(`weight ${showShape(weight.shape)} has 0 output channels (expected weight.shape[0] >= 1)`)
+  if (cin < 1) throw new ShapeError(`${xName} ${showShape(x.shape)} has 0 channels (expected at least one input channel)`)
   if (cin % groups !== 0) throw new ShapeError(`${cin} input channels are not divisible by groups = ${groups} (expected C_in % groups == 0)`)
   if (cout % groups !== 0) throw new ShapeError(`${cout} output channels (weight.shape[0]) are not divisible by groups = ${groups} (expected C_out % groups == 0)`)
   if (weight.shape[1] * groups !== cin) {

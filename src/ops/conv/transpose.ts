@@ -79,6 +79,12 @@ function makeConvTranspose(dims: 1 | 2 | 3) {
       if (x.shape.length !== dims + 2) throw new ShapeError(`x ${showShape(x.shape)} has rank ${x.shape.length} (expected rank ${dims + 2}: (N, C_in, *spatial))`)
       if (weight.shape.length !== dims + 2) throw new ShapeError(`weight ${showShape(weight.shape)} has rank ${weight.shape.length} (expected rank ${dims + 2}: (C_in, C_out / groups, *kernel))`)
       const cin = x.shape[1]
+      // as conv: PyTorch rejects an empty kernel and a weight with no elements
+      if (cin < 1) throw new ShapeError(`x ${showShape(x.shape)} has 0 channels (expected at least one input channel)`)
+      if (weight.shape[1] < 1) throw new ShapeError(`weight ${showShape(weight.shape)} has 0 output channels per group (expected weight.shape[1] >= 1)`)
+      for (let i = 2; i < weight.shape.length; i++) {
+        if (weight.shape[i] < 1) throw new ShapeError(`weight ${showShape(weight.shape)} has an empty kernel (expected kernel sizes >= 1)`)
+      }
       if (cin % a.groups !== 0) throw new ShapeError(`${cin} input channels are not divisible by groups = ${a.groups} (expected C_in % groups == 0)`)
       if (weight.shape[0] !== cin) throw new ShapeError(`x has ${cin} channels but weight ${showShape(weight.shape)} takes ${weight.shape[0]} (expected C_in = weight.shape[0])`)
       const cout = weight.shape[1] * a.groups

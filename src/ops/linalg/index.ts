@@ -170,7 +170,8 @@ export const linearOp = defineOp({
   infer: ({ x, weight, bias }, a) => ({ y: linearInfer(x, weight, bias, a) }),
   kernel: ({ inputs: { x, weight, bias }, outputs: { y }, activation }) => {
     const [out, inF] = weight.shape
-    const rows = sizeOf(x.shape) / Math.max(1, inF)
+    // rows from the leading dims: sizeOf(x) / inF is 0 when inF = 0, leaving y unwritten
+    const rows = sizeOf(x.shape.slice(0, -1))
     const yd = floatData(y)
     let beta = 0
     // Fused bias: start every row of y at the bias, then accumulate x W^T onto it.
@@ -189,9 +190,11 @@ export const linearOp = defineOp({
   // y = x W^T + b over rows r of x: dx = gy W, dW = sum_r gy_r^T x_r, db = sum_r gy_r.
   grad: ({ inputs: { x, weight, bias }, grads: { y: gy }, needsGrad }) => {
     const [out, inF] = weight.shape
+    // explicit row count: reshape's -1 is ambiguous when a feature count is 0
+    const rows = sizeOf(x.shape.slice(0, -1))
     return {
       x: needsGrad("x") ? matmul(gy!, weight) : undefined,
-      weight: needsGrad("weight") ? matmul(transpose(reshape(gy!, [-1, out]), 0, 1), reshape(x, [-1, inF])) : undefined,
+      weight: needsGrad("weight") ? matmul(transpose(reshape(gy!, [rows, out]), 0, 1), reshape(x, [rows, inF])) : undefined,
       bias: bias !== undefined && needsGrad("bias") ? sumTo(gy!, [out]) : undefined,
     }
   },

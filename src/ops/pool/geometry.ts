@@ -126,6 +126,8 @@ export function splitPoolInput(x: TensorSpec, dims: number, name = "x"): { lead:
   }
   const lead = x.shape.slice(0, x.shape.length - dims)
   const spatial = x.shape.slice(x.shape.length - dims)
+  // as PyTorch: only the batch dim may be 0 ("optional 0 dim batch size")
+  if (lead[lead.length - 1] < 1) throw new ShapeError(`${name} ${showShape(x.shape)} has 0 channels (expected a non-zero size in every dim but the batch dim)`)
   spatial.forEach((L, i) => {
     if (L < 1) throw new ShapeError(`${name} ${showShape(x.shape)} has size ${L} in spatial dim ${i} (expected >= 1)`)
   })

@@ -20,6 +20,12 @@ export function resolveReshape(from: Shape, to: readonly number[]): number[] {
   const unknown = to.filter((d) => d === -1).length
   if (unknown > 1 || to.some((d) => d < -1)) throw new ShapeError(`reshape target ${showShape(to)} is invalid (expected sizes >= 0 and at most one -1)`)
   const known = to.reduce((acc, d) => (d === -1 ? acc : acc * d), 1)
+  // PyTorch's rule: with a 0 among the given sizes, -1 could be anything
+  if (unknown === 1 && known === 0) {
+    throw new ShapeError(
+      `cannot reshape tensor of 0 elements into shape ${showShape(to)} because the unspecified dimension size -1 can be any value and is ambiguous (expected no -1 next to a 0)`,
+    )
+  }
   const resolved = to.map((d) => (d === -1 ? (known === 0 ? 0 : n / known) : d))
   if (sizeOf(resolved) !== n || resolved.some((d) => !Number.isInteger(d))) {
     throw new ShapeError(`cannot reshape ${showShape(from)} (${n} elements) to ${showShape(to)} (expected the same number of elements)`)
