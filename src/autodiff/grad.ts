@@ -8,6 +8,7 @@ import { ancestorsOf } from "../graph/walk.ts"
 import { accumulate } from "./accumulate.ts"
 import { sameShape } from "../tensor/shape.ts"
 
+/** Options of {@link grad} and {@link gradValues}. */
 export interface GradOptions {
   /**
    * The gradient arriving at `loss` (a vector-Jacobian product). Default: the scalar 1,

@@ -75,6 +75,7 @@ abstract class ConvNd implements Module {
     this.params = params
   }
 
+  /** The conv op's attrs (stride, padding, dilation, groups) from this layer's settings. */
   protected attrs(): { stride: number[]; padding: number[] | "same" | "valid"; dilation: number[]; groups: number } {
     const padding = typeof this.padding === "string" ? this.padding : [...this.padding]
     return { stride: [...this.stride], padding, dilation: [...this.dilation], groups: this.groups }
@@ -91,6 +92,7 @@ abstract class ConvNd implements Module {
     return `${this.type}(${parts.join(", ")})`
   }
 
+  /** Applies the convolution to `x` with this layer's `weight` (and `bias`) parameters. */
   abstract forward(x: Value, ctx: ForwardContext): Value
 }
 
@@ -130,6 +132,7 @@ export class Conv1d extends ConvNd {
 
 // ------------------------------------------------------------------------------ linear
 
+/** Options of {@link Linear}: whether it has a bias (default true) and how its parameters are initialised. */
 export interface LinearLayerOptions {
   readonly bias?: boolean
   readonly weightInit?: Initializer

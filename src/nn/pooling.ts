@@ -8,6 +8,7 @@ import type { Module, ParamSpec } from "./module.ts"
 
 const show = (xs: readonly number[]): string => `[${xs.join(", ")}]`
 
+/** Options of {@link MaxPool2d}, as torch.nn.MaxPool2d's keyword arguments plus the tie and NaN policies. */
 export interface MaxPoolLayerOptions {
   /** Default: kernel_size (PyTorch's `stride=None`). */
   readonly stride?: SpatialArg
@@ -73,6 +74,7 @@ export class MaxPool2d implements Module {
   }
 }
 
+/** Options of {@link AvgPool2d}, as torch.nn.AvgPool2d's keyword arguments. */
 export interface AvgPoolLayerOptions {
   /** Default: kernel_size. */
   readonly stride?: SpatialArg

@@ -21,7 +21,9 @@ import { EpochProgress, formatDuration, type ProgressStream } from "./progress.t
 import { writeFileAtomic } from "./checkpoint.ts"
 import { evaluateDataset, formatConfusion, type Evaluation } from "./evaluate.ts"
 
+/** The models `npm run train` can build: {@link lenet5} or a one-hidden-layer {@link mlp} (256 units). */
 export type ModelName = "lenet5" | "mlp"
+/** Learning-rate schedules of {@link learningRate}: constant, cosine annealing to 0 (per batch), or step (x0.1 for the last third of the epochs). */
 export type Schedule = "constant" | "cosine" | "step"
 
 /** Everything that determines a training run (saved in each checkpoint). */
@@ -100,6 +102,7 @@ export function loadData(config: TrainConfig): { train: ImageDataset; test: Imag
   }
 }
 
+/** Options of {@link trainRun}: where outputs go, resuming, and (for tests) early stop and preloaded data. */
 export interface TrainRunOptions {
   /** Output directory (checkpoint.dgck, metrics.jsonl, curves.svg). */
   readonly out: string
@@ -115,6 +118,7 @@ export interface TrainRunOptions {
   readonly data?: { readonly train: ImageDataset; readonly test: ImageDataset }
 }
 
+/** What {@link trainRun} returns: the config, the trainer, per-epoch metrics and the final test evaluation. */
 export interface TrainRunResult {
   readonly config: TrainConfig
   readonly trainer: Trainer

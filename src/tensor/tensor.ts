@@ -30,11 +30,23 @@ export function tensor(values: ArrayLike<number> | DataArray, shape: Shape, dtyp
   return { shape: [...shape], dtype, data }
 }
 
+/**
+ * A zero-filled tensor (PyTorch's torch.zeros); throws ShapeError on a negative or non-integer dimension.
+ *
+ * @example
+ * zeros([2, 3]) // float32, 6 zeros
+ */
 export function zeros(shape: Shape, dtype: DType = "float32"): Tensor {
   assertValidShape(shape)
   return { shape: [...shape], dtype, data: allocate(dtype, sizeOf(shape)) }
 }
 
+/**
+ * A tensor with every element `value` (PyTorch's torch.full); exported from dagrad as `fullTensor`.
+ *
+ * @example
+ * fullTensor([2, 2], 0.5)
+ */
 export function full(shape: Shape, value: number, dtype: DType = "float32"): Tensor {
   const t = zeros(shape, dtype)
   t.data.fill(value)
