@@ -3,6 +3,8 @@
  * mass, provenance, tie statistics), window geometry as member lists, and heatmap
  * renderers (ASCII, SVG) that return strings. Browser-safe. The same tools are part of
  * dagrad/research, the pooling-backprop toolkit, where they live.
+ *
+ * @module dagrad/inspect
  */
 export {
   routingFromIndices,
