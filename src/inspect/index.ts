@@ -17,3 +17,4 @@ export {
 } from "../research/routing.ts"
 export { heatmapOf, tileHeatmaps, asciiHeatmap, heatmapSvg, type Heatmap, type AsciiOptions, type SvgHeatmapOptions } from "../research/heatmap.ts"
 export { maxPoolWindowList, listWindows, tieSets, resolveMaxPoolKind, isMaxPoolKind, kindDims, tieOf, type MaxPoolKind, type WindowList } from "../research/windows.ts"
+export type { Windows, WindowAxis } from "../kernels/pool/windows.ts"
