@@ -49,6 +49,7 @@ export { spatialParam, positiveInteger, booleanAttr, requireNumber, requireFloat
 // ---------------------------------------------------------------- autodiff and execution
 export { grad, gradValues, type GradOptions } from "./autodiff/grad.ts"
 export { compile, run, Plan, topologicalOrder, type ParamStore, type RunOptions } from "./exec/plan.ts"
+export type { NodeObserver } from "./exec/plan.ts"
 
 // ---------------------------------------------------------------- threads (a backend plugs in here; dagrad/node has one)
 export { setParallelBackend, parallelBackend, runSerially, taskFunction, parallelTasks, type ParallelBackend, type TaskArgs, type TaskFunction } from "./exec/parallel.ts"
@@ -105,6 +106,8 @@ export {
   type ConvAttrs,
   type ConvTransposeAttrs,
 } from "./ops/conv/index.ts"
+export type { RawConvAttrs } from "./ops/conv/geometry.ts"
+export type { RawConvTransposeAttrs } from "./ops/conv/transpose.ts"
 
 // ---------------------------------------------------------------- ops: pooling
 export {
@@ -169,6 +172,18 @@ export {
   type AdaptiveMaxPoolOptions,
   type MaxUnpoolOptions,
 } from "./ops/pool/index.ts"
+export type {
+  MaxPoolAttrs,
+  AvgPoolAttrs,
+  LpPoolAttrs,
+  AdaptiveAvgPoolAttrs,
+  AdaptiveMaxPoolAttrs,
+  MaxUnpoolAttrs,
+  PoolParams,
+  PoolWithIndices,
+} from "./ops/pool/index.ts"
+export type { ExplainPoolOptions } from "./ops/pool/geometry.ts"
+export type { MaxPolicyAttrs } from "./ops/pool/max-family.ts"
 
 // ---------------------------------------------------------------- ops: pooling variants researchers compare
 export {
@@ -203,6 +218,8 @@ export {
   binaryCrossEntropyWithLogitsOp,
   type BceWithLogitsOptions,
 } from "./ops/loss/index.ts"
+export type { CrossEntropyOptions, NllLossOptions, LossReduction } from "./ops/loss/index.ts"
+export type { NllAttrs, RawNllAttrs } from "./ops/loss/nll.ts"
 export { batchNorm, batchNorm2d, batchNorm2dOp, type BatchNormResult, type BatchNorm2dOptions } from "./ops/norm/index.ts"
 export { dropout, dropoutOp, type DropoutOptions } from "./ops/dropout/index.ts"
 

@@ -9,6 +9,7 @@ import { accumulate } from "./accumulate.ts"
 import { sameShape } from "../tensor/shape.ts"
 import { markGradientNodes } from "./origins.ts"
 
+/** Options of {@link grad} and {@link gradValues}. */
 export interface GradOptions {
   /**
    * The gradient arriving at `loss` (a vector-Jacobian product). Default: the scalar 1,

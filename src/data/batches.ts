@@ -14,6 +14,7 @@ import type { Tensor } from "../tensor/tensor.ts"
 
 /** The mean and standard deviation of MNIST's training pixels in [0, 1] (torchvision's). */
 export const MNIST_MEAN = 0.1307
+/** The standard deviation of MNIST's training pixels in [0, 1] (torchvision's 0.3081). */
 export const MNIST_STD = 0.3081
 
 /** The first `n` examples of a dataset (views, no copy). `n` beyond the size keeps all. */
@@ -65,6 +66,7 @@ export interface Batch {
   readonly indices: Int32Array
 }
 
+/** Options of {@link batches}: batch size, example order, dtype, normalisation table. */
 export interface BatchOptions {
   readonly batchSize: number
   /** Example order (e.g. {@link epochOrder}); default 0, 1, 2, ... */

@@ -19,8 +19,10 @@ export interface TaskArgs {
   readonly text?: string
 }
 
+/** A parallel task: one part of a kernel's work, run on any thread with only the arrays and numbers it is given. */
 export type TaskFunction = (args: TaskArgs) => void
 
+/** What a thread pool gives the kernels: a thread count, shared buffers, and running named tasks in parallel. `dagrad/node`'s `startThreadPool` is one. */
 export interface ParallelBackend {
   readonly threads: number
   /** A zero-filled buffer that every worker can read and write. */
@@ -47,10 +49,12 @@ export const parallelTasks = new Map<string, TaskFunction>()
 
 let backend: ParallelBackend | undefined
 
+/** Installs the backend kernels split their work across (`undefined` removes it: every task then runs on the calling thread). */
 export function setParallelBackend(b: ParallelBackend | undefined): void {
   backend = b
 }
 
+/** The installed backend, or `undefined` when kernels run on the calling thread only. */
 export function parallelBackend(): ParallelBackend | undefined {
   return backend
 }

@@ -23,6 +23,7 @@ export type ParamStore = ReadonlyMap<string, Tensor>
 /** Per-node timing hook, for profiles (bench/). */
 export type NodeObserver = (node: GraphNode, milliseconds: number) => void
 
+/** Options of {@link Plan.run} and {@link run}. */
 export interface RunOptions {
   /**
    * Called after each node with its wall time (measured only when given). Of two nodes run

@@ -29,11 +29,13 @@ export class Value {
   get node(): GraphNode {
     return this.builder.graph.nodes[this.ref.node]
   }
+  /** The value as `node:output [shape] dtype`, for messages and debugging. */
   toString(): string {
     return `${this.ref.node}:${this.ref.output} ${showShape(this.shape)} ${this.dtype}`
   }
 }
 
+/** Options of the {@link GraphBuilder} constructor. */
 export interface BuilderOptions {
   /** The float dtype every float tensor of the graph has. Default `float32`. */
   readonly dtype?: FloatDType
@@ -45,6 +47,7 @@ export interface BuilderOptions {
   readonly registry?: Registry
 }
 
+/** Options of {@link GraphBuilder.apply}. */
 export interface ApplyOptions {
   /** Node id to use instead of a generated `op_N`. */
   readonly name?: string

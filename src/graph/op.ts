@@ -47,6 +47,7 @@ export interface EpilogueSpec {
   readonly mask?: string
 }
 
+/** An op's kernel: computes the outputs from the input tensors and attrs, writing into the output tensors it is given. */
 export type Kernel<I extends string, J extends string, O extends string, P extends string, A> = (
   args: KernelArgs<I, J, O, P, A>,
 ) => void
@@ -65,6 +66,7 @@ export interface GradArgs<I extends string, J extends string, O extends string, 
   needsGrad(input: I | J): boolean
 }
 
+/** What shape inference knows beyond the inputs and attrs (the third argument of `OpSpec.infer`). */
 export interface InferContext {
   /** The graph's float dtype. */
   readonly dtype: FloatDType

@@ -21,6 +21,7 @@ export interface OutputRef {
 
 /** JSON-like attribute values, so a graph can be printed, compared and serialised. */
 export type AttrValue = number | string | boolean | null | readonly AttrValue[] | { readonly [key: string]: AttrValue }
+/** A node's attributes, by name (normalised by the op's `attrs` function). */
 export type Attrs = { readonly [key: string]: AttrValue }
 
 /**
@@ -30,6 +31,7 @@ export type Attrs = { readonly [key: string]: AttrValue }
  */
 export type NodeKind = "input" | "param" | "op"
 
+/** One node of a {@link Graph}: a fed input, a parameter, or an application of an op, with its inputs, attrs and output specs. */
 export interface GraphNode {
   readonly id: string
   readonly kind: NodeKind

@@ -29,6 +29,7 @@ export type Initializer =
   | { readonly kind: "xavier_uniform"; readonly gain: number }
   | { readonly kind: "constant"; readonly value: number }
 
+/** The nonlinearities {@link calculateGain} knows (torch.nn.init.calculate_gain's `nonlinearity` argument). */
 export type Nonlinearity = "linear" | "conv1d" | "conv2d" | "conv3d" | "sigmoid" | "tanh" | "relu" | "leaky_relu"
 
 /**

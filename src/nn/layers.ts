@@ -250,6 +250,7 @@ export class ConvTranspose3d extends ConvTransposeNd {
 
 // ------------------------------------------------------------------------------ linear
 
+/** Options of {@link Linear}: whether it has a bias (default true) and how its parameters are initialised. */
 export interface LinearLayerOptions {
   readonly bias?: boolean
   readonly weightInit?: Initializer

@@ -7,6 +7,7 @@ import { AvgPool2d, MaxPool2d } from "./pooling.ts"
 import { Sequential } from "./sequential.ts"
 import type { TiePolicy } from "../ops/pool/geometry.ts"
 
+/** Options of {@link lenet5}: input channels and size, class count (default 10), pooling tie policy. */
 export interface LeNet5Options {
   /** Input channels (default 1, grayscale). */
   readonly inChannels?: number
@@ -57,6 +58,7 @@ export function lenet5(options: LeNet5Options = {}): Sequential {
   )
 }
 
+/** Options of {@link mlp}: per-sample input shape, hidden widths, class count (default 10). */
 export interface MlpOptions {
   /** Per-sample input shape (default [1, 28, 28]); it is flattened first. */
   readonly inputShape?: Shape

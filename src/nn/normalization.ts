@@ -4,6 +4,7 @@ import { batchNorm2d } from "../ops/norm/index.ts"
 import { dropout } from "../ops/dropout/index.ts"
 import type { ForwardContext, Module, ParamSpec } from "./module.ts"
 
+/** Options of {@link BatchNorm2d}, as torch.nn.BatchNorm2d's keyword arguments (`eps` default 1e-5). */
 export interface BatchNormLayerOptions {
   readonly eps?: number
   /**

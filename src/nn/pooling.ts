@@ -30,6 +30,7 @@ abstract class PoolLayer implements Module {
 
 // ---------------------------------------------------------------- max pooling
 
+/** Options of {@link MaxPool2d}, as torch.nn.MaxPool2d's keyword arguments plus the tie and NaN policies. */
 export interface MaxPoolLayerOptions {
   /** Default: kernel_size (PyTorch's `stride=None`). */
   readonly stride?: SpatialArg

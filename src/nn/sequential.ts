@@ -3,6 +3,7 @@ import type { Value } from "../graph/builder.ts"
 import type { Shape } from "../tensor/shape.ts"
 import type { ForwardContext, Module, ParamSpec } from "./module.ts"
 
+/** Options of the {@link Sequential} constructor. */
 export interface SequentialOptions {
   /** Per-sample input shape (no batch dim), e.g. [1, 28, 28]; lets trainers and summary build the graph. */
   readonly inputShape?: Shape

@@ -17,6 +17,7 @@ export interface SummaryRow {
   readonly buffers: number
 }
 
+/** What {@link summary} returns: the per-layer rows, parameter counts, and the printed table. */
 export interface ModelSummary {
   readonly inputShape: readonly number[]
   readonly rows: readonly SummaryRow[]
@@ -28,6 +29,7 @@ export interface ModelSummary {
   readonly text: string
 }
 
+/** Options of {@link summary}. */
 export interface SummaryOptions {
   /** Also print the table with console.log. Default false. */
   readonly print?: boolean

@@ -21,6 +21,7 @@ import { buildModelGraph, type Module } from "./module.ts"
  */
 export type LossKind = "cross_entropy" | "mse"
 
+/** Options of the {@link Trainer} constructor: the model, its parameter store, the optimizer and the loss. */
 export interface TrainerOptions {
   readonly model: Module
   /** The parameter store; the trainer updates its tensors in place. */
@@ -57,6 +58,7 @@ export interface TrainerOptions {
   readonly detectAnomaly?: boolean
 }
 
+/** Options of {@link Trainer.step}. */
 export interface StepOptions {
   /**
    * Called with the loss and the gradients after backward and before the optimizer
@@ -66,6 +68,7 @@ export interface StepOptions {
   readonly beforeUpdate?: (grads: ReadonlyMap<string, Tensor>, loss: number) => void
 }
 
+/** What {@link Trainer.evaluate} returns for one batch: mean loss and the count of correct predictions. */
 export interface EvaluateResult {
   /** Mean loss over the batch. */
   readonly loss: number

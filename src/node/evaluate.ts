@@ -6,6 +6,7 @@ import { batches, type BatchAllocator, type ImageDataset } from "../data/batches
 import type { Trainer } from "../nn/trainer.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 
+/** What {@link evaluateDataset} returns: mean loss, accuracy, and the confusion matrix. */
 export interface Evaluation {
   /** Mean cross-entropy of the logits against the labels. */
   readonly loss: number

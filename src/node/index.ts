@@ -6,6 +6,8 @@
  * @example
  * import { loadMnist, trainRun, DEFAULT_CONFIG } from "dagrad/node"
  * const r = trainRun({ ...DEFAULT_CONFIG, epochs: 1, limit: 5000 }, { out: "runs/quick" })
+ *
+ * @module dagrad/node
  */
 import "../ops/builtins.ts"
 

@@ -10,6 +10,7 @@ import { FormatError } from "../errors.ts"
 import type { ImageDataset } from "../data/batches.ts"
 import { readIdxFile } from "./idx.ts"
 
+/** Which half of MNIST to load: the 60,000 training or the 10,000 test examples. */
 export type Split = "train" | "test"
 
 /** The IDX file stems of each split, as LeCun (and Fashion-MNIST) name them. */

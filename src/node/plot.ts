@@ -17,6 +17,7 @@ export interface Series {
   readonly markers?: boolean
 }
 
+/** Options of {@link lineChartSvg}: the series to draw, titles and axis labels, and the size in pixels. */
 export interface ChartOptions {
   readonly series: readonly Series[]
   readonly title?: string

@@ -28,10 +28,12 @@ export interface ProgressStats {
 
 /** Where progress goes: any writable with an optional `isTTY` flag (process.stdout). */
 export interface ProgressStream {
+  /** Writes a chunk of text (no newline added). */
   write(chunk: string): unknown
   readonly isTTY?: boolean
 }
 
+/** Options of the {@link EpochProgress} constructor. */
 export interface ProgressOptions {
   /** Number of steps (batches) in the epoch. */
   readonly total: number
@@ -94,6 +96,7 @@ export class EpochProgress {
     }
   }
 
+  /** Reports `done` steps of `total` with the latest stats: redraws the live bar, or prints a line each time another `percentStep` of the epoch has passed (and at the last step). */
   update(done: number, stats: ProgressStats): void {
     if (this.bar !== undefined) {
       this.bar.update(done, { stats: formatStats(stats) })

@@ -48,7 +48,9 @@ export const CONTROL = {
 /** Loads of a control word before a futex wait, on either side (about 10-20 us). */
 export const SPIN_CHECKS = 20_000
 
+/** A worker-thread {@link ParallelBackend} started by {@link startThreadPool}; installed as the backend when it has more than one thread. */
 export interface ThreadPool extends ParallelBackend {
+  /** Uninstalls the backend, stops and terminates the workers; resolves when they have exited. */
   close(): Promise<void>
 }
 

@@ -49,6 +49,7 @@ export function loadData(config: TrainConfig): { train: ImageDataset; test: Imag
   }
 }
 
+/** Options of {@link trainRun}: where outputs go, resuming, and (for tests) early stop and preloaded data. */
 export interface TrainRunOptions {
   /** Output directory (checkpoint.dgck, metrics.jsonl, curves.svg). */
   readonly out: string
@@ -66,6 +67,7 @@ export interface TrainRunOptions {
   readonly detectAnomaly?: boolean
 }
 
+/** What {@link trainRun} returns: the config, the trainer, per-epoch metrics and the final test evaluation. */
 export interface TrainRunResult {
   readonly config: TrainConfig
   readonly trainer: Trainer

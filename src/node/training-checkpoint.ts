@@ -42,6 +42,7 @@ export type EpochMetrics = {
 /** The model a checkpoint was trained with (enough to rebuild it). */
 export type ModelConfig = { readonly name: ModelName; readonly inputShape: readonly number[]; readonly numClasses: number }
 
+/** Everything a resumed run needs: config, model, completed epochs, parameters, optimizer and RNG state, metrics and the loss curve. */
 export interface TrainingState {
   readonly config: TrainConfig
   readonly model: ModelConfig

@@ -74,6 +74,7 @@ function range(h: Heatmap): [number, number] {
   return lo > hi ? [0, 0] : [lo, hi]
 }
 
+/** Options of {@link asciiHeatmap}: the shade ramp or numbers, the value range, a caption. */
 export interface AsciiOptions {
   /** Characters from low to high. Default " .:-=+*#%@". */
   readonly ramp?: string
@@ -145,6 +146,7 @@ function color(t: number): string {
   return `rgb(${c[0]},${c[1]},${c[2]})`
 }
 
+/** Options of {@link heatmapSvg}: cell size, title, per-cell labels, the colour scale's range. */
 export interface SvgHeatmapOptions {
   /** Pixels per cell. Default 16. */
   readonly cell?: number

@@ -4,6 +4,8 @@
  * max-pool gradient routing (win counts, gradient mass, provenance, tie statistics),
  * window geometry as member lists, and heatmap renderers (ASCII, SVG) that return
  * strings. Browser-safe.
+ *
+ * @module dagrad/research
  */
 export {
   routingFromIndices,
@@ -16,6 +18,7 @@ export {
 } from "./routing.ts"
 export { heatmapOf, tileHeatmaps, asciiHeatmap, heatmapSvg, type Heatmap, type AsciiOptions, type SvgHeatmapOptions } from "./heatmap.ts"
 export { maxPoolWindowList, maxPoolOutputShape, listWindows, tieSets, resolveMaxPoolKind, isMaxPoolKind, kindDims, tieOf, type MaxPoolKind, type WindowList } from "./windows.ts"
+export type { Windows, WindowAxis } from "../kernels/pool/windows.ts"
 export {
   checkTieAwareGradients,
   checkTieAwareOp,

@@ -97,6 +97,7 @@ export function maxPoolNodes(graph: Graph, treatAs: { readonly [op: string]: Max
   return graph.order.map((id) => graph.nodes[id]).filter((n) => n.kind === "op" && n.role === "forward" && resolveMaxPoolKind(n.op, treatAs) !== undefined)
 }
 
+/** Options of {@link inspectRouting}: which nodes, custom max-pool-like ops, and whether to skip the gradient-mass pass. */
 export interface InspectOptions {
   /** Only these node ids (default every max-pool node). */
   readonly nodes?: readonly string[]

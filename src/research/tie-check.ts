@@ -56,6 +56,7 @@ export interface TieSite {
 }
 
 
+/** What {@link checkTieAwareGradients} returns: the tie sites found, each rule's verdict, the plain finite-difference comparison and a printable summary. */
 export interface TieCheckReport {
   /** Every selected rule passed. */
   readonly ok: boolean
@@ -66,6 +67,7 @@ export interface TieCheckReport {
   readonly summary: string
 }
 
+/** Options of {@link checkTieAwareGradients} and {@link checkTieAwareOp}: rules, tie tolerance, steps and tolerances. */
 export interface TieCheckOptions {
   /** Rules to apply. Default all three. */
   readonly rules?: readonly TieRule[]

@@ -2,9 +2,11 @@ import { FeedError } from "../errors.ts"
 
 /** Element types. Graphs compute in one float dtype; int32 carries indices and labels. */
 export type FloatDType = "float32" | "float64"
+/** Every element type a tensor can have: a float dtype, or int32 for indices and labels. */
 export type DType = FloatDType | "int32"
 
 export type FloatArray = Float32Array | Float64Array
+/** The typed array behind a tensor of any {@link DType}. */
 export type DataArray = Float32Array | Float64Array | Int32Array
 
 /** The typed-array class each dtype is stored in. */

@@ -78,6 +78,7 @@ export class Random {
     return Array.from(this.s)
   }
 
+  /** A generator resumed from {@link Random.getState}'s output: it continues the same sequence. */
   static fromState(state: readonly number[]): Random {
     const r = new Random(0)
     r.s = Uint32Array.from(state)

@@ -1,5 +1,6 @@
 import { ShapeError, showShape } from "../errors.ts"
 
+/** A tensor shape: one size per dimension, outermost first; `[]` is a scalar. */
 export type Shape = readonly number[]
 
 /** Number of elements of a shape; a scalar `[]` holds one. */

@@ -34,14 +34,24 @@ export function tensor(values: ArrayLike<number> | DataArray, shape: Shape, dtyp
   return { shape: [...shape], dtype, data }
 }
 
-/** A tensor of zeros. */
+/**
+ * A zero-filled tensor (PyTorch's torch.zeros); throws ShapeError on a negative or non-integer dimension.
+ *
+ * @example
+ * zeros([2, 3]) // float32, 6 zeros
+ */
 export function zeros(shape: Shape, dtype: DType = "float32"): Tensor {
   checkDTypeName(dtype)
   assertValidShape(shape)
   return { shape: [...shape], dtype, data: allocate(dtype, sizeOf(shape)) }
 }
 
-/** A tensor filled with `value`. */
+/**
+ * A tensor with every element `value` (PyTorch's torch.full); exported from dagrad as `fullTensor`.
+ *
+ * @example
+ * fullTensor([2, 2], 0.5)
+ */
 export function full(shape: Shape, value: number, dtype: DType = "float32"): Tensor {
   const t = zeros(shape, dtype)
   t.data.fill(value)

@@ -56,6 +56,7 @@ export function tieHeavyTensorArb(shape: readonly number[], o: { min?: number; m
   return fc.array(fc.integer({ min: o.min ?? -2, max: o.max ?? 2 }), { minLength: n, maxLength: n }).map((v) => tensor(v, shape, "float64"))
 }
 
+/** A pooling problem drawn by {@link poolConfigArb}: the input shape and PyTorch-style attrs, one entry per spatial dim. */
 export interface PoolConfig {
   /** [N, C, ...spatial] */
   readonly inputShape: number[]
@@ -68,6 +69,7 @@ export interface PoolConfig {
   }
 }
 
+/** Bounds of {@link poolConfigArb}: largest kernel, stride, dilation, batch and channels, and whether padding and ceil_mode may be drawn. */
 export interface PoolConfigOptions {
   readonly maxKernel?: number
   readonly maxStride?: number
@@ -133,6 +135,7 @@ export function hasWindowInPaddingOnly(c: PoolConfig): boolean {
   return kernel_size.some((k, i) => hasEmptyWindow(c.inputShape[2 + i], k, stride[i], padding[i], dilation[i], ceil_mode))
 }
 
+/** A convolution problem drawn by {@link convConfigArb}: input and weight shapes and the conv attrs. */
 export interface ConvConfig {
   readonly inputShape: number[]
   readonly weightShape: number[]

@@ -31,6 +31,7 @@ export interface GoldenCase {
   readonly [extra: string]: unknown
 }
 
+/** A parsed golden file (format in the golden README): its format tag, op family, dtype and cases. */
 export interface GoldenFile {
   readonly format: string
   readonly family: string
@@ -48,6 +49,7 @@ export interface Mismatch {
   readonly score: number
 }
 
+/** The outcome of one golden case: passed, failed or skipped, with why and the worst mismatch. */
 export interface CaseResult {
   readonly name: string
   readonly op: string
@@ -60,6 +62,7 @@ export interface CaseResult {
 /** A runner for op names the generic path cannot handle (e.g. `training_trajectory`). */
 export type CaseHandler = (c: GoldenCase, options: Required<Pick<GoldenOptions, "dtype" | "tolerance">>) => CaseResult
 
+/** Options of {@link runGoldenCase} and {@link runGoldenFile}: dtype, tolerance, the registry to find ops in, and handlers for special cases. */
 export interface GoldenOptions {
   /** Float dtype to compute in. float64 is exact to ~1e-12; float32 needs a looser tolerance. */
   readonly dtype?: FloatDType

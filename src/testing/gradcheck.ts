@@ -11,6 +11,7 @@ import { stridesOf } from "../tensor/shape.ts"
 import { castTensor, cloneTensor, tensor, type Tensor } from "../tensor/tensor.ts"
 import { FeedError } from "../errors.ts"
 
+/** Options of {@link checkGradients} and {@link checkOpGradients}: finite-difference step, tolerances, which inputs, upstream seed. */
 export interface GradCheckOptions {
   /** Central-difference step. Default 1e-6. */
   readonly eps?: number
@@ -40,6 +41,7 @@ export interface GradCheckEntry {
   readonly ratio: number
 }
 
+/** What {@link checkGradients} returns: whether every input passed, the worst element of each, and a printable summary. */
 export interface GradCheckReport {
   readonly ok: boolean
   readonly entries: readonly GradCheckEntry[]

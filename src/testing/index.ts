@@ -1,6 +1,8 @@
 /**
  * dagrad's gradient-testing kit (`import ... from "dagrad/testing"`): the same finite-
  * difference checker, fast-check arbitraries and golden runner our own suite uses.
+ *
+ * @module dagrad/testing
  */
 export { checkGradients, checkOpGradients, type GradCheckOptions, type GradCheckReport, type GradCheckEntry, type GraphFunction } from "./gradcheck.ts"
 export {
@@ -27,6 +29,7 @@ export {
   type CaseResult,
   type GoldenOptions,
 } from "./golden.ts"
+export type { GoldenTensor, Mismatch, CaseHandler } from "./golden.ts"
 export { checkOpLaws, type OpLawReport } from "./laws.ts"
 export { runTrainingCase, trainingTrajectoryHandler, type TrainingCaseResult, type TrainingMismatch, type TrainingCaseOptions } from "./training-golden.ts"
 export {

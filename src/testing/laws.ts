@@ -3,6 +3,7 @@ import { GraphBuilder } from "../graph/builder.ts"
 import { castTensor, cloneTensor, type Tensor } from "../tensor/tensor.ts"
 import { checkGradients, type GradCheckOptions, type GraphFunction } from "./gradcheck.ts"
 
+/** What {@link checkOpLaws} returns: whether every law held, and one line per violation. */
 export interface OpLawReport {
   readonly ok: boolean
   /** One line per violated law. */

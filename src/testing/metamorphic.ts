@@ -38,6 +38,7 @@ import { referencePoolLength } from "./pool-arbitraries.ts"
 export interface PoolSubject {
   readonly name: string
   readonly kind: "max" | "avg"
+  /** Applies the pooling op to `x` in a graph and returns its output. */
   apply(x: Value): Value
   /** Member lists of the windows on an input of this shape. */
   windows(inputShape: readonly number[]): WindowList
@@ -47,6 +48,7 @@ export interface PoolSubject {
   divisors?(inputShape: readonly number[]): { readonly count: number[]; readonly divisor: number[] }
 }
 
+/** Options of the metamorphic checks ({@link checkShiftInvariance} and its siblings): dtype, upstream seed, tolerance. */
 export interface MetamorphicOptions {
   /** Dtype the op runs in (inputs are rounded to it). Default float64. */
   readonly dtype?: FloatDType
@@ -56,6 +58,7 @@ export interface MetamorphicOptions {
   readonly tol?: number
 }
 
+/** The outcome of one metamorphic check: the property, pass / fail / precondition-failed, the largest error and a detail line. */
 export interface MetamorphicReport {
   readonly property: "shift" | "permutation" | "scaling" | "mass" | "divisor"
   readonly status: "pass" | "fail" | "precondition-failed"

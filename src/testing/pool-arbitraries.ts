@@ -44,6 +44,7 @@ export interface PoolCase {
   readonly positiveInputs: boolean
 }
 
+/** Bounds and policies of {@link poolCaseArb}: largest kernel, stride, dilation, batch and channels, tie policy, ceil_mode. */
 export interface PoolCaseOptions {
   readonly maxKernel?: number
   readonly maxStride?: number

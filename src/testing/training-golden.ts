@@ -18,6 +18,7 @@ export interface TrainingMismatch {
   readonly error: number
 }
 
+/** What {@link runTrainingCase} returns: whether every value agreed, the worst relative error, and how many values were compared. */
 export interface TrainingCaseResult {
   readonly ok: boolean
   /** The largest relative error found, whether or not it is within tolerance. */
@@ -28,6 +29,7 @@ export interface TrainingCaseResult {
   readonly checked: number
 }
 
+/** Options of {@link runTrainingCase}: dtype and the tolerances before and after the SGD steps. */
 export interface TrainingCaseOptions {
   /** Default float64. */
   readonly dtype?: FloatDType

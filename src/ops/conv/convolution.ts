@@ -176,8 +176,11 @@ function backwardWeight(gy: Value, x: Value, attrs: ConvBackwardWeightAttrs): Va
 
 export { backwardInput as convBackwardInputOf, backwardWeight as convBackwardWeightOf }
 
+/** The conv1d op record (torch.nn.functional.conv1d): inputs `x`, `weight` and optional `bias`, output `y`; for `builder.apply` and custom ops (see {@link conv1d}). */
 export const conv1dOp = conv1.forward
+/** The conv2d op record (torch.nn.functional.conv2d): inputs `x`, `weight` and optional `bias`, output `y`; for `builder.apply` and custom ops (see {@link conv2d}). */
 export const conv2dOp = conv2.forward
+/** The conv3d op record (torch.nn.functional.conv3d): inputs `x`, `weight` and optional `bias`, output `y`; for `builder.apply` and custom ops (see {@link conv3d}). */
 export const conv3dOp = conv3.forward
 export const conv1dBackwardInputOp = conv1.backwardInputOp
 export const conv2dBackwardInputOp = conv2.backwardInputOp

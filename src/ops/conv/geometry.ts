@@ -28,6 +28,7 @@ export type ConvAttrs = {
   output_size: number[] | null
 }
 
+/** Attrs of conv1d/2d/3d as given (PyTorch's keyword arguments), before normalisation into {@link ConvAttrs}. */
 export type RawConvAttrs = {
   stride?: SpatialParam
   padding?: SpatialParam | "same" | "valid"

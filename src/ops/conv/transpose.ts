@@ -16,6 +16,7 @@ import { biasFlag, checkBias, convProblem } from "./geometry.ts"
 import { biasGrad, convBackwardWeightOf, convolve, floatData, outputSizeFor } from "./convolution.ts"
 import { positiveInteger, spatialParam, type SpatialParam } from "../attrs.ts"
 
+/** Normalised attrs of conv_transpose1d/2d/3d (one entry per spatial dim; `bias` is the optional flag saying whether a bias input is present). */
 export type ConvTransposeAttrs = {
   stride: number[]
   padding: number[]
@@ -25,6 +26,7 @@ export type ConvTransposeAttrs = {
   bias: boolean | null
 }
 
+/** Attrs of conv_transpose1d/2d/3d as given (PyTorch's keyword arguments): an int or one per spatial dim, defaults stride 1, padding 0, output_padding 0, groups 1, dilation 1. */
 export type RawConvTransposeAttrs = {
   stride?: SpatialParam
   padding?: SpatialParam
@@ -121,6 +123,9 @@ function makeConvTranspose(dims: 1 | 2 | 3) {
   })
 }
 
+/** The conv_transpose1d op record (torch.nn.functional.conv_transpose1d): inputs `x`, `weight` and optional `bias`, output `y` (see {@link convTranspose1d}). */
 export const convTranspose1dOp = makeConvTranspose(1)
+/** The conv_transpose2d op record (torch.nn.functional.conv_transpose2d): inputs `x`, `weight` and optional `bias`, output `y` (see {@link convTranspose2d}). */
 export const convTranspose2dOp = makeConvTranspose(2)
+/** The conv_transpose3d op record (torch.nn.functional.conv_transpose3d): inputs `x`, `weight` and optional `bias`, output `y` (see {@link convTranspose3d}). */
 export const convTranspose3dOp = makeConvTranspose(3)

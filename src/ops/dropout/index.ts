@@ -66,6 +66,7 @@ export const dropoutOp = defineOp({
   }),
 })
 
+/** Options of {@link dropout}, as F.dropout's `p` and `training`, plus the seed input that makes masks reproducible. */
 export interface DropoutOptions {
   /** Drop probability, default 0.5. */
   readonly p?: number

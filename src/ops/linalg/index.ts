@@ -83,6 +83,7 @@ function floatData(t: { data: unknown }): FloatArray {
   throw new ShapeError("expected a float tensor")
 }
 
+/** The matmul op record (torch.matmul): inputs `a`, `b`, output `y`; batch dims broadcast and 1-d operands are vectors (see {@link matmul}). */
 export const matmulOp = defineOp({
   name: "matmul",
   doc: "torch.matmul: matrix product with batch broadcasting; 1-d operands are vectors",
@@ -160,6 +161,7 @@ function linearInfer(x: TensorSpec, weight: TensorSpec, bias: TensorSpec | undef
   return { shape: [...x.shape.slice(0, -1), out], dtype: x.dtype }
 }
 
+/** The linear op record (F.linear): y = x weight^T + bias, inputs `x`, `weight` (out_features, in_features) and optional `bias` (see {@link linear}). */
 export const linearOp = defineOp({
   name: "linear",
   doc: "y = x weight^T + bias; weight is (out_features, in_features)",

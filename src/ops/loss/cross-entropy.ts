@@ -281,6 +281,7 @@ function crossEntropyDoubleBackward({
 
 // ---------------------------------------------------------------- functional API
 
+/** Options of {@link crossEntropy}, as F.cross_entropy's keyword arguments (`label_smoothing` default 0). */
 export interface CrossEntropyOptions {
   readonly reduction?: LossReduction
   readonly label_smoothing?: number

@@ -15,6 +15,7 @@ import { requireFloat, requireNumber } from "../attrs.ts"
  * run time that names the sample and the value.
  */
 
+/** How a loss reduces over samples, as PyTorch's `reduction`: "mean" (default), "sum", or "none" (one loss per sample). */
 export type LossReduction = "mean" | "sum" | "none"
 
 export function reductionAttr(raw: unknown): LossReduction {
@@ -23,7 +24,9 @@ export function reductionAttr(raw: unknown): LossReduction {
   return r
 }
 
+/** Normalised attrs of nll_loss: `reduction` and `ignore_index` (default -100, as PyTorch). */
 export type NllAttrs = { reduction: LossReduction; ignore_index: number }
+/** Attrs of nll_loss as given: `reduction` (default "mean") and `ignore_index` (default -100). */
 export type RawNllAttrs = { reduction?: LossReduction; ignore_index?: number }
 export const nllAttrs = (raw: RawNllAttrs): NllAttrs => ({
   reduction: reductionAttr(raw.reduction),
@@ -186,6 +189,7 @@ export const nllLossBackwardOp = defineOp({
 })
 
 
+/** Options of {@link nllLoss}, as F.nll_loss's keyword arguments. */
 export interface NllLossOptions {
   readonly reduction?: LossReduction
   /** Class index whose samples are skipped. Default -100. */

@@ -339,6 +339,7 @@ function batchNormDoubleBackward({
 
 // ---------------------------------------------------------------- functional API
 
+/** Options of {@link batchNorm2d}, as F.batch_norm's arguments: affine parameters, running statistics, `training`, `momentum`, `eps`. */
 export interface BatchNorm2dOptions {
   readonly weight?: Value
   readonly bias?: Value

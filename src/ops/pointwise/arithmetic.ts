@@ -32,11 +32,13 @@ function binaryOp(name: string, f: (a: number, b: number) => number, doc: string
   })
 }
 
+/** The add op record (torch.add): a + b with broadcasting, inputs `a`, `b`, output `y` (see {@link add}). */
 export const addOp = defineOp({
   ...binaryOp("add", (a, b) => a + b, "a + b with broadcasting"),
   grad: ({ inputs: { a, b }, grads: { y: gy } }) => ({ a: sumTo(gy!, a.shape), b: sumTo(gy!, b.shape) }),
 })
 
+/** The sub op record (torch.sub): a - b with broadcasting, inputs `a`, `b`, output `y` (see {@link sub}). */
 export const subOp = defineOp({
   ...binaryOp("sub", (a, b) => a - b, "a - b with broadcasting"),
   grad: ({ inputs: { a, b }, grads: { y: gy }, needsGrad }) => ({
@@ -45,6 +47,7 @@ export const subOp = defineOp({
   }),
 })
 
+/** The mul op record (torch.mul): a * b with broadcasting, inputs `a`, `b`, output `y` (see {@link mul}). */
 export const mulOp = defineOp({
   ...binaryOp("mul", (a, b) => a * b, "a * b with broadcasting"),
   grad: ({ inputs: { a, b }, grads: { y: gy }, needsGrad }) => ({
@@ -53,6 +56,7 @@ export const mulOp = defineOp({
   }),
 })
 
+/** The div op record (torch.div): a / b with broadcasting, inputs `a`, `b`, output `y` (see {@link div}). */
 export const divOp = defineOp({
   ...binaryOp("div", (a, b) => a / b, "a / b with broadcasting"),
   // d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2 = -(a/b)/b
@@ -86,6 +90,7 @@ export const negOp = defineOp({
 })
 
 type PowAttrs = { exponent: number }
+/** The pow op record (torch.pow with a scalar exponent): x ** exponent, input `x`, output `y` (see {@link pow}). */
 export const powOp = defineOp({
   name: "pow",
   doc: "x ** exponent (scalar exponent)",
@@ -109,6 +114,7 @@ export const powOp = defineOp({
 type ScalarAttrs = { value: number }
 const scalarAttrs = (raw: { value: number }): ScalarAttrs => ({ value: requireNumber(raw.value, "value", (v) => typeof v === "number") })
 
+/** The scale op record: x * value for a scalar `value`, input `x`, output `y` (see {@link scale}). */
 export const scaleOp = defineOp({
   name: "scale",
   doc: "x * value (scalar)",
@@ -127,6 +133,7 @@ export const scaleOp = defineOp({
   grad: ({ grads: { y: gy }, attrs: { value } }) => ({ x: scale(gy!, value) }),
 })
 
+/** The add_scalar op record: x + value for a scalar `value`, input `x`, output `y` (see {@link addScalar}). */
 export const addScalarOp = defineOp({
   name: "add_scalar",
   doc: "x + value (scalar)",

@@ -35,17 +35,25 @@ export { pointwiseOp, type PointwiseRule, type PointwiseOp } from "./table.ts"
 
 /** The op records of the table's rules, under the names the other op families use. */
 export const expOp = expPointwise.op
+/** The log op record (torch.log), input `x`, output `y` (see {@link log}). */
 export const logOp = logPointwise.op
+/** The tanh op record (torch.tanh), input `x`, output `y` (see {@link tanh}). */
 export const tanhOp = tanhPointwise.op
+/** The sigmoid op record (torch.sigmoid), input `x`, output `y` (see {@link sigmoid}). */
 export const sigmoidOp = sigmoidPointwise.op
+/** The relu op record (F.relu), input `x`, output `y` (see {@link relu}). */
 export const reluOp = reluPointwise.op
 export const reluBackwardOp = reluPointwise.backwardOp
+/** The leaky_relu op record (F.leaky_relu, attr `negative_slope`), input `x`, output `y` (see {@link leakyRelu}). */
 export const leakyReluOp = leakyReluPointwise.op
 export const leakyReluBackwardOp = leakyReluPointwise.backwardOp
+/** The elu op record (F.elu, attr `alpha`), input `x`, output `y` (see {@link elu}). */
 export const eluOp = eluPointwise.op
 export const eluBackwardOp = eluPointwise.backwardOp
+/** The gelu op record (F.gelu, attr `approximate`: "none" or "tanh"), input `x`, output `y` (see {@link gelu}). */
 export const geluOp = geluPointwise.op
 export const geluBackwardOp = geluPointwise.backwardOp
+/** The softplus op record (F.softplus, attrs `beta`, `threshold`), input `x`, output `y` (see {@link softplus}). */
 export const softplusOp = softplusPointwise.op
 export const softplusBackwardOp = softplusPointwise.backwardOp
 export const siluOp = siluPointwise.op

@@ -13,7 +13,9 @@ import { booleanAttr } from "../attrs.ts"
 /** Adaptive output size: an int for every spatial dim, or one entry per dim (null keeps that input size). */
 export type AdaptiveSize = number | readonly (number | null)[]
 
+/** Normalised attrs of adaptive_avg_pool{1,2,3}d: the output size per spatial dim (null keeps that input size). */
 export type AdaptiveAvgPoolAttrs = { output_size: (number | null)[] }
+/** Normalised attrs of adaptive_max_pool{1,2,3}d: the output size plus `return_indices` and the tie and NaN policies. */
 export type AdaptiveMaxPoolAttrs = AdaptiveAvgPoolAttrs & MaxPolicyAttrs
 
 /** Options of adaptive max pooling besides output_size. */
@@ -54,14 +56,20 @@ const max1 = makeAdaptiveMax(1)
 const max2 = makeAdaptiveMax(2)
 const max3 = makeAdaptiveMax(3)
 
+/** The adaptive_avg_pool1d op record (F.adaptive_avg_pool1d): input `x`, output `y` (see {@link adaptiveAvgPool1d}). */
 export const adaptiveAvgPool1dOp = avg1.forward
+/** The adaptive_avg_pool2d op record (F.adaptive_avg_pool2d): input `x`, output `y` (see {@link adaptiveAvgPool2d}). */
 export const adaptiveAvgPool2dOp = avg2.forward
+/** The adaptive_avg_pool3d op record (F.adaptive_avg_pool3d): input `x`, output `y` (see {@link adaptiveAvgPool3d}). */
 export const adaptiveAvgPool3dOp = avg3.forward
 export const adaptiveAvgPool1dBackwardOp = avg1.backward
 export const adaptiveAvgPool2dBackwardOp = avg2.backward
 export const adaptiveAvgPool3dBackwardOp = avg3.backward
+/** The adaptive_max_pool1d op record (F.adaptive_max_pool1d): input `x`, output `y` and the optional int32 argmax output `indices` (see {@link adaptiveMaxPool1d}). */
 export const adaptiveMaxPool1dOp = max1.forward
+/** The adaptive_max_pool2d op record (F.adaptive_max_pool2d): input `x`, output `y` and the optional int32 argmax output `indices` (see {@link adaptiveMaxPool2d}). */
 export const adaptiveMaxPool2dOp = max2.forward
+/** The adaptive_max_pool3d op record (F.adaptive_max_pool3d): input `x`, output `y` and the optional int32 argmax output `indices` (see {@link adaptiveMaxPool3d}). */
 export const adaptiveMaxPool3dOp = max3.forward
 export const adaptiveMaxPool1dBackwardOp = max1.backward
 export const adaptiveMaxPool2dBackwardOp = max2.backward

@@ -157,8 +157,11 @@ const avg1 = makeAvgPool(1)
 const avg2 = makeAvgPool(2)
 const avg3 = makeAvgPool(3)
 
+/** The avg_pool1d op record (F.avg_pool1d): input `x`, output `y` (see {@link avgPool1d}). */
 export const avgPool1dOp = avg1.forward
+/** The avg_pool2d op record (F.avg_pool2d): input `x`, output `y` (see {@link avgPool2d}). */
 export const avgPool2dOp = avg2.forward
+/** The avg_pool3d op record (F.avg_pool3d): input `x`, output `y` (see {@link avgPool3d}). */
 export const avgPool3dOp = avg3.forward
 export const avgPool1dBackwardOp = avg1.backward
 export const avgPool2dBackwardOp = avg2.backward

@@ -80,8 +80,11 @@ function makeLpPool(dims: 1 | 2 | 3) {
   })
 }
 
+/** The lp_pool1d op record (F.lp_pool1d): input `x`, output `y` (see {@link lpPool1d}). */
 export const lpPool1dOp = makeLpPool(1)
+/** The lp_pool2d op record (F.lp_pool2d): input `x`, output `y` (see {@link lpPool2d}). */
 export const lpPool2dOp = makeLpPool(2)
+/** The lp_pool3d op record (F.lp_pool3d): input `x`, output `y` (see {@link lpPool3d}). */
 export const lpPool3dOp = makeLpPool(3)
 
 export const lpPoolOpList = [lpPool1dOp, lpPool2dOp, lpPool3dOp]

@@ -81,8 +81,11 @@ const max1 = makeMaxPool(1)
 const max2 = makeMaxPool(2)
 const max3 = makeMaxPool(3)
 
+/** The max_pool1d op record (F.max_pool1d): input `x`, output `y` and the optional int32 argmax output `indices` (see {@link maxPool1d}). */
 export const maxPool1dOp = max1.forward
+/** The max_pool2d op record (F.max_pool2d): input `x`, output `y` and the optional int32 argmax output `indices` (see {@link maxPool2d}). */
 export const maxPool2dOp = max2.forward
+/** The max_pool3d op record (F.max_pool3d): input `x`, output `y` and the optional int32 argmax output `indices` (see {@link maxPool3d}). */
 export const maxPool3dOp = max3.forward
 export const maxPool1dBackwardOp = max1.backward
 export const maxPool2dBackwardOp = max2.backward

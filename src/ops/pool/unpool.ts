@@ -69,8 +69,11 @@ function makeMaxUnpool(dims: 1 | 2 | 3) {
   })
 }
 
+/** The max_unpool1d op record (F.max_unpool1d): inputs `x` and the int32 `indices` of a max pool, output `y` (see {@link maxUnpool1d}). */
 export const maxUnpool1dOp = makeMaxUnpool(1)
+/** The max_unpool2d op record (F.max_unpool2d): inputs `x` and the int32 `indices` of a max pool, output `y` (see {@link maxUnpool2d}). */
 export const maxUnpool2dOp = makeMaxUnpool(2)
+/** The max_unpool3d op record (F.max_unpool3d): inputs `x` and the int32 `indices` of a max pool, output `y` (see {@link maxUnpool3d}). */
 export const maxUnpool3dOp = makeMaxUnpool(3)
 
 export const unpoolOpList = [maxUnpool1dOp, maxUnpool2dOp, maxUnpool3dOp]

@@ -38,6 +38,7 @@ function reducedShape(shape: Shape, a: ReduceAttrs): number[] {
   return a.keepdim ? keptShape(shape, axes) : shape.filter((_, i) => !axes.includes(i))
 }
 
+/** The sum op record (torch.sum): attrs `dim` (null: all dims) and `keepdim`, input `x`, output `y` (see {@link sum}). */
 export const sumOp = defineOp({
   name: "sum",
   doc: "sum over dims (all when dim is null)",
@@ -54,6 +55,7 @@ export const sumOp = defineOp({
   }),
 })
 
+/** The mean op record (torch.mean): attrs `dim` (null: all dims) and `keepdim`, input `x`, output `y` (see {@link mean}). */
 export const meanOp = defineOp({
   name: "mean",
   doc: "mean over dims (all when dim is null)",

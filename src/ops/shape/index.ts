@@ -37,6 +37,7 @@ const copyKernel = ({ inputs: { x }, outputs: { y } }: { inputs: { x: { data: Da
   y.data.set(x.data)
 
 type ReshapeAttrs = { shape: number[] }
+/** The reshape op record (torch.reshape): attr `shape` (one -1 is inferred), input `x`, output `y` (see {@link reshape}). */
 export const reshapeOp = defineOp({
   name: "reshape",
   doc: "same elements, new shape (one -1 is inferred)",
@@ -58,6 +59,7 @@ export function flattenShape(shape: Shape, a: FlattenAttrs): number[] {
   return [...shape.slice(0, s), sizeOf(shape.slice(s, e + 1)), ...shape.slice(e + 1)]
 }
 
+/** The flatten op record (torch.flatten): attrs `start_dim`, `end_dim`, input `x`, output `y` (see {@link flatten}). */
 export const flattenOp = defineOp({
   name: "flatten",
   doc: "merge dims start_dim..end_dim",
@@ -102,6 +104,7 @@ function checkPermutation(dims: readonly number[], rank: number): number[] {
   return norm
 }
 
+/** The permute op record (torch.permute): attr `dims` (y axis i = x axis dims[i]), input `x`, output `y` (see {@link permute}). */
 export const permuteOp = defineOp({
   name: "permute",
   doc: "reorder axes: y axis i = x axis dims[i]",
@@ -128,6 +131,7 @@ function swapped(rank: number, a: TransposeAttrs): number[] {
   return dims
 }
 
+/** The transpose op record (torch.transpose): attrs `dim0`, `dim1`, input `x`, output `y` (see {@link transpose}). */
 export const transposeOp = defineOp({
   name: "transpose",
   doc: "swap axes dim0 and dim1",
@@ -139,10 +143,23 @@ export const transposeOp = defineOp({
   grad: ({ grads: { y: gy }, attrs }) => ({ x: transpose(gy!, attrs.dim0, attrs.dim1) }),
 })
 
+/**
+ * torch.reshape: the same elements in a new shape; one entry may be -1 (inferred).
+ *
+ * @example
+ * reshape(x, [-1, 400]) // [N, 16, 5, 5] -> [N, 400]
+ */
 export const reshape = (x: Value, shape: readonly number[]): Value => x.builder.apply(reshapeOp, { x }, { shape }).y
 /** torch.flatten(x, start_dim, end_dim). */
 export const flatten = (x: Value, start_dim = 0, end_dim = -1): Value => x.builder.apply(flattenOp, { x }, { start_dim, end_dim }).y
+/**
+ * torch.permute: reorders the axes, y axis i = x axis dims[i].
+ *
+ * @example
+ * permute(x, [0, 2, 3, 1]) // NCHW -> NHWC
+ */
 export const permute = (x: Value, dims: readonly number[]): Value => x.builder.apply(permuteOp, { x }, { dims }).y
+/** torch.transpose: swaps axes `dim0` and `dim1`. */
 export const transpose = (x: Value, dim0: number, dim1: number): Value => x.builder.apply(transposeOp, { x }, { dim0, dim1 }).y
 
 export const shapeOps = [reshapeOp, flattenOp, permuteOp, transposeOp] as const
