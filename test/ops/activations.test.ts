@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { GraphBuilder, compile, elu, exp, gelu, gradValues, leakyRelu, log, logSoftmax, mul, sigmoid, silu, softmax, softplus, sum, tanh, tensor, type Tensor, type Value } from "../../src/index.ts"
+import { GraphBuilder, compile, elu, exp, pointwiseOp, gelu, gradValues, leakyRelu, log, logSoftmax, mul, sigmoid, silu, softmax, softplus, sum, tanh, tensor, type Tensor, type Value } from "../../src/index.ts"
 import { erf } from "../../src/kernels/pointwise/erf.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
 import { checkOpLaws, distinctTensorArb, shapeArb } from "../../src/testing/index.ts"
@@ -251,3 +251,23 @@ describe("op laws (shape, determinism, inputs untouched, FD gradient) on random 
 })
 
 describeGoldenFiles(["activations.json", "softmax.json"])
+
+describe("pointwiseOp rules", () => {
+  it("double backward through a rule without d2 is a GraphError naming the op, not a silent zero", () => {
+    const softsign = pointwiseOp({
+      name: "softsign_no_d2_test",
+      doc: "x / (1 + |x|)",
+      saves: "x",
+      f: (v) => v / (1 + Math.abs(v)),
+      df: (g, v) => g / ((1 + Math.abs(v)) * (1 + Math.abs(v))),
+    })
+    const g = new GraphBuilder({ dtype: "float64" })
+    const v = g.input("x", [3])
+    const [gx] = gradValues(g, sum(softsign.apply(v)), [v])
+    // first order works: d/dx softsign at 0 is 1
+    const [d] = compile(g.graph, [gx]).run({ x: tensor([0, 1, -2], [3], "float64") })
+    expect(d.data[0]).toBe(1)
+    expect(d.data[1]).toBe(0.25)
+    expect(() => gradValues(g, sum(gx), [v])).toThrow(/softsign_no_d2_test_backward has no second derivative/)
+  })
+})

@@ -8,9 +8,9 @@
  * is the tensor the derivative reads: the forward input x, or the forward output y when
  * the rule says `saves: "y"` (exp, sigmoid, tanh and relu read their output, as PyTorch's
  * formulas do, so nothing is recomputed). It has a gradient rule itself, so double
- * backward works: linear in gy, and `d2` (built from graph ops) for the saved input.
+ * backward works: linear in gy, and `d2` (built from graph ops, or "zero") for the saved input.
  */
-import { ShapeError, showShape } from "../../errors.ts"
+import { GraphError, ShapeError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
 import { defineOp, type Kernel, type OpDef } from "../../graph/op.ts"
 import type { Attrs, TensorSpec } from "../../graph/types.ts"
@@ -36,10 +36,11 @@ export interface PointwiseRule<P extends readonly unknown[], RawA, A extends Att
   readonly df: (g: number, v: number, attrs: A) => number
   /**
    * The gradient of gy * f' with respect to the saved tensor, for G = (gradient arriving at
-   * the backward op) * gy, built from graph ops. Absent where f' is piecewise constant
-   * (relu, leaky_relu): its derivative is 0 almost everywhere.
+   * the backward op) * gy, built from graph ops; "zero" where f' is piecewise constant (relu,
+   * leaky_relu: its derivative is 0 almost everywhere). Without it, double backward through
+   * the op's saved tensor is a GraphError, never a silent zero.
    */
-  readonly d2?: (G: Value, v: Value, attrs: A) => Value
+  readonly d2?: ((G: Value, v: Value, attrs: A) => Value) | "zero"
   /** Dedicated loops for hot ops (relu), replacing the generic ones. */
   readonly kernels?: { readonly forward?: UnaryKernel<A>; readonly backward?: BackwardKernel<A> }
   /**
@@ -89,6 +90,10 @@ export function pointwiseOp<P extends readonly unknown[] = [], RawA = Record<str
   rule: PointwiseRule<P, RawA, A>,
 ): PointwiseOp<P, RawA, A> {
   const { f, df, d2 } = rule
+  const secondDerivative = (d: PointwiseRule<P, RawA, A>["d2"]): ((G: Value, v: Value, attrs: A) => Value) => {
+    if (typeof d === "function") return d
+    throw new GraphError(`${rule.name}_backward has no second derivative (give d2 in the pointwise rule of ${rule.name}, or "zero" if f' is piecewise constant)`)
+  }
   const rawOf = (params: P): RawA | undefined => rule.args?.(...params)
   // The normalised attrs are valid raw attrs too (rule.attrs accepts its own output).
   const asRaw = (attrs: A): RawA => attrs as unknown as RawA
@@ -113,7 +118,7 @@ export function pointwiseOp<P extends readonly unknown[] = [], RawA = Record<str
     // Linear in gy (same saved tensor); d2 for the saved tensor, when f' is not piecewise constant.
     grad: ({ inputs: { gy, x }, grads: { y: ggy }, attrs, needsGrad }) => ({
       gy: needsGrad("gy") ? applyBackward(ggy!, x, attrs) : undefined,
-      x: d2 !== undefined && needsGrad("x") ? d2(mul(ggy!, gy), x, attrs) : undefined,
+      x: !needsGrad("x") || d2 === "zero" ? undefined : secondDerivative(d2)(mul(ggy!, gy), x, attrs),
     }),
   })
 

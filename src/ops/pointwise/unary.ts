@@ -71,6 +71,7 @@ export const reluPointwise = pointwiseOp({
   saves: "y",
   f: (x) => (x <= 0 ? 0 : x),
   df: (g, y) => (y <= 0 ? 0 : g),
+  d2: "zero",
   kernels: {
     forward: ({ inputs: { x }, outputs: { y } }) => reluForward(x.data, y.data),
     backward: ({ inputs: { gy, x }, outputs: { y } }) => reluBackwardKernel(gy.data, x.data, y.data),
@@ -88,6 +89,7 @@ export const leakyReluPointwise = pointwiseOp({
   saves: "x",
   f: (x, a) => (x > 0 ? x : x * a.negative_slope),
   df: (g, x, a) => (x > 0 ? g : g * a.negative_slope),
+  d2: "zero",
 })
 
 type EluAttrs = { alpha: number }

@@ -1,5 +1,5 @@
 // fractional_max_pool2d/3d against PyTorch goldens (test/golden/fractional_max_pool.json,
-// made by scripts/golden/fractional_max_pool.py with Debian's python3-torch), plus the
+// made by test/golden/scripts/fractional_max_pool.py with Debian's python3-torch), plus the
 // tie rule, double backward, seeded samples and errors.
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"

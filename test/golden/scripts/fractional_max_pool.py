@@ -1,7 +1,7 @@
 """Golden vectors (golden-v1) for fractional_max_pool2d / fractional_max_pool3d.
 
 Run with Debian's PyTorch (apt-get install -y python3-torch):
-    /usr/bin/python3 scripts/golden/fractional_max_pool.py > test/golden/fractional_max_pool.json
+    /usr/bin/python3 test/golden/scripts/fractional_max_pool.py > test/golden/fractional_max_pool.json
 
 PyTorch draws the window offsets from `_random_samples` ([N, C, 2] or [N, C, 3], values in
 [0, 1)); passing them explicitly makes the op deterministic, so dagrad can match it exactly.
