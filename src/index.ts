@@ -22,8 +22,8 @@ export { tensor, zeros, full as fullTensor, scalar, cloneTensor, castTensor, ite
 export { Random } from "./tensor/random.ts"
 
 // ---------------------------------------------------------------- building graphs
-export type { Graph, GraphNode, OutputRef, OutputSpec, TensorSpec, Attrs, AttrValue, NodeKind } from "./graph/types.ts"
-export { GraphBuilder, Value, type BuilderOptions, type ApplyOptions, type AppliedOutputs } from "./graph/builder.ts"
+export type { GraphNode, OutputRef, OutputSpec, TensorSpec, Attrs, AttrValue, NodeKind } from "./graph/types.ts"
+export { GraphBuilder, Value, type Graph, type BuilderOptions, type ApplyOptions, type AppliedOutputs } from "./graph/builder.ts"
 export { formatGraph, toDot } from "./graph/print.ts"
 
 // ---------------------------------------------------------------- defining ops (built-ins use the same API)

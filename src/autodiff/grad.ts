@@ -1,6 +1,7 @@
 import { DagradError, GraphError, ShapeError, showShape } from "../errors.ts"
 import { GraphBuilder, Value } from "../graph/builder.ts"
-import { refKey, type Graph, type OutputRef } from "../graph/types.ts"
+import { refKey, type OutputRef } from "../graph/types.ts"
+import type { Graph } from "../graph/builder.ts"
 import { inputNames, type AnyOp } from "../graph/op.ts"
 import { lookupOp } from "../graph/registry.ts"
 import { full } from "../graph/constant.ts"

@@ -5,7 +5,8 @@
  * the frozen node objects, which immer shares between graph versions) so graphs stay
  * plain data and their printouts unchanged.
  */
-import type { Graph, GraphNode } from "../graph/types.ts"
+import type { GraphNode } from "../graph/types.ts"
+import type { Graph } from "../graph/builder.ts"
 
 const origins = new WeakMap<GraphNode, string>()
 

@@ -8,7 +8,8 @@
  */
 import { gradientOrigin } from "../autodiff/origins.ts"
 import { AnomalyError, showShape } from "../errors.ts"
-import { refKey, type Graph, type GraphNode } from "../graph/types.ts"
+import { refKey, type GraphNode } from "../graph/types.ts"
+import type { Graph } from "../graph/builder.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 
 /** Throws an AnomalyError when an output of `node` present in `values` is not finite. */

@@ -6,7 +6,8 @@
  * allocate must fit in a typed array. Each failure names the node and its op.
  */
 import { AttrError, DagradError, GraphError, ShapeError, showShape, type ErrorContext } from "../errors.ts"
-import type { Attrs, Graph, GraphNode, TensorSpec } from "../graph/types.ts"
+import type { Attrs, GraphNode, TensorSpec } from "../graph/types.ts"
+import type { Graph } from "../graph/builder.ts"
 import type { AnyOp } from "../graph/op.ts"
 import { sizeOf } from "../tensor/shape.ts"
 

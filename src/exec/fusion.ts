@@ -6,7 +6,8 @@
  * The graph does not change: the plan decides, and the epilogue node's output then shares
  * its producer's buffer.
  */
-import type { Graph, OutputRef } from "../graph/types.ts"
+import type { OutputRef } from "../graph/types.ts"
+import type { Graph } from "../graph/builder.ts"
 import { refKey } from "../graph/types.ts"
 import type { Activation, AnyOp } from "../graph/op.ts"
 

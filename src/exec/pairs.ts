@@ -14,7 +14,8 @@
  * same bits whatever the thread count.
  */
 import { GraphError } from "../errors.ts"
-import { outputSpec, type Graph, type GraphNode } from "../graph/types.ts"
+import { outputSpec, type GraphNode } from "../graph/types.ts"
+import type { Graph } from "../graph/builder.ts"
 import type { AnyOp } from "../graph/op.ts"
 import { canDescribe } from "./offload.ts"
 

@@ -1,10 +1,208 @@
+/*
+ * The graph, its registry of ops, the op record's type and the builder are declared in this
+ * one module because they refer to each other: a Graph holds its Registry, a Registry holds
+ * op records, an op's gradient rule receives GraphBuilder and Value, and the builder grows
+ * Graphs. (defineOp and the registry's functions are in ./op.ts and ./registry.ts.)
+ */
 import { freeze, produce, castDraft } from "immer"
 import { AttrError, DagradError, GraphError, ShapeError, showShape, type ErrorContext } from "../errors.ts"
-import { inputNames, outputNames, type AnyOp, type OpDef, type OpInputs } from "./op.ts"
-import { emptyRegistry, withOp, type Registry } from "./registry.ts"
 import { isFloatDType, type DType, type FloatDType } from "../tensor/dtype.ts"
 import { assertValidShape, type Shape } from "../tensor/shape.ts"
-import type { Attrs, Graph, GraphNode, OutputRef, OutputSpec, TensorSpec } from "./types.ts"
+import type { Attrs, GraphNode, OutputRef, OutputSpec, TensorSpec } from "./types.ts"
+import type { DataArray } from "../tensor/dtype.ts"
+import type { Tensor } from "../tensor/tensor.ts"
+
+/** Required inputs `I` and optional inputs `J`, each mapped to `T`. */
+export type OpInputs<I extends string, J extends string, T> = { readonly [K in I]: T } & { readonly [K in J]?: T }
+/** Outputs always produced `O` and outputs produced only when consumed `P`. */
+export type OpOutputs<O extends string, P extends string, T> = { readonly [K in O]: T } & { readonly [K in P]?: T }
+
+/** What a kernel receives: input tensors, pre-allocated output tensors, attrs. */
+export interface KernelArgs<I extends string, J extends string, O extends string, P extends string, A> {
+  readonly inputs: OpInputs<I, J, Tensor>
+  /**
+   * Output buffers, zero-filled (unless the op declares `overwritesOutputs`, when their
+   * contents are undefined). An optional output is absent when nothing consumes it
+   * (e.g. max pooling's argmax in an inference graph): skip the work that computes it.
+   */
+  readonly outputs: OpOutputs<O, P, Tensor>
+  readonly attrs: A
+  /**
+   * The name of an epilogue op to apply to output `y` before returning, set only when the
+   * op lists it in `activations` (the executor fused the epilogue node that reads `y`
+   * into this one; see OpSpec.epilogue).
+   */
+  readonly activation?: Activation
+  /**
+   * The epilogue's gating tensor (its `epilogue.mask` input, shaped like `y`), when it has
+   * one: e.g. relu_backward keeps y[i] where mask[i] > 0 (or NaN) and writes +0 elsewhere.
+   */
+  readonly activationMask?: Tensor
+}
+
+/**
+ * The name of a pointwise op that a producer's kernel can apply to its own output as an
+ * epilogue (built-ins: "relu", and "relu_backward" with its mask). Which ops can be
+ * epilogues is declared by the ops themselves (OpSpec.epilogue), never by the executor.
+ */
+export type Activation = string
+
+/** How a pointwise op is folded into the op that produces its input (see OpSpec.epilogue). */
+export interface EpilogueSpec {
+  /** The input that receives the producer's output `y`. */
+  readonly input: string
+  /** An input that gates it, passed to the producer's kernel as `activationMask`. */
+  readonly mask?: string
+}
+
+/** An op's kernel: computes the outputs from the input tensors and attrs, writing into the output tensors it is given. */
+export type Kernel<I extends string, J extends string, O extends string, P extends string, A> = (
+  args: KernelArgs<I, J, O, P, A>,
+) => void
+
+/** What a gradient rule receives. It returns new graph nodes, never numbers. */
+export interface GradArgs<I extends string, J extends string, O extends string, P extends string, A> {
+  /** The forward node's inputs, as graph values. */
+  readonly inputs: OpInputs<I, J, Value>
+  /** The forward node's outputs (all of them, e.g. the saved argmax), as graph values. */
+  readonly outputs: { readonly [K in O | P]: Value }
+  /** Gradients arriving at each output; absent where no path reaches the loss. */
+  readonly grads: { readonly [K in O | P]?: Value }
+  readonly attrs: A
+  readonly builder: GraphBuilder
+  /** False for inputs whose gradient nobody asked for: skip building it. */
+  needsGrad(input: I | J): boolean
+}
+
+/** What shape inference knows beyond the inputs and attrs (the third argument of `OpSpec.infer`). */
+export interface InferContext {
+  /** The graph's float dtype. */
+  readonly dtype: FloatDType
+}
+
+/**
+ * The declarative record of an op. Built-in ops and user ops are made with exactly this
+ * shape through {@link defineOp}.
+ */
+export interface OpSpec<
+  I extends string,
+  J extends string,
+  O extends string,
+  P extends string,
+  RawA,
+  A extends Attrs,
+> {
+  readonly name: string
+  /** One line of documentation, shown by the printers. */
+  readonly doc?: string
+  readonly inputs: readonly I[]
+  readonly optionalInputs?: readonly J[]
+  readonly outputs: readonly O[]
+  /** Outputs computed only when something consumes them (argmax indices). */
+  readonly optionalOutputs?: readonly P[]
+  /**
+   * Resolves defaults and validates the attrs a user passed; throws AttrError with the
+   * expected form. The result is what the graph stores (plain JSON-like data).
+   */
+  attrs?(raw: RawA): A
+  /** Pure shape/dtype inference; throws ShapeError saying what was expected. */
+  infer(inputs: OpInputs<I, J, TensorSpec>, attrs: A, context: InferContext): { readonly [K in O | P]: TensorSpec }
+  /** One kernel for every dtype, or one per dtype (chosen by the graph's float dtype). */
+  readonly kernel: Kernel<I, J, O, P, A> | { readonly [D in DType]?: Kernel<I, J, O, P, A> }
+  /**
+   * True when the kernel writes every element of every output it is given. The executor
+   * then hands it recycled buffers as they are, instead of clearing them first: a memory
+   * pass saved per output (max pooling's backward on [32, 64, 56, 56]: 25.7 MB). Leave it
+   * unset (outputs arrive zero-filled) for kernels that accumulate into their outputs.
+   */
+  readonly overwritesOutputs?: boolean
+  /**
+   * Epilogue ops (by name) the kernel can apply to its output `y` itself (see
+   * KernelArgs.activation). When such an op's node is the only reader of `y` and `y` is
+   * not fetched, the executor runs this kernel with the epilogue and skips that node,
+   * whose output then shares `y`'s buffer. The graph itself is unchanged.
+   */
+  readonly activations?: readonly Activation[]
+  /**
+   * Declares this op (a pointwise one) foldable into the kernel of the op producing its
+   * `epilogue.input`, when that op lists this op's name in `activations`.
+   */
+  readonly epilogue?: EpilogueSpec
+  /**
+   * Roughly how much work the kernel does for these shapes, in multiply-adds (or
+   * comparable steps). Optional; the executor uses it to run two independent nodes of
+   * similar cost side by side on two threads (see Plan.concurrent) instead of splitting
+   * each across the threads in turn. A node is sent to the other thread only when the
+   * thread pool's workers know its op (ParallelBackend.registry: dagrad's pool loads the
+   * built-in ops); otherwise the pair runs in turn, or beside a partner that can be sent.
+   */
+  cost?(inputs: OpInputs<I, J, TensorSpec>, outputs: { readonly [K in O | P]: TensorSpec }, attrs: A): number
+  /**
+   * The gradient rule: one gradient per input, keyed by input name, each built from
+   * graph ops; an absent key means "no gradient" (int inputs, non-differentiable ones).
+   */
+  grad?(args: GradArgs<I, J, O, P, A>): { readonly [K in I | J]?: Value }
+}
+
+/** An op definition: the spec, checked and frozen. */
+export interface OpDef<
+  I extends string = string,
+  J extends string = string,
+  O extends string = string,
+  P extends string = string,
+  RawA = never,
+  A extends Attrs = Attrs,
+> extends OpSpec<I, J, O, P, RawA, A> {
+  readonly kind: "op"
+}
+
+/** Any op, as the registry, the executor and the grad transform see it. */
+// `never` for RawA: the registry only calls attrs() through typed builder calls.
+export type AnyOp = OpDef<string, string, string, string, never, Attrs>
+
+
+/**
+ * A graph is an immutable value (frozen by immer): nodes keyed by id, `order` their
+ * insertion order (always a valid topological order, since a node can only be added
+ * after its inputs), the float dtype it computes in, and the registry its op names
+ * resolve against.
+ */
+export interface Graph {
+  readonly dtype: FloatDType
+  readonly nodes: { readonly [id: string]: GraphNode }
+  readonly order: readonly string[]
+  readonly registry: Registry
+}
+
+
+/**
+ * An immutable map from op name to definition. A graph extends its registry when an op
+ * is first applied, so ops need no registration step and custom ops behave exactly like
+ * built-ins; the built-in list (ops/builtins.ts) is only a registry to resolve graphs
+ * whose nodes arrive by name.
+ */
+export interface Registry {
+  readonly ops: { readonly [name: string]: AnyOp }
+}
+
+/** The registry with no ops: where a new graph starts. */
+export const emptyRegistry: Registry = Object.freeze({ ops: Object.freeze({}) })
+
+/** The registry with `op` added; the same registry if it is already there. */
+export function withOp(reg: Registry, op: AnyOp): Registry {
+  const existing = reg.ops[op.name]
+  if (existing === op) return reg
+  if (existing !== undefined) {
+    throw new GraphError(`two different ops are named '${op.name}' (expected op names to be unique; rename the custom op)`)
+  }
+  return Object.freeze({ ops: Object.freeze({ ...reg.ops, [op.name]: op }) })
+}
+
+/** All input names of an op, required first. */
+const inputNamesOf = (op: AnyOp): readonly string[] => [...op.inputs, ...(op.optionalInputs ?? [])]
+/** All output names of an op, always-produced first. */
+const outputNamesOf = (op: AnyOp): readonly string[] => [...op.outputs, ...(op.optionalOutputs ?? [])]
+
 
 /**
  * A symbolic tensor: one output of one node of the graph a builder is growing. Ops are
@@ -143,13 +341,13 @@ export class GraphBuilder {
 
     const refs: { [name: string]: OutputRef } = {}
     const specs: { [name: string]: TensorSpec } = {}
-    const allowed = new Set(inputNames(anyOp))
+    const allowed = new Set(inputNamesOf(anyOp))
     for (const name of Object.keys(given)) {
       if (!allowed.has(name) && given[name] !== undefined) {
         throw new GraphError(`unknown input '${name}' (expected ${[...allowed].join(", ")})`, context)
       }
     }
-    for (const name of inputNames(anyOp)) {
+    for (const name of inputNamesOf(anyOp)) {
       const v = given[name]
       if (v === undefined) {
         if (op.inputs.includes(name as I)) throw new GraphError(`missing required input '${name}'`, context)
@@ -174,7 +372,7 @@ export class GraphBuilder {
       throw enrich(e, context, ShapeError)
     }
     const outputs: OutputSpec[] = []
-    for (const name of outputNames(anyOp)) {
+    for (const name of outputNamesOf(anyOp)) {
       const spec = inferred[name]
       if (spec === undefined) throw new ShapeError(`shape inference gave no spec for output '${name}'`, context)
       try {

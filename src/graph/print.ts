@@ -1,5 +1,6 @@
 import { showShape } from "../errors.ts"
-import { outputSpec, type Attrs, type Graph, type GraphNode } from "./types.ts"
+import { outputSpec, type Attrs, type GraphNode } from "./types.ts"
+import type { Graph } from "./builder.ts"
 
 function showAttrs(attrs: Attrs): string {
   const entries = Object.entries(attrs)

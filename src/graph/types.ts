@@ -1,6 +1,5 @@
 import type { DType, FloatDType } from "../tensor/dtype.ts"
 import type { Shape } from "../tensor/shape.ts"
-import type { Registry } from "./registry.ts"
 
 /** Shape and dtype of one tensor, known when the graph is built. */
 export interface TensorSpec {
@@ -31,7 +30,7 @@ export type Attrs = { readonly [key: string]: AttrValue }
  */
 export type NodeKind = "input" | "param" | "op"
 
-/** One node of a {@link Graph}: a fed input, a parameter, or an application of an op, with its inputs, attrs and output specs. */
+/** One node of a graph (Graph, ./builder.ts): a fed input, a parameter, or an application of an op, with its inputs, attrs and output specs. */
 export interface GraphNode {
   readonly id: string
   readonly kind: NodeKind
@@ -44,24 +43,11 @@ export interface GraphNode {
   readonly role: "forward" | "gradient"
 }
 
-/**
- * A graph is an immutable value (frozen by immer): nodes keyed by id, `order` their
- * insertion order (always a valid topological order, since a node can only be added
- * after its inputs), the float dtype it computes in, and the registry its op names
- * resolve against.
- */
-export interface Graph {
-  readonly dtype: FloatDType
-  readonly nodes: { readonly [id: string]: GraphNode }
-  readonly order: readonly string[]
-  readonly registry: Registry
-}
-
 export function refKey(ref: OutputRef): string {
   return `${ref.node}:${ref.output}`
 }
 
 /** The spec of the output `ref` names; undefined when the graph has no such node or output. */
-export function outputSpec(graph: Graph, ref: OutputRef): OutputSpec | undefined {
+export function outputSpec(graph: { readonly nodes: { readonly [id: string]: GraphNode } }, ref: OutputRef): OutputSpec | undefined {
   return graph.nodes[ref.node]?.outputs.find((o) => o.name === ref.output)
 }

@@ -1,5 +1,5 @@
 /** Graph walks shared by the grad transform and the executor's planner. */
-import type { Graph } from "./types.ts"
+import type { Graph } from "./builder.ts"
 
 /**
  * Ids of `roots` and of every node they read, directly or not: what must exist (or run)

@@ -26,7 +26,8 @@
  */
 import { AttrError, GraphError, showShape } from "../../errors.ts"
 import type { Value } from "../../graph/builder.ts"
-import type { Attrs, Graph, GraphNode, OutputRef } from "../../graph/types.ts"
+import type { Attrs, GraphNode, OutputRef } from "../../graph/types.ts"
+import type { Graph } from "../../graph/builder.ts"
 import { resolvePadding } from "../../ops/conv/geometry.ts"
 import type { DType } from "../../tensor/dtype.ts"
 import type { Tensor } from "../../tensor/tensor.ts"

@@ -15,7 +15,7 @@
  */
 import { AttrError, FormatError, ShapeError, showShape } from "../../errors.ts"
 import { GraphBuilder, type Value } from "../../graph/builder.ts"
-import type { Graph } from "../../graph/types.ts"
+import type { Graph } from "../../graph/builder.ts"
 import { elu, gelu, leakyRelu, softplus } from "../../ops/pointwise/index.ts"
 import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d } from "../../ops/conv/index.ts"
 import { add, div, exp, full, log, mul, neg, pow, relu, sigmoid, sub, tanh } from "../../ops/pointwise/index.ts"
