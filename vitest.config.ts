@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^dagrad$/, replacement: `${src}index.ts` },
+      { find: /^dagrad\/onnx$/, replacement: `${src}io/onnx/index.ts` },
       { find: /^dagrad\/(\w+)$/, replacement: `${src}$1/index.ts` },
     ],
   },

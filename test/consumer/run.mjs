@@ -8,7 +8,7 @@
 //   (d) headless Chromium runs LeNet-5 training steps (batch 64) from that bundle, with the
 //       same loss bits as Node for the same seed.
 // The temporary project installs only the tarball, the optional peers the entry points use
-// (fast-check, cli-progress) and @types/node; typescript, esbuild and playwright-core run
+// (fast-check, cli-progress, protobufjs) and @types/node; typescript, esbuild and playwright-core run
 // from this repository's node_modules. Keep the project with KEEP_CONSUMER=1.
 import assert from "node:assert/strict"
 import { spawnSync } from "node:child_process"
@@ -57,7 +57,7 @@ try {
   phase("install the tarball into a fresh project")
   mkdirSync(app)
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "dagrad-consumer", private: true, type: "module" }, null, 2))
-  const peers = ["fast-check", "cli-progress", "@types/node"].map((n) => `${n}@${versionIn(n)}`)
+  const peers = ["fast-check", "cli-progress", "protobufjs", "@types/node"].map((n) => `${n}@${versionIn(n)}`)
   sh("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", join(tmp, tarball), ...peers], { cwd: app })
   for (const f of ["smoke.mjs", "lenet-step.mjs", "browser-entry.mjs", "consumer-browser.ts", "consumer-node.ts"]) copyFileSync(join(here, f), join(app, f))
 
