@@ -16,7 +16,7 @@
 export { DagradError, GraphError, ShapeError, AttrError, FeedError, KernelError, FormatError, AnomalyError, type ErrorContext } from "./errors.ts"
 
 // ---------------------------------------------------------------- tensors
-export type { DType, FloatDType, DataArray } from "./tensor/dtype.ts"
+export type { DType, FloatDType, DataArray, FloatArray } from "./tensor/dtype.ts"
 export { sizeOf, broadcastShapes, type Shape } from "./tensor/shape.ts"
 export { tensor, zeros, full as fullTensor, scalar, cloneTensor, castTensor, item, toNested, type Tensor } from "./tensor/tensor.ts"
 export { Random } from "./tensor/random.ts"
@@ -203,6 +203,11 @@ export {
   fractionalMaxPool3dOp,
   lsePool2dOp,
   softPool2dOp,
+  type FractionalMaxPoolOptions,
+  type FractionalResult,
+  type SmoothPoolOptions,
+  type MixedPoolOptions,
+  type WindowPoolOptions,
 } from "./ops/pool-research/index.ts"
 
 // ---------------------------------------------------------------- ops: softmax, losses, normalisation, dropout

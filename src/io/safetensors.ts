@@ -79,6 +79,7 @@ const FROM_SAFETENSORS: { readonly [S in SafetensorsDType]?: DType } = { F32: "f
 /** The reference reader's limit; a larger header is a corrupt length, not a real model. */
 const MAX_HEADER_BYTES = 100_000_000
 
+/** Options of {@link encodeSafetensors} (safetensors.torch.save's `metadata`, plus key renaming). */
 export interface EncodeSafetensorsOptions {
   /** String metadata stored under `__metadata__` (e.g. `{ format: "pt" }`, which transformers expects). */
   readonly metadata?: { readonly [key: string]: string }
@@ -224,6 +225,7 @@ function checkTiling(entries: readonly SafetensorsEntry[], dataLength: number, f
   if (end !== dataLength) fail(`${dataLength - end} bytes after the last tensor`, `a data buffer of exactly ${end} bytes (trailing bytes are not allowed)`)
 }
 
+/** Options of {@link decodeSafetensors}: a file name for errors and key renaming. */
 export interface DecodeSafetensorsOptions {
   /** Names the file in error messages. */
   readonly file?: string

@@ -15,7 +15,9 @@ import type { Module, ParamSpec } from "./module.ts"
 abstract class Activation implements Module {
   abstract readonly type: string
   readonly params: readonly ParamSpec[] = []
+  /** Adds this activation applied elementwise (or along `dim`) to `x`; same shape out. */
   abstract forward(x: Value): Value
+  /** The arguments inside the PyTorch repr, e.g. `dim=1`; empty for argument-free activations. */
   protected args(): string {
     return ""
   }
@@ -37,6 +39,7 @@ function dimArg(v: unknown): number {
 /** Passes its input through (torch.nn.Identity), e.g. a residual shortcut. @example new Identity() */
 export class Identity extends Activation {
   readonly type = "Identity"
+  /** Returns `x` itself: no node is added. */
   forward(x: Value): Value {
     return x
   }
@@ -45,6 +48,7 @@ export class Identity extends Activation {
 /** tanh(x) (torch.nn.Tanh). @example new Tanh() */
 export class Tanh extends Activation {
   readonly type = "Tanh"
+  /** Adds tanh(x). */
   forward(x: Value): Value {
     return tanh(x)
   }
@@ -53,6 +57,7 @@ export class Tanh extends Activation {
 /** 1 / (1 + exp(-x)) (torch.nn.Sigmoid). @example new Sigmoid() */
 export class Sigmoid extends Activation {
   readonly type = "Sigmoid"
+  /** Adds sigmoid(x). */
   forward(x: Value): Value {
     return sigmoid(x)
   }
@@ -72,9 +77,11 @@ export class GELU extends Activation {
     this.approximate = options.approximate ?? "none"
     if (this.approximate !== "none" && this.approximate !== "tanh") throw new AttrError(`approximate = ${JSON.stringify(this.approximate)} (expected "none" or "tanh")`)
   }
+  /** Adds gelu(x) with this layer's `approximate`. */
   forward(x: Value): Value {
     return gelu(x, this.approximate)
   }
+  /** `approximate='none'` or `approximate='tanh'`, as PyTorch's repr. */
   protected override args(): string {
     return `approximate='${this.approximate}'`
   }
@@ -87,9 +94,11 @@ export class ELU extends Activation {
     super()
     finite(alpha, "alpha")
   }
+  /** Adds elu(x) with this layer's `alpha`. */
   forward(x: Value): Value {
     return elu(x, this.alpha)
   }
+  /** `alpha=...`, as PyTorch's repr. */
   protected override args(): string {
     return `alpha=${this.alpha}`
   }
@@ -112,9 +121,11 @@ export class Softplus extends Activation {
     finite(beta, "beta")
     finite(threshold, "threshold")
   }
+  /** Adds softplus(x) with this layer's `beta` and `threshold`. */
   forward(x: Value): Value {
     return softplus(x, this.beta, this.threshold)
   }
+  /** `beta=..., threshold=...`, as PyTorch's repr. */
   protected override args(): string {
     return `beta=${this.beta}, threshold=${this.threshold}`
   }
@@ -128,9 +139,11 @@ export class Softmax extends Activation {
     super()
     this.dim = dimArg(dim)
   }
+  /** Adds softmax(x) along `dim`. */
   forward(x: Value): Value {
     return softmax(x, this.dim)
   }
+  /** `dim=...`, as PyTorch's repr. */
   protected override args(): string {
     return `dim=${this.dim}`
   }
@@ -144,9 +157,11 @@ export class LogSoftmax extends Activation {
     super()
     this.dim = dimArg(dim)
   }
+  /** Adds logSoftmax(x) along `dim`. */
   forward(x: Value): Value {
     return logSoftmax(x, this.dim)
   }
+  /** `dim=...`, as PyTorch's repr. */
   protected override args(): string {
     return `dim=${this.dim}`
   }

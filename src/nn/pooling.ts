@@ -84,10 +84,12 @@ export abstract class MaxPoolNd extends PoolLayer {
     })
   }
 
+  /** Adds the max pooling of `x` (N, C, *spatial) or unbatched (C, *spatial); the argmax is kept for backward only. */
   forward(x: Value): Value {
     return this.withIndices(x).y
   }
 
+  /** The one-line PyTorch repr `summary` shows, e.g. `MaxPool2d(kernel_size=...)`. */
   describe(): string {
     const extra = [
       this.padding.some((p) => p !== 0) ? `, padding=${show(this.padding)}` : "",
@@ -128,6 +130,7 @@ export class MaxPool3d extends MaxPoolNd {
 
 // ---------------------------------------------------------------- average pooling
 
+/** Options of {@link AvgPool2d} and its 1d/3d siblings, as torch.nn.AvgPool2d's keyword arguments. */
 export interface AvgPoolLayerOptions {
   /** Default: kernel_size. */
   readonly stride?: SpatialArg
@@ -160,6 +163,7 @@ export abstract class AvgPoolNd extends PoolLayer {
     this.divisorOverride = options.divisor_override ?? null
   }
 
+  /** Adds the average pooling of `x` (N, C, *spatial) or unbatched (C, *spatial). */
   forward(x: Value): Value {
     return avgPoolFns[this.dims - 1](x, {
       kernel_size: [...this.kernelSize],
@@ -171,6 +175,7 @@ export abstract class AvgPoolNd extends PoolLayer {
     })
   }
 
+  /** The one-line PyTorch repr `summary` shows, e.g. `AvgPool2d(kernel_size=...)`. */
   describe(): string {
     const extra = [
       this.padding.some((p) => p !== 0) ? `, padding=${show(this.padding)}` : "",
@@ -210,6 +215,7 @@ export class AvgPool3d extends AvgPoolNd {
 
 // ---------------------------------------------------------------- power-average pooling
 
+/** Options of {@link LPPool2d} and its 1d/3d siblings, as torch.nn.LPPool2d's keyword arguments. */
 export interface LPPoolLayerOptions {
   /** Default: kernel_size. */
   readonly stride?: SpatialArg
@@ -239,10 +245,12 @@ export abstract class LPPoolNd extends PoolLayer {
     this.ceilMode = options.ceil_mode ?? false
   }
 
+  /** Adds the power-average pooling of `x` (N, C, *spatial) or unbatched (C, *spatial). */
   forward(x: Value): Value {
     return lpPoolFns[this.dims - 1](x, { norm_type: this.normType, kernel_size: [...this.kernelSize], stride: [...this.stride], ceil_mode: this.ceilMode })
   }
 
+  /** The one-line PyTorch repr `summary` shows, e.g. `LPPool2d(norm_type=2, kernel_size=...)`. */
   describe(): string {
     return `${this.type}(norm_type=${this.normType}, kernel_size=${show(this.kernelSize)}, stride=${show(this.stride)}${this.ceilMode ? ", ceil_mode=True" : ""})`
   }
@@ -294,9 +302,11 @@ export abstract class AdaptiveAvgPoolNd extends PoolLayer {
     super("AdaptiveAvgPool", dims)
     this.outputSize = adaptiveSize(outputSize, dims)
   }
+  /** Adds the adaptive average pooling of `x` to `outputSize`. */
   forward(x: Value): Value {
     return adaptiveAvgFns[this.dims - 1](x, [...this.outputSize])
   }
+  /** The one-line PyTorch repr `summary` shows, e.g. `AdaptiveAvgPool2d(output_size=...)`. */
   describe(): string {
     return `${this.type}(output_size=${showSize(this.outputSize)})`
   }
@@ -351,9 +361,11 @@ export abstract class AdaptiveMaxPoolNd extends PoolLayer {
   withIndices(x: Value): PoolWithIndices {
     return adaptiveMaxFns[this.dims - 1](x, [...this.outputSize], { tie: this.tie, nan: this.nan })
   }
+  /** Adds the adaptive max pooling of `x` to `outputSize` (values only; see `withIndices`). */
   forward(x: Value): Value {
     return this.withIndices(x).y
   }
+  /** The one-line PyTorch repr `summary` shows, e.g. `AdaptiveMaxPool2d(output_size=...)`. */
   describe(): string {
     return `${this.type}(output_size=${showSize(this.outputSize)}${this.tie !== "first" ? `, tie="${this.tie}"` : ""}${this.nan !== "propagate" ? `, nan="${this.nan}"` : ""})`
   }
@@ -382,6 +394,7 @@ export class AdaptiveMaxPool3d extends AdaptiveMaxPoolNd {
 
 // ---------------------------------------------------------------- unpooling
 
+/** Options of {@link MaxUnpool2d} and its 1d/3d siblings, as torch.nn.MaxUnpool2d's keyword arguments. */
 export interface MaxUnpoolLayerOptions {
   /** Default: kernel_size. */
   readonly stride?: SpatialArg
@@ -406,6 +419,7 @@ export abstract class MaxUnpoolNd extends PoolLayer {
     this.stride = spatial(options.stride ?? this.kernelSize, dims, "stride")
     this.padding = spatial(options.padding ?? 0, dims, "padding", 0)
   }
+  /** Adds the unpooling of `x` at `indices` (from the matching max pool's `withIndices`); `outputSize` resolves an ambiguous size, as PyTorch's `output_size`. Throws a `GraphError` without `indices`. */
   forward(x: Value, _ctx?: ForwardContext, indices?: Value, outputSize?: readonly number[]): Value {
     if (indices === undefined) {
       throw new GraphError(`${this.type} needs the indices of its max pooling (expected ctx.call(unpool, x, indices) in a Block's forward; it cannot sit in a Sequential)`)
@@ -417,6 +431,7 @@ export abstract class MaxUnpoolNd extends PoolLayer {
       output_size: outputSize === undefined ? null : [...outputSize],
     })
   }
+  /** The one-line PyTorch repr `summary` shows, e.g. `MaxUnpool2d(kernel_size=...)`. */
   describe(): string {
     return `${this.type}(kernel_size=${show(this.kernelSize)}, stride=${show(this.stride)}, padding=${show(this.padding)})`
   }

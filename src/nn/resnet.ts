@@ -57,11 +57,13 @@ export class BasicBlock extends Block {
   }
 }
 
+/** Options of {@link ResNet} and {@link resnet8} (torchvision's ResNet takes `num_classes` likewise). */
 export interface ResNetOptions {
   /** Input channels (default 1). */
   readonly inChannels?: number
   /** Input height = width (default 28). */
   readonly imageSize?: number
+  /** Outputs of the final linear layer (default 10). */
   readonly numClasses?: number
   /** Channels of the first stage; the second and third have 2x and 4x (default 8). */
   readonly width?: number

@@ -55,6 +55,8 @@ export {
   type TrainRunResult,
   type ModelName,
   type Schedule,
+  type OptimizerName,
+  type ScheduleInterval,
 } from "./train.ts"
 export { evaluateDataset, formatConfusion, formatProbabilities, asciiImage, softmaxRow, type Evaluation } from "./evaluate.ts"
 export { EpochProgress, formatDuration, formatStats, type ProgressStats, type ProgressStream, type ProgressOptions } from "./progress.ts"

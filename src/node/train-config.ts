@@ -5,7 +5,9 @@
 
 /** The models the CLI trains (src/nn/models.ts, src/nn/resnet.ts). */
 export type ModelName = "lenet5" | "mlp" | "resnet8"
+/** The learning-rate schedules the CLI offers (`--schedule`); see `buildScheduler` in train-options.ts. */
 export type Schedule = "constant" | "cosine" | "step" | "onecycle" | "warmup-cosine"
+/** The optimizers the CLI offers (`--optimizer`): torch.optim.SGD, Adam, AdamW, RMSprop, Adagrad. */
 export type OptimizerName = "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad"
 /** Whether the schedule advances after every optimizer step or after every epoch. */
 export type ScheduleInterval = "step" | "epoch"
@@ -24,7 +26,7 @@ export type TrainConfig = {
   /** SGD and RMSprop momentum (with onecycle: cycled between 0.85 and 0.95 instead). */
   readonly momentum: number
   readonly weightDecay: number
-  /** How the learning rate changes over training (see {@link buildScheduler}). */
+  /** How the learning rate changes over training (see `buildScheduler` in train-options.ts). */
   readonly schedule: Schedule
   readonly scheduleInterval: ScheduleInterval
   /** warmup-cosine: epochs of linear warm-up (from lr / 10). */

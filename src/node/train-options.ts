@@ -46,7 +46,7 @@ export function scheduleFactor(config: TrainConfig, k: number, perEpoch: number)
 
 /**
  * The learning rate of step `step` (0-based) of epoch `epoch` (0-based) under the
- * closed-form schedules (constant, cosine, step; see {@link scheduleFactor}), stepped per
+ * closed-form schedules (constant, cosine, step; see `scheduleFactor`), stepped per
  * optimizer step: a pure function of the position in training.
  */
 export function learningRate(config: TrainConfig, epoch: number, step: number, stepsPerEpoch: number): number {

@@ -22,6 +22,7 @@ export interface LRScheduler {
   step(): void
   /** The lr of every group as last set by this schedule (PyTorch's get_last_lr()). */
   getLastLr(): readonly number[]
+  /** The schedule's state as plain JSON, for a checkpoint (PyTorch's state_dict()). */
   stateDict(): SchedulerState
   /** Restores a state saved by {@link stateDict}; load the optimizer's state too (it holds the current lr). */
   loadStateDict(state: SchedulerState): void
@@ -100,10 +101,12 @@ export abstract class LRSchedulerBase implements LRScheduler {
     return {}
   }
 
+  /** Restores what {@link extraState} saved; `state` has been checked to be this schedule's type. */
   protected loadExtraState(state: SchedulerState): void {
     void state
   }
 
+  /** type, lastEpoch, stepCount, baseLrs, lastLr and the subclass's extra state (PyTorch's state_dict()). */
   stateDict(): SchedulerState {
     return { type: this.type, lastEpoch: this.lastEpoch, stepCount: this.stepCount, baseLrs: [...this.baseLrs], lastLr: [...this.lastLrs], ...this.extraState() }
   }
@@ -528,6 +531,7 @@ abstract class CompositeScheduler implements LRScheduler {
     return this.lastLrs
   }
 
+  /** type, lastEpoch, lastLr and the state of every inner schedule, in order. */
   stateDict(): SchedulerState {
     return { type: this.type, lastEpoch: this.lastEpoch, lastLr: [...this.lastLrs], schedulers: this.schedulers.map((s) => s.stateDict()) }
   }
@@ -571,6 +575,7 @@ export class SequentialLR extends CompositeScheduler {
     this.lastLrs = schedulers[0].getLastLr()
   }
 
+  /** Steps the schedule whose milestone range holds the new lastEpoch; at a milestone it restarts that schedule at its step 0, as PyTorch does. */
   step(): void {
     this.lastEpoch++
     let idx = 0
@@ -597,6 +602,7 @@ export class ChainedScheduler extends CompositeScheduler {
     this.lastLrs = schedulers[schedulers.length - 1].getLastLr()
   }
 
+  /** Steps every inner schedule once, in order. */
   step(): void {
     this.lastEpoch++
     for (const s of this.schedulers) s.step()

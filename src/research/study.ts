@@ -129,6 +129,7 @@ export function lenet5With(variant: StudyVariant): Sequential {
   )
 }
 
+/** What {@link runStudy} trains: variant names, seeds and epochs, and the SGD and evaluation settings (defaults: batch 64, lr 0.05, momentum 0.9). */
 export interface StudyOptions {
   readonly variants: readonly string[]
   /** Seeds 1..seeds, one run each. */
@@ -143,6 +144,7 @@ export interface StudyOptions {
   readonly evalsPerEpoch?: number
 }
 
+/** The MNIST-shaped train and test sets a study runs on (the Node CLI loads them). */
 export interface StudyData {
   readonly train: ImageDataset
   readonly test: ImageDataset
@@ -161,6 +163,7 @@ export interface LayerRouting {
   readonly winsByPosition?: number[]
 }
 
+/** One evaluation during a run: test loss and accuracy and the routing statistics, after `step` steps. */
 export interface StudyEval {
   /** Training steps done. */
   readonly step: number
@@ -169,6 +172,7 @@ export interface StudyEval {
   readonly routing: LayerRouting[]
 }
 
+/** One training run (one variant, one seed): its step losses, evaluations and final figures. */
 export interface StudyRun {
   readonly variant: string
   readonly seed: number
@@ -181,6 +185,7 @@ export interface StudyRun {
   readonly testAccuracy: number
 }
 
+/** Everything {@link runStudy} recorded: the options with defaults filled in, the data sizes and every run. */
 export interface StudyResult {
   readonly options: Required<StudyOptions>
   readonly trainCount: number

@@ -5,6 +5,7 @@ export type FloatDType = "float32" | "float64"
 /** Every element type a tensor can have: a float dtype, or int32 for indices and labels. */
 export type DType = FloatDType | "int32"
 
+/** The typed array behind a float tensor (float32 or float64). */
 export type FloatArray = Float32Array | Float64Array
 /** The typed array behind a tensor of any {@link DType}. */
 export type DataArray = Float32Array | Float64Array | Int32Array

@@ -34,6 +34,7 @@ import type { Tensor } from "../../tensor/tensor.ts"
 import { floatTensorProto, int64TensorProto } from "./attrs.ts"
 import { ATTR_TYPE, encodeModelProto, ONNX_DTYPE, type TensorProto } from "./proto.ts"
 
+/** Options of {@link exportOnnx}: the outputs and their parameters, the opset and the batch axis (as torch.onnx.export's `opset_version` and `dynamic_axes`). */
 export interface ExportOnnxOptions {
   /** The graph outputs: values keyed by the ONNX output name (`{ y: logits }`), or a list (named y, y1, ...). */
   readonly outputs: { readonly [name: string]: Value } | readonly Value[]

@@ -37,6 +37,7 @@ export class UnsupportedOnnxError extends FormatError {
   nodes: readonly { readonly name: string; readonly opType: string; readonly domain: string }[] = []
 }
 
+/** Options of {@link importOnnx}: sizes for symbolic dims, input shapes, the graph's float dtype, a file name for errors. */
 export interface ImportOnnxOptions {
   /** Size of symbolic dimensions not listed in `dims` (PyTorch's dynamic batch). Default 1. */
   readonly batchSize?: number

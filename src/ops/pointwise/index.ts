@@ -56,6 +56,7 @@ export const geluBackwardOp = geluPointwise.backwardOp
 /** The softplus op record (F.softplus, attrs `beta`, `threshold`), input `x`, output `y` (see {@link softplus}). */
 export const softplusOp = softplusPointwise.op
 export const softplusBackwardOp = softplusPointwise.backwardOp
+/** The silu op record (F.silu), input `x`, output `y` (see {@link silu}). */
 export const siluOp = siluPointwise.op
 export const siluBackwardOp = siluPointwise.backwardOp
 

@@ -189,7 +189,9 @@ function fractionalOp(dims: 2 | 3) {
   })
 }
 
+/** The fractional_max_pool2d op record: inputs `x` and optional `samples` or `seed`, outputs `y` and `indices` (see {@link fractionalMaxPool2d}). */
 export const fractionalMaxPool2dOp = fractionalOp(2)
+/** The fractional_max_pool3d op record (see {@link fractionalMaxPool3d}). */
 export const fractionalMaxPool3dOp = fractionalOp(3)
 /** The fractional max-pool ops. */
 export const fractionalPoolOps = [fractionalMaxPool2dOp, fractionalMaxPool3dOp]

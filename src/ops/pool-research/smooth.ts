@@ -124,11 +124,17 @@ function smoothOps(rule: Rule, dims: 1 | 2 | 3) {
 const lse = [smoothOps("lse", 1), smoothOps("lse", 2), smoothOps("lse", 3)] as const
 const soft = [smoothOps("soft", 1), smoothOps("soft", 2), smoothOps("soft", 3)] as const
 
+/** The lse_pool1d op record, input `x`, output `y` (see {@link lsePool1d}). */
 export const lsePool1dOp = lse[0].forward
+/** The lse_pool2d op record, input `x`, output `y` (see {@link lsePool2d}). */
 export const lsePool2dOp = lse[1].forward
+/** The lse_pool3d op record, input `x`, output `y` (see {@link lsePool3d}). */
 export const lsePool3dOp = lse[2].forward
+/** The soft_pool1d op record, input `x`, output `y` (see {@link softPool1d}). */
 export const softPool1dOp = soft[0].forward
+/** The soft_pool2d op record, input `x`, output `y` (see {@link softPool2d}). */
 export const softPool2dOp = soft[1].forward
+/** The soft_pool3d op record, input `x`, output `y` (see {@link softPool3d}). */
 export const softPool3dOp = soft[2].forward
 
 /** Every op of this file (forward and backward), for registries. */
