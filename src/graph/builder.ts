@@ -9,7 +9,6 @@ import { AttrError, DagradError, GraphError, ShapeError, showShape, type ErrorCo
 import { isFloatDType, type DType, type FloatDType } from "../tensor/dtype.ts"
 import { assertValidShape, type Shape } from "../tensor/shape.ts"
 import type { Attrs, GraphNode, OutputRef, OutputSpec, TensorSpec } from "./types.ts"
-import type { DataArray } from "../tensor/dtype.ts"
 import type { Tensor } from "../tensor/tensor.ts"
 
 /** Required inputs `I` and optional inputs `J`, each mapped to `T`. */
@@ -199,9 +198,14 @@ export function withOp(reg: Registry, op: AnyOp): Registry {
 }
 
 /** All input names of an op, required first. */
-const inputNamesOf = (op: AnyOp): readonly string[] => [...op.inputs, ...(op.optionalInputs ?? [])]
+export function inputNames(op: AnyOp): readonly string[] {
+  return [...op.inputs, ...(op.optionalInputs ?? [])]
+}
+
 /** All output names of an op, always-produced first. */
-const outputNamesOf = (op: AnyOp): readonly string[] => [...op.outputs, ...(op.optionalOutputs ?? [])]
+export function outputNames(op: AnyOp): readonly string[] {
+  return [...op.outputs, ...(op.optionalOutputs ?? [])]
+}
 
 
 /**
@@ -341,13 +345,13 @@ export class GraphBuilder {
 
     const refs: { [name: string]: OutputRef } = {}
     const specs: { [name: string]: TensorSpec } = {}
-    const allowed = new Set(inputNamesOf(anyOp))
+    const allowed = new Set(inputNames(anyOp))
     for (const name of Object.keys(given)) {
       if (!allowed.has(name) && given[name] !== undefined) {
         throw new GraphError(`unknown input '${name}' (expected ${[...allowed].join(", ")})`, context)
       }
     }
-    for (const name of inputNamesOf(anyOp)) {
+    for (const name of inputNames(anyOp)) {
       const v = given[name]
       if (v === undefined) {
         if (op.inputs.includes(name as I)) throw new GraphError(`missing required input '${name}'`, context)
@@ -372,7 +376,7 @@ export class GraphBuilder {
       throw enrich(e, context, ShapeError)
     }
     const outputs: OutputSpec[] = []
-    for (const name of outputNamesOf(anyOp)) {
+    for (const name of outputNames(anyOp)) {
       const spec = inferred[name]
       if (spec === undefined) throw new ShapeError(`shape inference gave no spec for output '${name}'`, context)
       try {

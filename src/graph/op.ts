@@ -22,6 +22,7 @@ export type {
   OpDef,
   AnyOp,
 } from "./builder.ts"
+export { inputNames, outputNames } from "./builder.ts"
 
 /**
  * Defines an op. This is the one way ops are made, built-in or user-defined.
@@ -55,16 +56,6 @@ export function defineOp<
   if (outs.length === 0) fail("an op needs at least one output")
   if (spec.outputs.length === 0) fail("an op needs at least one output that is always produced")
   return Object.freeze({ ...spec, kind: "op" as const })
-}
-
-/** All input names of an op, required first. */
-export function inputNames(op: AnyOp): readonly string[] {
-  return [...op.inputs, ...(op.optionalInputs ?? [])]
-}
-
-/** All output names of an op, always-produced first. */
-export function outputNames(op: AnyOp): readonly string[] {
-  return [...op.outputs, ...(op.optionalOutputs ?? [])]
 }
 
 /** The kernel that runs `op` for a graph of float dtype `dtype`. */
