@@ -18,6 +18,7 @@ export {
 } from "./routing.ts"
 export { heatmapOf, tileHeatmaps, asciiHeatmap, heatmapSvg, type Heatmap, type AsciiOptions, type SvgHeatmapOptions } from "./heatmap.ts"
 export { maxPoolWindowList, maxPoolOutputShape, listWindows, tieSets, resolveMaxPoolKind, isMaxPoolKind, kindDims, tieOf, type MaxPoolKind, type WindowList } from "./windows.ts"
+export { nodeWindowList, resolveTieGeometry, isFractionalKind, type FractionalKind, type TieGeometry } from "./windows.ts"
 export type { Windows, WindowAxis } from "../kernels/pool/windows.ts"
 export {
   checkTieAwareGradients,

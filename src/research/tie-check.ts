@@ -32,8 +32,9 @@ import type { Attrs } from "../graph/types.ts"
 import type { AnyOp, OpDef } from "../graph/op.ts"
 import type { Registry } from "../graph/registry.ts"
 import { cloneTensor, type Tensor } from "../tensor/tensor.ts"
-import { maxPoolWindowList, resolveMaxPoolKind, tieSets, type MaxPoolKind } from "./windows.ts"
+import { nodeWindowList, resolveTieGeometry, tieSets, type TieGeometry } from "./windows.ts"
 import { centralDifferences, scalarProbe, unravel, type GraphFunction } from "../testing/gradcheck.ts"
+import type { Value } from "../graph/builder.ts"
 import { applyAny, clarkeRule, directionalRule, nudgeRule, type Site, type TieRule, type TieRuleResult } from "./tie-rules.ts"
 
 export type { TieRule, TieRuleResult } from "./tie-rules.ts"
@@ -73,8 +74,12 @@ export interface TieCheckOptions {
   readonly rules?: readonly TieRule[]
   /** ε: window members within ε·max(1, |max|) of the maximum are tied; ReLU inputs with |x| <= ε are at the kink. Default 1e-9. */
   readonly tieTol?: number
-  /** Custom ops with a max-pool geometry, e.g. `{ my_pool: "max_pool1d" }` (attrs must be max-pool attrs). */
-  readonly treatAs?: { readonly [op: string]: MaxPoolKind }
+  /**
+   * Custom ops with a max-pool geometry, e.g. `{ my_pool: "max_pool1d" }` (attrs must be
+   * max-pool attrs), or a fractional one (`"fractional_max_pool2d"`: fractional attrs, and
+   * the windows come from the node's `samples` / `seed` inputs).
+   */
+  readonly treatAs?: { readonly [op: string]: TieGeometry }
   /** One-sided difference step (directional). Default 1e-6. */
   readonly step?: number
   /** Central-difference step for the plain comparison. Default 1e-6. */
@@ -116,23 +121,28 @@ export function checkTieAwareGradients(fn: GraphFunction, inputs: { readonly [na
     upstream: (rng) => (positive ? rng.uniform(0.5, 1.5) : rng.uniform(-1, 1)),
   })
 
-  // Sites: max-pool (or declared) and relu nodes the loss depends on, with a single input x.
-  const siteList: Site[] = []
+  // Sites: max-pool (or declared) and relu nodes the loss depends on, with an input x (and,
+  // for fractional pools, the samples / seed that place the windows).
+  const found: (Omit<Site, "others"> & { otherValues: [string, Value][] })[] = []
   for (const id of b.graph.order) {
     const node = b.graph.nodes[id]
     if (node.kind !== "op" || node.role !== "forward" || node.inputs.x === undefined) continue
-    const kind = node.op === "relu" ? "relu" : resolveMaxPoolKind(node.op, options.treatAs)
+    const kind = node.op === "relu" ? "relu" : resolveTieGeometry(node.op, options.treatAs)
     if (kind === undefined) continue
     const xRef = node.inputs.x
     const xNode = b.graph.nodes[xRef.node]
-    siteList.push({ node, kind, yValue: b.value({ node: id, output: "y" }), xValue: b.value(xRef), input: xNode.kind === "input" ? xNode.id : undefined })
+    const otherValues = Object.entries(node.inputs).flatMap(([k, ref]): [string, Value][] => (k === "x" || ref === undefined ? [] : [[k, b.value(ref)]]))
+    found.push({ node, kind, yValue: b.value({ node: id, output: "y" }), xValue: b.value(xRef), input: xNode.kind === "input" ? xNode.id : undefined, otherValues })
   }
-  const grads = gradValues(b, loss, [...wrt.map((n) => values[n]), ...siteList.map((s) => s.yValue)])
-  const out = compile(b.graph, [loss, ...grads, ...siteList.map((s) => s.xValue)]).run(feeds)
+  const otherFetches = found.flatMap((s) => s.otherValues.map(([, v]) => v))
+  const grads = gradValues(b, loss, [...wrt.map((n) => values[n]), ...found.map((s) => s.yValue)])
+  const out = compile(b.graph, [loss, ...grads, ...found.map((s) => s.xValue), ...otherFetches]).run(feeds)
   const L0 = out[0].data[0]
   const analytic = new Map(wrt.map((n, k) => [n, out[1 + k]]))
-  const siteGy = siteList.map((_, k) => out[1 + wrt.length + k])
-  const siteX = siteList.map((_, k) => out[1 + wrt.length + siteList.length + k])
+  const siteGy = found.map((_, k) => out[1 + wrt.length + k])
+  const siteX = found.map((_, k) => out[1 + wrt.length + found.length + k])
+  let nextOther = 1 + wrt.length + 2 * found.length
+  const siteList: Site[] = found.map(({ otherValues, ...s }) => ({ ...s, others: Object.fromEntries(otherValues.map(([k]) => [k, cloneTensor(out[nextOther++])])) }))
   const forward = compile(b.graph, [loss])
   const evaluate = (f: { [name: string]: Tensor }): number => forward.run(f)[0].data[0]
   const withSites = compile(b.graph, [loss, ...siteList.map((s) => s.xValue)])
@@ -152,7 +162,7 @@ export function checkTieAwareGradients(fn: GraphFunction, inputs: { readonly [na
     })
     if (bad.length > 0) sites.push({ kind: "non_finite", node: name, op: "input", input: name, elements: bad, coords: bad.map((i) => unravel(i, t.shape)), value: t.data[bad[0]] })
   }
-  const siteWindows = siteList.map((s, k) => (s.kind === "relu" ? undefined : maxPoolWindowList(s.kind, s.node.attrs, siteX[k].shape)))
+  const siteWindows = siteList.map((s, k) => (s.kind === "relu" ? undefined : nodeWindowList(s.kind, s.node.attrs, siteX[k], s.others)))
   const siteTies = siteList.map((s, k) => (siteWindows[k] === undefined ? undefined : tieSets(siteX[k].data, siteWindows[k]!, tieTol)))
   siteList.forEach((s, k) => {
     const x = siteX[k]

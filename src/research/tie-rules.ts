@@ -13,7 +13,7 @@ import { mul } from "../ops/pointwise/index.ts"
 import { sum } from "../ops/reduce/index.ts"
 import { lookupOp, type Registry } from "../graph/registry.ts"
 import { cloneTensor, type Tensor } from "../tensor/tensor.ts"
-import { isMaxPoolKind, tieOf, tieSets, type MaxPoolKind, type WindowList } from "./windows.ts"
+import { isFractionalKind, isMaxPoolKind, tieOf, tieSets, type TieGeometry, type WindowList } from "./windows.ts"
 import type { TiePolicy } from "../ops/pool/geometry.ts"
 import { unravel } from "../testing/gradcheck.ts"
 import { phaseOne } from "./feasibility.ts"
@@ -37,20 +37,22 @@ export interface TieRuleResult {
 /** A max-pool (or declared) or ReLU node the checker inspects. */
 export interface Site {
   readonly node: GraphNode
-  readonly kind: MaxPoolKind | "relu"
+  readonly kind: TieGeometry | "relu"
   readonly yValue: Value
   readonly xValue: Value
+  /** The node's other inputs' values at the checked point (a fractional pool's samples / seed), fed to its local gradient. */
+  readonly others: { readonly [input: string]: Tensor }
   /** Graph input name when x is fed directly. */
   readonly input: string | undefined
 }
 
 /**
  * The tie policy a max-pool site claims: its `tie` attr for the built-in pools (PyTorch's
- * "first" when absent); for a custom op declared with `treatAs` and no `tie` attr, "custom":
+ * "first" when absent; the fractional pools have no `tie` attr and take the first maximum); for a custom op declared with `treatAs` and no `tie` attr, "custom":
  * it may choose any convex combination of the tied maxima, so it is held to that.
  */
 export function sitePolicy(s: Site): TiePolicy | "custom" {
-  return isMaxPoolKind(s.node.op) || s.node.attrs.tie !== undefined ? tieOf(s.node.attrs) : "custom"
+  return isMaxPoolKind(s.node.op) || isFractionalKind(s.node.op) || s.node.attrs.tie !== undefined ? tieOf(s.node.attrs) : "custom"
 }
 
 /** builder.apply for an op known only as AnyOp (attrs are the node's stored, normalised attrs). */
@@ -59,13 +61,16 @@ export function applyAny(builder: GraphBuilder, op: AnyOp, inputs: { readonly [k
   return apply.call(builder, op, inputs, attrs)
 }
 
-/** The gradient of one node alone: d/dx sum(op(x) * gy), through the op's own gradient rule. */
-function localGradient(registry: Registry, node: GraphNode, x: Tensor, gy: Tensor): Tensor {
+/** The gradient of one node alone: d/dx sum(op(x, others) * gy), through the op's own gradient rule. */
+function localGradient(registry: Registry, s: Site, x: Tensor, gy: Tensor): Tensor {
+  const node: GraphNode = s.node
   const b = new GraphBuilder({ dtype: "float64", registry })
   const xv = b.input("x", x.shape)
-  const y = applyAny(b, lookupOp(registry, node.op, node.id), { x: xv }, node.attrs).y
+  const others = Object.fromEntries(Object.entries(s.others).map(([k, t]) => [k, b.input(`other_${k}`, t.shape, t.dtype)]))
+  const y = applyAny(b, lookupOp(registry, node.op, node.id), { ...others, x: xv }, node.attrs).y
   const [g] = gradValues(b, sum(mul(y, b.input("u", gy.shape))), [xv])
-  return compile(b.graph, [g]).run({ x, u: gy })[0]
+  const feeds = Object.fromEntries(Object.entries(s.others).map(([k, t]) => [`other_${k}`, t]))
+  return compile(b.graph, [g]).run({ ...feeds, x, u: gy })[0]
 }
 
 export function clarkeRule(
@@ -85,7 +90,7 @@ export function clarkeRule(
   siteList.forEach((s, k) => {
     const x = siteX[k]
     const gy = siteGy[k]
-    const gx = localGradient(registry, s.node, x, gy).data
+    const gx = localGradient(registry, s, x, gy).data
     let scale = 0
     for (const v of gy.data) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v))
     const tol = atol + rtol * scale
@@ -350,7 +355,7 @@ export function nudgeRule(
     siteList.forEach((s, k) => {
       if (s.input !== name || notNudged.has(s.node.id)) return
       if (s.kind === "relu") {
-        const local = localGradient(registry, s.node, siteX[k], siteGy[k]).data
+        const local = localGradient(registry, s, siteX[k], siteGy[k]).data
         let moved = 0
         siteX[k].data.forEach((v, i) => {
           if (Math.abs(v) > tieTol) return

@@ -10,6 +10,8 @@ import type { Windows } from "../kernels/pool/windows.ts"
 import { adaptiveOutputSizeAttr, adaptiveWindows, poolParams, poolWindows, resolveAdaptiveSize, tiePolicy, type TiePolicy } from "../ops/pool/geometry.ts"
 import type { Shape } from "../tensor/shape.ts"
 import { listWindows, type WindowList } from "../ops/pool-research/windows.ts"
+import { fractionalNodeWindowList } from "../ops/pool-research/fractional.ts"
+import type { Tensor } from "../tensor/tensor.ts"
 
 export { listWindows, type WindowList }
 
@@ -80,6 +82,40 @@ export function resolveMaxPoolKind(op: string, treatAs: { readonly [op: string]:
     return declared
   }
   return isMaxPoolKind(op) ? op : undefined
+}
+
+/** The fractional max-pool ops, whose windows also depend on the node's `samples` / `seed` inputs. */
+export type FractionalKind = "fractional_max_pool2d" | "fractional_max_pool3d"
+
+/** Every pooling geometry the tie-aware checker knows: a max pool or a fractional max pool. */
+export type TieGeometry = MaxPoolKind | FractionalKind
+
+/** True when `op` is fractional_max_pool2d or fractional_max_pool3d. */
+export function isFractionalKind(op: string): op is FractionalKind {
+  return op === "fractional_max_pool2d" || op === "fractional_max_pool3d"
+}
+
+/**
+ * {@link resolveMaxPoolKind} that also knows the fractional max pools (built-in, or declared
+ * with `treatAs`: a custom op with fractional attrs and the same `samples` / `seed` inputs).
+ */
+export function resolveTieGeometry(op: string, treatAs: { readonly [op: string]: TieGeometry } = {}): TieGeometry | undefined {
+  const declared = treatAs[op]
+  if (declared !== undefined && isFractionalKind(declared)) return declared
+  if (declared === undefined && isFractionalKind(op)) return op
+  return resolveMaxPoolKind(op, treatAs as { readonly [op: string]: MaxPoolKind })
+}
+
+/**
+ * The windows of a node of geometry `kind` on input `x`. `inputs` are the node's other
+ * inputs' values: a fractional pool's windows depend on its `samples` (or `seed`).
+ *
+ * @example
+ * nodeWindowList("fractional_max_pool2d", { kernel_size: 2, output_size: [3, 3] }, x, { samples }).members[0]
+ */
+export function nodeWindowList(kind: TieGeometry, attrs: Attrs, x: Tensor, inputs: { readonly [name: string]: Tensor } = {}): WindowList {
+  if (isFractionalKind(kind)) return fractionalNodeWindowList(kind === "fractional_max_pool2d" ? 2 : 3, x, attrs as never, { samples: inputs.samples, seed: inputs.seed })
+  return maxPoolWindowList(kind, attrs, x.shape)
 }
 
 /**

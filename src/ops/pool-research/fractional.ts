@@ -148,6 +148,19 @@ export function fractionalWindowList(dims: 2 | 3, shape: Shape, a: FractionalMax
   return { count: members.length, members, inPlane, outPlane }
 }
 
+/**
+ * The windows a fractional_max_pool node reads, from its input `x`, attrs and its optional
+ * `samples` / `seed` inputs resolved exactly as the kernel resolves them (samples given,
+ * drawn from the seed, or 0.5; rounded in x's dtype), for the tie-aware checker.
+ *
+ * @example
+ * fractionalNodeWindowList(2, x, { kernel_size: 2, output_size: [3, 3] }, { samples }).members[0]
+ */
+export function fractionalNodeWindowList(dims: 2 | 3, x: Tensor, a: FractionalMaxPoolOptions, random: { readonly samples?: Tensor; readonly seed?: Tensor } = {}): WindowList {
+  const { planes } = splitShape(x.shape, dims, `fractional_max_pool${dims}d`)
+  return fractionalWindowList(dims, x.shape, a, planeSamples(planes, dims, random.samples, random.seed), x.dtype === "float32" ? "float32" : "float64")
+}
+
 function fractionalOp(dims: 2 | 3) {
   const name = `fractional_max_pool${dims}d`
   return defineOp({
@@ -168,8 +181,7 @@ function fractionalOp(dims: 2 | 3) {
       return { y: { shape, dtype: x.dtype }, indices: { shape, dtype: "int32" } }
     },
     kernel: ({ inputs: { x, samples, seed }, outputs: { y, indices }, attrs }) => {
-      const { planes } = splitShape(x.shape, dims, name)
-      const w = fractionalWindowList(dims, x.shape, attrs, planeSamples(planes, dims, samples, seed), x.dtype === "float32" ? "float32" : "float64")
+      const w = fractionalNodeWindowList(dims, x, attrs, { samples, seed })
       const xs = x.data
       w.members.forEach((m, o) => {
         let best = m[0]

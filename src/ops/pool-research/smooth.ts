@@ -14,7 +14,8 @@
  * member makes y and every member's gradient NaN; if the maximum is +inf (or every member
  * is -inf), y is that infinity and the gradient is shared equally by the members equal to
  * it (the T -> 0 limit). The gradient is a graph node (`*_backward`, reading x, y and the
- * upstream); it has no gradient of its own (no double backward).
+ * upstream) with a gradient rule of its own, `*_backward_backward` (double backward; see
+ * smoothDoubleBackward for the formulas), which has none (no third derivative).
  */
 import type { Value } from "../../graph/builder.ts"
 import { defineOp } from "../../graph/op.ts"
@@ -93,9 +94,66 @@ function smoothBackward(rule: Rule, x: ArrayLike<number>, shape: readonly number
   })
 }
 
+/**
+ * The backward op's gradient, treating its inputs x, y and gy as independent (the grad
+ * transform chains y back to x through the forward op). Per window o, with w = softmax(x/T),
+ * G the upstream of gx, B = Σ_i G_i w_i, c_i = 1 + (x_i - y)/T and A = Σ_i G_i w_i c_i:
+ *
+ *   lse   gx_i = gy w_i:        dgy = B,  dx_j = (gy/T) w_j (G_j - B),                 dy = 0
+ *   soft  gx_i = gy w_i c_i:    dgy = A,  dx_j = (gy/T) w_j (G_j (c_j + 1) - A),       dy = -(gy/T) B
+ *
+ * (from ∂w_i/∂x_j = w_i (δ_ij - w_j)/T). Where the window max is ±inf the backward's weights
+ * are constant in x, so dx = dy = 0 and dgy = B; a NaN window gives NaN.
+ */
+function smoothDoubleBackward(
+  rule: Rule,
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  y: ArrayLike<number>,
+  gy: ArrayLike<number>,
+  G: ArrayLike<number>,
+  a: SmoothAttrs,
+  out: { dx: { [i: number]: number }; dy: { [i: number]: number }; dgy: { [i: number]: number } },
+): void {
+  const T = a.temperature
+  const wl = windowMembers(shape, a)
+  const w = new Float64Array(wl.members.reduce((n, m) => Math.max(n, m.length), 0))
+  wl.members.forEach((m, o) => {
+    const max = softmaxWeights(x, m, T, w)
+    let B = 0
+    for (let k = 0; k < m.length; k++) B += G[m[k]] * w[k]
+    if (!Number.isFinite(max)) {
+      out.dgy[o] = B
+      if (max !== max) for (let k = 0; k < m.length; k++) out.dx[m[k]] = NaN
+      return
+    }
+    const g = gy[o] / T
+    if (rule === "lse") {
+      out.dgy[o] = B
+      for (let k = 0; k < m.length; k++) out.dx[m[k]] += g * w[k] * (G[m[k]] - B)
+      return
+    }
+    let A = 0
+    for (let k = 0; k < m.length; k++) A += G[m[k]] * w[k] * (1 + (x[m[k]] - y[o]) / T)
+    out.dgy[o] = A
+    out.dy[o] = -g * B
+    for (let k = 0; k < m.length; k++) out.dx[m[k]] += g * w[k] * (G[m[k]] * (2 + (x[m[k]] - y[o]) / T) - A)
+  })
+}
+
 function smoothOps(rule: Rule, dims: 1 | 2 | 3) {
   const name = `${rule === "lse" ? "lse" : "soft"}_pool${dims}d`
   const attrs = (raw: SmoothPoolOptions): SmoothAttrs => ({ ...windowParams(raw, dims), temperature: positiveAttr(raw.temperature, "temperature", name, 1) })
+  const doubleBackward = defineOp({
+    name: `${name}_backward_backward`,
+    doc: `gradient of ${name}_backward with respect to x, y and gy, given the upstream ggx of its gx`,
+    inputs: ["x", "y", "gy", "ggx"],
+    outputs: ["dx", "dy", "dgy"],
+    attrs: (raw: SmoothAttrs): SmoothAttrs => raw,
+    infer: ({ x, y, gy }) => ({ dx: x, dy: y, dgy: gy }),
+    kernel: ({ inputs: { x, y, gy, ggx }, outputs: { dx, dy, dgy }, attrs: a }) =>
+      smoothDoubleBackward(rule, x.data, x.shape, y.data, gy.data, ggx.data, a, { dx: dx.data, dy: dy.data, dgy: dgy.data }),
+  })
   const backward = defineOp({
     name: `${name}_backward`,
     doc: `gradient of ${name}: each window's upstream times ${rule === "lse" ? "softmax(x/T)" : "w_i (1 + (x_i - y)/T)"}`,
@@ -104,6 +162,11 @@ function smoothOps(rule: Rule, dims: 1 | 2 | 3) {
     attrs: (raw: SmoothAttrs): SmoothAttrs => raw,
     infer: ({ x }) => ({ gx: x }),
     kernel: ({ inputs: { x, y, gy }, outputs: { gx }, attrs: a }) => smoothBackward(rule, x.data, x.shape, y.data, gy.data, a, gx.data),
+    grad: ({ inputs: { x, y, gy }, grads: { gx: ggx }, attrs: a, builder }) => {
+      const d = builder.apply(doubleBackward, { x, y, gy, ggx: ggx! }, a)
+      // lse's backward does not read y's value (dy is all zeros): leave it out of the graph
+      return rule === "lse" ? { x: d.dx, gy: d.dgy } : { x: d.dx, y: d.dy, gy: d.dgy }
+    },
   })
   const forward = defineOp({
     name,
@@ -118,7 +181,7 @@ function smoothOps(rule: Rule, dims: 1 | 2 | 3) {
     kernel: ({ inputs: { x }, outputs: { y }, attrs: a }) => smoothForward(rule, x.data, x.shape, a, y.data),
     grad: ({ inputs: { x }, outputs: { y }, grads: { y: gy }, attrs: a, builder }) => ({ x: builder.apply(backward, { x, y, gy: gy! }, a).gx }),
   })
-  return { forward, backward }
+  return { forward, backward, doubleBackward }
 }
 
 const lse = [smoothOps("lse", 1), smoothOps("lse", 2), smoothOps("lse", 3)] as const
@@ -137,8 +200,8 @@ export const softPool2dOp = soft[1].forward
 /** The soft_pool3d op record, input `x`, output `y` (see {@link softPool3d}). */
 export const softPool3dOp = soft[2].forward
 
-/** Every op of this file (forward and backward), for registries. */
-export const smoothPoolOps = [...lse, ...soft].flatMap((o) => [o.forward, o.backward])
+/** Every op of this file (forward, backward and double backward), for registries. */
+export const smoothPoolOps = [...lse, ...soft].flatMap((o) => [o.forward, o.backward, o.doubleBackward])
 
 /**
  * LogSumExp pooling, T log(mean(exp(x/T))) per window: max pooling as T -> 0, average

@@ -10,6 +10,8 @@
  *             max pooling's; double backward gathers).
  *   eval      (stochastic_pool{d}d_eval): y = Σ p_i a_i, the probability-weighted mean;
  *             ∂y/∂a_i = (2 a_i S - Q) / S² for a_i > 0 (S = Σ r, Q = Σ r²), 0 otherwise.
+ *             That backward op has a gradient rule (`*_eval_backward_backward`), so eval
+ *             mode has a double backward; that op has none (no third derivative).
  *
  * Ties and degenerate windows: a window with Σ r = 0 (all members <= 0: a dead ReLU region)
  * has no distribution; both modes fall back to max pooling with tie "first" there (y = the
@@ -55,6 +57,53 @@ function windowSums(x: ArrayLike<number>, m: Int32Array): { S: number; Q: number
   return { S, Q, nan }
 }
 
+/**
+ * The eval backward's gradient, with x and gy independent. Per window with S > 0, the
+ * backward is gx_i = gy f_i, f_i = 2 a_i / S - Q / S² (a_i > 0), and
+ * ∂f_i/∂a_j = 2 δ_ij / S - 2 a_i / S² - 2 a_j / S² + 2 Q / S³ (a_j > 0); so with G the
+ * upstream of gx, summed over positive members (Gs = Σ G_i, P = Σ G_i a_i):
+ *   dgy = Σ G_i f_i,   dx_j = gy (2 G_j / S - 2 P / S² - 2 a_j Gs / S² + 2 Q Gs / S³).
+ * A window with S = 0 routes to its first maximum, constant in x: dgy = G there, dx = 0.
+ * A NaN window gives NaN.
+ */
+function evalDoubleBackwardKernel(
+  xs: ArrayLike<number>,
+  shape: readonly number[],
+  gy: ArrayLike<number>,
+  G: ArrayLike<number>,
+  attrs: PoolParams,
+  dx: { [i: number]: number },
+  dgy: { [i: number]: number },
+): void {
+  windowMembers(shape, attrs).members.forEach((m, o) => {
+    const { S, Q, nan } = windowSums(xs, m)
+    if (nan) {
+      for (const i of m) dx[i] = NaN
+      dgy[o] = NaN
+      return
+    }
+    if (S === 0) {
+      const i = firstMax(xs, m)
+      if (i >= 0) dgy[o] = G[i]
+      return
+    }
+    let Gs = 0
+    let P = 0
+    let F = 0
+    for (const i of m) {
+      if (xs[i] > 0) {
+        Gs += G[i]
+        P += G[i] * xs[i]
+        F += (G[i] * (2 * xs[i] * S - Q)) / (S * S)
+      }
+    }
+    dgy[o] = F
+    const S2 = S * S
+    const common = -2 * P / S2 + (2 * Q * Gs) / (S2 * S)
+    for (const i of m) if (xs[i] > 0) dx[i] += gy[o] * ((2 * G[i]) / S + common - (2 * xs[i] * Gs) / S2)
+  })
+}
+
 function stochasticOps(dims: 1 | 2 | 3) {
   const name = `stochastic_pool${dims}d`
   const infer = (x: { shape: readonly number[]; dtype: string }, a: PoolParams, op: string) => {
@@ -98,6 +147,15 @@ function stochasticOps(dims: 1 | 2 | 3) {
     },
     grad: ({ inputs: { x }, outputs: { indices }, grads: { y: gy } }) => ({ x: scatterAddPlanes(gy!, indices, x.shape.slice(-dims)) }),
   })
+  const evalDoubleBackward = defineOp({
+    name: `${name}_eval_backward_backward`,
+    doc: `gradient of ${name}_eval_backward with respect to x and gy, given the upstream ggx of its gx`,
+    inputs: ["x", "gy", "ggx"],
+    outputs: ["dx", "dgy"],
+    attrs: (raw: PoolParams): PoolParams => raw,
+    infer: ({ x, gy }) => ({ dx: x, dgy: gy }),
+    kernel: ({ inputs: { x, gy, ggx }, outputs: { dx, dgy }, attrs }) => evalDoubleBackwardKernel(x.data, x.shape, gy.data, ggx.data, attrs, dx.data, dgy.data),
+  })
   const evalBackward = defineOp({
     name: `${name}_eval_backward`,
     doc: `gradient of ${name}_eval: (2 a_i S - Q) / S² per positive member`,
@@ -121,6 +179,10 @@ function stochasticOps(dims: 1 | 2 | 3) {
         for (const i of m) if (xs[i] > 0) gx.data[i] += (gy.data[o] * (2 * xs[i] * S - Q)) / (S * S)
       })
     },
+    grad: ({ inputs: { x, gy }, grads: { gx: ggx }, attrs, builder }) => {
+      const d = builder.apply(evalDoubleBackward, { x, gy, ggx: ggx! }, attrs)
+      return { x: d.dx, gy: d.dgy }
+    },
   })
   const evalForward = defineOp({
     name: `${name}_eval`,
@@ -139,7 +201,7 @@ function stochasticOps(dims: 1 | 2 | 3) {
     },
     grad: ({ inputs: { x }, grads: { y: gy }, attrs, builder }) => ({ x: builder.apply(evalBackward, { x, gy: gy! }, attrs).gx }),
   })
-  return { train, evalForward, evalBackward }
+  return { train, evalForward, evalBackward, evalDoubleBackward }
 }
 
 const ops = [stochasticOps(1), stochasticOps(2), stochasticOps(3)] as const
@@ -149,8 +211,8 @@ export const stochasticPool3dOp = ops[2].train
 export const stochasticPool1dEvalOp = ops[0].evalForward
 export const stochasticPool2dEvalOp = ops[1].evalForward
 export const stochasticPool3dEvalOp = ops[2].evalForward
-/** Every stochastic-pooling op (training, eval and eval backward). */
-export const stochasticPoolOps = ops.flatMap((o) => [o.train, o.evalForward, o.evalBackward])
+/** Every stochastic-pooling op (training, eval, eval backward and its gradient). */
+export const stochasticPoolOps = ops.flatMap((o) => [o.train, o.evalForward, o.evalBackward, o.evalDoubleBackward])
 
 const TRAIN = [stochasticPool1dOp, stochasticPool2dOp, stochasticPool3dOp] as const
 const EVAL = [stochasticPool1dEvalOp, stochasticPool2dEvalOp, stochasticPool3dEvalOp] as const
