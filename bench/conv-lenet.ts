@@ -2,7 +2,7 @@
  * LeNet-5's two convolutions at batch 64 (W1; --batch 256 for W4), float32, one kernel
  * call at a time: forward (+ bias, and + bias + fused relu as the network runs it), input
  * gradient (second layer only: the first one's input is the data) and weight gradient,
- * through the kernel API (src/kernels/conv.ts). Prints the minimum and median of 20 runs
+ * through the kernel API (src/kernels/conv/conv.ts). Prints the minimum and median of 20 runs
  * after 5 warm-ups. Usage: `npx tsx bench/conv-lenet.ts [--threads N] [--batch B]`
  * (defaults 1 and 64).
  */

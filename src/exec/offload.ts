@@ -1,7 +1,7 @@
 /**
  * Running one graph node's kernel on another thread, so that the executor can run two
  * independent nodes side by side (Plan: concurrent pairs). The node travels as a task
- * (src/kernels/parallel.ts): its tensors' buffers as the task's arrays, and a JSON text
+ * (src/exec/parallel.ts): its tensors' buffers as the task's arrays, and a JSON text
  * with the op's name, the dtype, the tensors' names and shapes, the attrs and the fused
  * activation. The receiving thread looks the op up by name in the registry its backend
  * was started with (ParallelBackend.registry, the same on every thread) and calls its

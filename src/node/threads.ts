@@ -1,5 +1,5 @@
 /**
- * A worker_threads backend for the core's fork-join interface (src/kernels/parallel.ts).
+ * A worker_threads backend for the core's fork-join interface (src/exec/parallel.ts).
  * The main thread posts one part of a task to each worker's message port, bumps that
  * worker's job counter (Atomics.notify), runs part 0 itself, then waits until every worker
  * has signalled: kernels stay synchronous. Buffers are SharedArrayBuffer-backed, so nothing

@@ -1,5 +1,5 @@
 /**
- * Direct weight gradient (no im2col, no GEMM) for the problems conv-direct.ts's forward
+ * Direct weight gradient (no im2col, no GEMM) for the problems direct.ts's forward
  * takes: a tiny reduction K = C_in/groups * kH * kW, such as LeNet-5's first layer (K = 25,
  * 6 output channels, 784 positions per sample). gw[co, t] = sum over samples and positions p
  * of gy[n, co, p] * x[window of p, tap t], read from a zero-padded float64 copy of each sample.
@@ -29,7 +29,7 @@ const CO = 6
 /** Kernel width of the kernel-row tile. */
 const ROW = 5
 
-// Fixed-size module constants, as in gemm.ts and conv-direct.ts (V8 folds their length and
+// Fixed-size module constants, as in gemm/serial.ts and direct.ts (V8 folds their length and
 // data pointer in the hot loops); useDirectBackwardWeight admits only problems that fit.
 const padded = new Float64Array(MAX_PADDED)
 const taps = new Int32Array(MAX_K)

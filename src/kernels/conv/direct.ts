@@ -187,7 +187,7 @@ function directTile(K: number, wOff: number, b0: number, d1: number, d2: number,
 
 const tileOut = new Float64Array(12)
 
-/** Largest output plane the packers (and conv-direct-weight.ts) map (Int32Array of offsets). */
+/** Largest output plane the packers (and direct-weight.ts) map (Int32Array of offsets). */
 export const MAX_P = 1 << 14
 /** p -> offset of output position p's window origin in the padded input. */
 const positions = new Int32Array(MAX_P)

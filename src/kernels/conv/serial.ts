@@ -10,10 +10,10 @@
  *   backward weight  gWg     += gy[n, g] col^T          (summed over n in order)
  *
  * A 1x1 kernel with stride 1 and no padding has col = x itself, so im2col is skipped.
- * Depthwise problems (one input channel per group) take direct loops (conv-depthwise.ts), and
- * so do forward passes with a tiny K = C_in/groups * k (conv-direct.ts, same bits). Float32
+ * Depthwise problems (one input channel per group) take direct loops (depthwise.ts), and
+ * so do forward passes with a tiny K = C_in/groups * k (direct.ts, same bits). Float32
  * forward passes of 5x5 stride-1 layers with a few channels take Winograd F(2x2, 5x5)
- * (conv-winograd.ts: the same float32 results but for rare last-place differences).
+ * (winograd.ts: the same float32 results but for rare last-place differences).
  */
 import type { FloatArray } from "../../tensor/dtype.ts"
 import { canIm2colPacked, directForward, im2colPacked, im2colPackedT, useDirectForward } from "./direct.ts"

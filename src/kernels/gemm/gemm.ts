@@ -16,7 +16,7 @@ import { gemmSerial } from "./serial.ts"
  * an offset. When beta is 0, C is overwritten without being read (NaN in C is ignored,
  * as in BLAS). Every element's summation order is independent of M and N, so row blocks
  * of C computed separately are bit-identical to one call (see the header): with a
- * parallel backend installed (src/kernels/parallel.ts), large products are split by rows
+ * parallel backend installed (src/exec/parallel.ts), large products are split by rows
  * across threads and give the same bits as on one thread.
  *
  * @example

@@ -1,7 +1,7 @@
 /**
  * Fast paths for 2-d max pooling with PyTorch's default policies (ties: first; NaN:
  * propagate), the layer every CNN runs. Same values and indices as maxPoolWindows
- * (src/kernels/pool.ts), which the tests check; these only drop the generality of the 3-d window
+ * (src/kernels/pool/windows.ts), which the tests check; these only drop the generality of the 3-d window
  * tables: contiguous planes, flat row offsets, and for the ubiquitous 2x2 / stride 2 /
  * no padding case a straight-line four-element window.
  *

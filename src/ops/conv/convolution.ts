@@ -1,6 +1,6 @@
 /**
  * conv1d/2d/3d and their two backward ops, made by one factory per spatial rank over the
- * one N-d kernel (im2col + GEMM, src/kernels/conv.ts).
+ * one N-d kernel (im2col + GEMM, src/kernels/conv/conv.ts).
  *
  * Gradients come from one identity. With C(x, w) the convolution, Bx(gy, w) its input
  * gradient and Bw(gy, x) its weight gradient, all three are bilinear and

@@ -1,5 +1,5 @@
 /**
- * matmul and linear. Both run on the one GEMM kernel (src/kernels/gemm.ts); their gradient
+ * matmul and linear. Both run on the one GEMM kernel (src/kernels/gemm/); their gradient
  * rules are built from matmul, transpose, reshape and sumTo, so they differentiate again.
  */
 import { AttrError, ShapeError, showShape } from "../../errors.ts"

@@ -5,7 +5,7 @@
  *   <name>(x) -> y, indices?         forward; indices (int32, flat per plane) only when consumed
  *   <name>_backward(gy, indices)     gx = scatter-add of gy at the SAVED indices (tie first/last)
  *   <name>_backward_ties(gy, x, y)   gx for tie split/all: the tie set of each window is
- *                                    read off the SAVED y (x[i] == y[o]); see kernels/pool-ties.ts
+ *                                    read off the SAVED y (x[i] == y[o]); see kernels/pool/ties.ts
  *   <name>_backward_ties_transpose(g, x, y)   the adjoint of the previous one
  *
  * Gradients of the backward ops (double backward): each is linear in its upstream input and

@@ -1,7 +1,7 @@
 /**
  * max_pool1d/2d/3d and their backward ops (made by the shared max family factory).
  *
- * Numerics are PyTorch's (see the rules in src/kernels/pool.ts): padding never wins,
+ * Numerics are PyTorch's (see the rules in src/kernels/pool/windows.ts): padding never wins,
  * ties pick the lowest flat index, NaN propagates with the LAST NaN's index, a window of
  * only -inf picks its first in-bounds element. `tie` and `nan` attrs choose other
  * conventions for research (the forward value is the same; only the index and the
