@@ -77,6 +77,11 @@ try {
   const golden = dagrad(["golden", join(repo, "test/golden/flatten.json")])
   assert.match(golden.stdout, /\d+ passed, 0 failed/)
   console.log(`dagrad train, eval: ok; dagrad golden flatten.json: ${golden.stdout.trim().split("\n").at(-1)}`)
+  for (const format of ["safetensors", "onnx"]) {
+    const exported = dagrad(["export", "--checkpoint", "runs/t/checkpoint.dgck", "--format", format, "--out", `runs/t/model.${format}`])
+    assert.ok(statSync(join(app, `runs/t/model.${format}`)).size > 0, `dagrad export --format ${format} wrote nothing`)
+    console.log(`dagrad export --format ${format}: ${exported.stdout.trim().split("\n").at(-1)}`)
+  }
 
   phase("(b) a strict consumer type-checks (nodenext, bundler)")
   const strict = { strict: true, noUncheckedIndexedAccess: true, noEmit: true, target: "ES2022", skipLibCheck: false, verbatimModuleSyntax: true }
