@@ -4,13 +4,13 @@
  * output `logits`, dynamic batch) or as safetensors (weights with PyTorch state_dict names).
  */
 import { parseArgs } from "node:util"
-import { DagradError } from "../errors.ts"
 import { encodeSafetensors } from "../io/safetensors.ts"
 import { exportOnnx } from "../io/onnx/export.ts"
 import { buildModelGraph, initParameters } from "../nn/module.ts"
 import { writeFileAtomic } from "./checkpoint.ts"
 import { buildModel, checkpointPathIn } from "./train.ts"
 import { loadTrainingCheckpoint } from "./training-checkpoint.ts"
+import { reportCliError, UsageError } from "./cli-errors.ts"
 
 const USAGE = `usage:
   npm run export -- --format onnx|safetensors --out FILE [--checkpoint PATH] [--opset N]
@@ -20,9 +20,6 @@ const USAGE = `usage:
                 pixels, output logits: [batch, classes]; batch is dynamic)
                 safetensors: the weights under PyTorch state_dict names (conv1.weight, ...)
   --opset       ONNX opset, 17 to 21 (default 17)`
-
-/** A usage mistake: printed with the usage, without a stack trace. */
-class UsageError extends Error {}
 
 /** What one export wrote. */
 export interface ExportResult {
@@ -76,12 +73,7 @@ export function main(argv: readonly string[]): number {
     console.log(`wrote ${r.path} (${format}, ${r.bytes} bytes): ${r.model} after ${r.epoch} epochs`)
     return 0
   } catch (e) {
-    if (e instanceof UsageError || e instanceof DagradError || (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"))) {
-      console.error(`error: ${e.message}`)
-      if (!(e instanceof DagradError)) console.error(USAGE)
-      return 1
-    }
-    throw e
+    return reportCliError(e, USAGE)
   }
 }
 

@@ -6,7 +6,6 @@ import { existsSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { parseArgs } from "node:util"
 import { makeBatch, takeExamples } from "../data/batches.ts"
-import { DagradError } from "../errors.ts"
 import { initParameters } from "../nn/module.ts"
 import { summary } from "../nn/summary.ts"
 import { Trainer } from "../nn/trainer.ts"
@@ -17,6 +16,7 @@ import { formatDuration } from "./progress.ts"
 import { buildModel, checkpointPathIn, DEFAULT_CONFIG, describeOptimizer, finalReport, OPTIMIZER_DEFAULTS, OPTIMIZER_NAMES, SCHEDULES, trainRun, type ModelName, type OptimizerName, type Schedule, type ScheduleInterval, type TrainConfig } from "./train.ts"
 import { loadTrainingCheckpoint } from "./training-checkpoint.ts"
 import { startThreadPool, type ThreadPool } from "./threads.ts"
+import { reportCliError, UsageError } from "./cli-errors.ts"
 
 const USAGE = `usage (in the repository; from an installed package: npx dagrad train|eval|predict [flags]):
   npm run train   -- [--epochs N] [--batch-size N] [--optimizer sgd|adam|adamw|rmsprop|adagrad]
@@ -66,9 +66,6 @@ const OPTIONS = {
   set: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const
-
-/** A usage mistake: printed without a stack trace. */
-class UsageError extends Error {}
 
 type Flags = { readonly [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string }
 
@@ -242,12 +239,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     else throw new UsageError(`unknown command '${command}' (expected train, eval or predict)`)
     return 0
   } catch (e) {
-    if (e instanceof UsageError || e instanceof DagradError || (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"))) {
-      console.error(`error: ${e.message}`)
-      if (!(e instanceof DagradError)) console.error(USAGE)
-      return 1
-    }
-    throw e
+    return reportCliError(e, USAGE)
   } finally {
     await pool?.close()
   }
