@@ -1,7 +1,9 @@
 // Helpers shared by op tests: build a graph on named inputs and run it; run golden files.
+import { build } from "esbuild"
 import { readFileSync } from "node:fs"
+import { runInNewContext } from "node:vm"
 import { describe, expect, it } from "vitest"
-import { GraphBuilder, compile, tensor, type Tensor, type Value } from "../src/index.ts"
+import { GraphBuilder, compile, tensor, type DagradError, type Tensor, type Value } from "../src/index.ts"
 import { parseGoldenFile, runGoldenCase } from "../src/testing/golden.ts"
 import { startThreadPool } from "../src/node/threads.ts"
 import { runSerially, taskFunction, type ParallelBackend, type TaskArgs } from "../src/exec/parallel.ts"
@@ -94,3 +96,35 @@ export function forward(build: (v: { [k: string]: Value }) => Value, inputs: { [
   for (const [k, t] of Object.entries(inputs)) feeds[k] = tensor(t.data, t.shape, dtype)
   return compile(b.graph, [y]).run(feeds)[0]
 }
+
+/** The error of class `Class` that `f` throws; fails the test when it throws nothing or something else. */
+export function errorOf<E extends DagradError>(Class: new (...a: never[]) => E, f: () => unknown): E {
+  try {
+    f()
+  } catch (e) {
+    expect(e).toBeInstanceOf(Class)
+    return e as E
+  }
+  throw new Error(`expected a ${Class.name}`)
+}
+
+/**
+ * Bundles `source` (imports resolved from the repository root) for the browser platform,
+ * where a Node built-in import fails the build, and runs it in a bare V8 context that has
+ * only `globals` (no process, require or Buffer). Returns what it assigned to
+ * `globalThis.result`.
+ */
+export async function runInBrowserSandbox(source: string, globals: { readonly [name: string]: unknown } = {}): Promise<unknown> {
+  const bundled = await build({
+    stdin: { contents: source, resolveDir: process.cwd(), loader: "ts" },
+    bundle: true,
+    platform: "browser",
+    format: "iife",
+    write: false,
+    logLevel: "silent",
+  })
+  const sandbox: { result?: unknown } = { ...globals }
+  runInNewContext(bundled.outputFiles[0].text, sandbox)
+  return sandbox.result
+}
+

@@ -1,15 +1,13 @@
-import { build } from "esbuild"
-import { runInNewContext } from "node:vm"
 import { describe, expect, it } from "vitest"
+import { runInBrowserSandbox } from "../helpers.ts"
 
 // The engine core must run unchanged in a browser: bundle it for the browser platform (a
 // Node built-in import fails the build) and run a small training graph in a bare V8
 // context that has no `process`, `require`, `Buffer` or Node globals at all.
 describe("browser-safe core", () => {
   it("bundles for the browser and trains in a context without Node globals", async () => {
-    const result = await build({
-      stdin: {
-        contents: `
+    const result = await runInBrowserSandbox(
+      `
           import { GraphBuilder, compile, gradValues, mul, sum, relu, tensor } from "./src/index.ts"
           const g = new GraphBuilder({ dtype: "float64" })
           const x = g.input("x", [4])
@@ -21,19 +19,9 @@ describe("browser-safe core", () => {
           const [l, d] = plan.run({ x: tensor([1, 2, 3, 4], [4], "float64") }, params)
           globalThis.result = { loss: l.data[0], dw: Array.from(d.data), hasProcess: typeof process !== "undefined" }
         `,
-        resolveDir: process.cwd(),
-        loader: "ts",
-      },
-      bundle: true,
-      platform: "browser",
-      format: "iife",
-      write: false,
-      logLevel: "silent",
-    })
-    const code = result.outputFiles[0].text
-    const sandbox: { result?: { loss: number; dw: number[]; hasProcess: boolean }; performance: typeof performance } = { performance }
-    runInNewContext(code, sandbox)
+      { performance },
+    )
     // relu(x*w) = [1, 0, 6, 2]: loss 9, dL/dw = x where x*w > 0
-    expect(sandbox.result).toEqual({ loss: 9, dw: [1, 0, 3, 4], hasProcess: false })
+    expect(result).toEqual({ loss: 9, dw: [1, 0, 3, 4], hasProcess: false })
   })
 })

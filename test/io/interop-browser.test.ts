@@ -1,6 +1,5 @@
-import { build } from "esbuild"
-import { runInNewContext } from "node:vm"
 import { describe, expect, it } from "vitest"
+import { runInBrowserSandbox } from "../helpers.ts"
 
 // dagrad/onnx and the safetensors codec work on bytes only: bundle them for the browser
 // platform (a Node built-in import fails the build) and run an export -> import and a
@@ -8,9 +7,8 @@ import { describe, expect, it } from "vitest"
 // TextEncoder/TextDecoder, which browsers have).
 describe("browser-safe interop", () => {
   it("exports, imports and round-trips weights in a context without Node globals", async () => {
-    const result = await build({
-      stdin: {
-        contents: `
+    const result = await runInBrowserSandbox(
+      `
           import { buildModelGraph, compile, initParameters, lenet5, tensor } from "./src/index.ts"
           import { exportOnnx, importOnnx } from "./src/io/onnx/index.ts"
           import { decodeSafetensors, encodeSafetensors } from "./src/io/safetensors.ts"
@@ -28,17 +26,8 @@ describe("browser-safe interop", () => {
             hasBuffer: typeof Buffer !== "undefined",
           }
         `,
-        resolveDir: process.cwd(),
-        loader: "ts",
-      },
-      bundle: true,
-      platform: "browser",
-      format: "iife",
-      write: false,
-      logLevel: "silent",
-    })
-    const sandbox: { result?: unknown; performance: typeof performance; TextEncoder: typeof TextEncoder; TextDecoder: typeof TextDecoder } = { performance, TextEncoder, TextDecoder }
-    runInNewContext(result.outputFiles[0].text, sandbox)
-    expect(sandbox.result).toEqual({ same: true, names: 10, hasProcess: false, hasBuffer: false })
+      { performance, TextEncoder, TextDecoder },
+    )
+    expect(result).toEqual({ same: true, names: 10, hasProcess: false, hasBuffer: false })
   })
 })

@@ -1,14 +1,12 @@
-import { build } from "esbuild"
-import { runInNewContext } from "node:vm"
 import { describe, expect, it } from "vitest"
+import { runInBrowserSandbox } from "../helpers.ts"
 
 // src/optim must run in a browser: bundle it for the browser platform (a Node built-in
 // import fails the build) and take optimizer steps in a context without Node globals.
 describe("browser-safe optim", () => {
   it("bundles for the browser; Adam + OneCycleLR + clipGradNorm run without Node globals", async () => {
-    const result = await build({
-      stdin: {
-        contents: `
+    const result = await runInBrowserSandbox(
+      `
           import { Adam, OneCycleLR, clipGradNorm } from "./src/optim/index.ts"
           const params = new Map([["w", { shape: [2], dtype: "float64", data: new Float64Array([1, 1]) }]])
           const grads = new Map([["w", { shape: [2], dtype: "float64", data: new Float64Array([3, 4]) }]])
@@ -20,19 +18,9 @@ describe("browser-safe optim", () => {
           sched.step()
           globalThis.result = { norm, lr, w: Array.from(params.get("w").data), hasProcess: typeof process !== "undefined" }
         `,
-        resolveDir: process.cwd(),
-        loader: "ts",
-      },
-      bundle: true,
-      platform: "browser",
-      format: "iife",
-      write: false,
-      logLevel: "silent",
-    })
-    const sandbox: { result?: { norm: number; lr: number; w: number[]; hasProcess: boolean } } = {}
-    runInNewContext(result.outputFiles[0].text, sandbox)
+    )
     // |g| = 5 < 100: no clipping; lr = max_lr / div_factor = 0.1 (as the cos anneal rounds it);
     // Adam's first step moves each w by lr (eps 0)
-    expect(sandbox.result).toEqual({ norm: 5, lr: expect.closeTo(0.1, 15), w: [expect.closeTo(0.9, 15), expect.closeTo(0.9, 15)], hasProcess: false })
+    expect(result).toEqual({ norm: 5, lr: expect.closeTo(0.1, 15), w: [expect.closeTo(0.9, 15), expect.closeTo(0.9, 15)], hasProcess: false })
   })
 })

@@ -11,16 +11,9 @@ import { log, mul, pow, relu, exp } from "../../src/ops/pointwise/index.ts"
 import { sum } from "../../src/ops/reduce/index.ts"
 import { tensor } from "../../src/tensor/tensor.ts"
 import { describeRange } from "../../src/exec/anomaly.ts"
+import { errorOf } from "../helpers.ts"
 
-function anomalyOf(f: () => unknown): AnomalyError {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(AnomalyError)
-    return e as AnomalyError
-  }
-  throw new Error("expected an AnomalyError")
-}
+const anomalyOf = (f: () => unknown): AnomalyError => errorOf(AnomalyError, f)
 
 describe("anomaly detection", () => {
   it("names the first forward node whose output is NaN, with its inputs' ranges", () => {

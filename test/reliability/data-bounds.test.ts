@@ -3,20 +3,13 @@
 import { describe, expect, it } from "vitest"
 import { FeedError } from "../../src/errors.ts"
 import { batches, epochOrder, makeBatch, normalizationTable, takeExamples, type ImageDataset } from "../../src/data/batches.ts"
+import { errorOf } from "../helpers.ts"
 
 function dataset(count: number, overrides: Partial<ImageDataset> = {}): ImageDataset {
   return { images: new Uint8Array(count * 4).fill(128), labels: new Uint8Array(count).fill(3), count, channels: 1, height: 2, width: 2, numClasses: 10, ...overrides }
 }
 
-function feedErrorOf(f: () => unknown): FeedError {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(FeedError)
-    return e as FeedError
-  }
-  throw new Error("expected a FeedError")
-}
+const feedErrorOf = (f: () => unknown): FeedError => errorOf(FeedError, f)
 
 describe("data pipeline bounds", () => {
   it("makeBatch rejects an index past the dataset", () => {

@@ -4,7 +4,7 @@
 import { produce } from "immer"
 import { describe, expect, it } from "vitest"
 import "../../src/ops/builtins.ts"
-import { AttrError, DagradError, GraphError, KernelError, ShapeError } from "../../src/errors.ts"
+import { AttrError, GraphError, KernelError, ShapeError } from "../../src/errors.ts"
 import { GraphBuilder } from "../../src/graph/builder.ts"
 import type { Graph } from "../../src/graph/builder.ts"
 import { compile } from "../../src/exec/plan.ts"
@@ -20,16 +20,7 @@ import { initParameters } from "../../src/nn/module.ts"
 import { mlp } from "../../src/nn/models.ts"
 import { Trainer } from "../../src/nn/trainer.ts"
 import { SGD } from "../../src/optim/sgd.ts"
-
-function errorOf<E extends DagradError>(Class: new (...a: never[]) => E, f: () => unknown): E {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(Class)
-    return e as E
-  }
-  throw new Error(`expected a ${Class.name}`)
-}
+import { errorOf } from "../helpers.ts"
 
 function convGraph(): { graph: Graph; id: string } {
   const g = new GraphBuilder()

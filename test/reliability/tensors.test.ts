@@ -15,16 +15,9 @@ import { initParameters } from "../../src/nn/module.ts"
 import { mlp } from "../../src/nn/models.ts"
 import { Trainer } from "../../src/nn/trainer.ts"
 import { SGD } from "../../src/optim/sgd.ts"
+import { errorOf } from "../helpers.ts"
 
-function feedErrorOf(f: () => unknown): FeedError {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(FeedError)
-    return e as FeedError
-  }
-  throw new Error("expected a FeedError")
-}
+const feedErrorOf = (f: () => unknown): FeedError => errorOf(FeedError, f)
 
 const fake = (shape: number[], dtype: string, data: unknown): Tensor => ({ shape, dtype, data }) as unknown as Tensor
 
