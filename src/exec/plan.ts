@@ -207,6 +207,8 @@ export class Plan {
       const step = steps[i]
       const node = step.node
       const key = refKey({ node: node.id, output: "y" })
+      // the step of a side-by-side pair that goes to the other thread (undefined: run in turn)
+      const remote = step.besideNext === true && options.sideBySide !== false && canRunBeside() ? sendable(step, steps[i + 1]) : undefined
       if (node.kind === "input") {
         values.set(key, checkLeaf(node, feeds[node.id], "feed"))
       } else if (node.kind === "param") {
@@ -214,8 +216,8 @@ export class Plan {
       } else if (step.aliasOf !== undefined) {
         values.set(key, values.get(step.aliasOf)!)
         if (options.onNode) options.onNode(node, 0)
-      } else if (step.besideNext === true && options.sideBySide !== false && canRunBeside() && sendable(step, steps[i + 1]) !== undefined) {
-        this.runPair(step, steps[i + 1], values, options)
+      } else if (remote !== undefined) {
+        this.runPair(step, steps[i + 1], remote, values, options)
         if (detect) checkAnomaly(this.graph, node, values)
         this.release(step, values)
         i++
@@ -240,16 +242,16 @@ export class Plan {
   }
 
   /**
-   * Runs a pair's two kernels at once: one on another thread (as the offload task), the
+   * Runs a pair's two kernels at once: `sent` on another thread (as the offload task), the
    * other here, each on one thread. Both nodes' outputs are taken before either runs and
    * nothing is released until both are done, so neither can be handed a buffer the other
    * still reads. With onNode, the node run here reports its own time and the other one
    * the rest of the pair's wall time.
    */
-  private runPair(first: Step, second: Step, values: Map<string, Tensor>, options: RunOptions): void {
+  private runPair(first: Step, second: Step, sent: Step, values: Map<string, Tensor>, options: RunOptions): void {
     const a = this.prepare(first, values)
     const b = this.prepare(second, values)
-    const [remote, remoteArgs, local, localArgs] = sendable(first, second) === first ? [first, a, second, b] : [second, b, first, a]
+    const [remote, remoteArgs, local, localArgs] = sent === first ? [first, a, second, b] : [second, b, first, a]
     const task = offloadArgs(remote.offload!, remoteArgs.inputs, remoteArgs.outputs, remoteArgs.activationMask)
     const started = options.onNode ? performance.now() : 0
     let localMs = 0
