@@ -94,7 +94,6 @@ export function pointwiseOp<P extends readonly unknown[] = [], RawA = Record<str
     if (typeof d === "function") return d
     throw new GraphError(`${rule.name}_backward has no second derivative (give d2 in the pointwise rule of ${rule.name}, or "zero" if f' is piecewise constant)`)
   }
-  const rawOf = (params: P): RawA | undefined => rule.args?.(...params)
   // The normalised attrs are valid raw attrs too (rule.attrs accepts its own output).
   const asRaw = (attrs: A): RawA => attrs as unknown as RawA
 
@@ -144,7 +143,7 @@ export function pointwiseOp<P extends readonly unknown[] = [], RawA = Record<str
     grad: ({ inputs: { x }, outputs: { y }, grads: { y: gy }, attrs }) => ({ x: applyBackward(gy!, rule.saves === "x" ? x : y, attrs) }),
   })
 
-  const attrsOf = (params: P): RawA => rawOf(params) ?? ({} as RawA)
+  const attrsOf = (params: P): RawA => rule.args?.(...params) ?? ({} as RawA)
   return {
     op,
     backwardOp,
