@@ -1,0 +1,71 @@
+/**
+ * float32 GEMM on the WASM kernels: the BLIS loop nest (as in ../gemm/serial.ts) driven from
+ * here, with packing and the macro-kernel in WebAssembly (./gemm-module.ts). Operands in an
+ * arena are used in place; others are copied into the staging arena first.
+ */
+import { arenaOf, GEMM_KC, GEMM_MC, GEMM_NC, SCRATCH, stagingArena, type Arena } from "./module.ts"
+
+/** The elements a strided matrix view spans: rows x cols with row stride ld. */
+const span = (rows: number, cols: number, ld: number): number => (rows - 1) * ld + cols
+
+/** The same contract as ../gemm/serial.ts's gemmSerial, for float32 operands. */
+export function gemmWasm(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
+): boolean {
+  const arena = arenaOf(C)
+  if (arena !== undefined && arenaOf(A) === arena && arenaOf(B) === arena) {
+    run(arena, transA, transB, M, N, K, alpha, A.byteOffset, lda, B.byteOffset, ldb, beta, C.byteOffset, ldc)
+    return true
+  }
+  // copy the operands' spans into the staging arena, run there, copy C back
+  const aLen = transA ? span(K, M, lda) : span(M, K, lda)
+  const bLen = transB ? span(N, K, ldb) : span(K, N, ldb)
+  const cLen = span(M, N, ldc)
+  const pad = (n: number): number => Math.ceil(n / 4) * 4
+  const s = stagingArena((pad(aLen) + pad(bLen) + pad(cLen)) * 4)
+  if (s === undefined) return false
+  const heap = new Float32Array(s.memory.buffer)
+  const a = s.dataStart / 4
+  const b = a + pad(aLen)
+  const c = b + pad(bLen)
+  heap.set(A.subarray(0, aLen), a)
+  heap.set(B.subarray(0, bLen), b)
+  if (beta !== 0) heap.set(C.subarray(0, cLen), c)
+  run(s, transA, transB, M, N, K, alpha, a * 4, lda, b * 4, ldb, beta, c * 4, ldc)
+  C.set(heap.subarray(c, c + cLen))
+  return true
+}
+
+function run(arena: Arena, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void {
+  const k = arena.kernels
+  const pa = SCRATCH.packedA
+  const pb = SCRATCH.packedB
+  const ta = transA ? 1 : 0
+  const tb = transB ? 1 : 0
+  for (let jc = 0; jc < N; jc += GEMM_NC) {
+    const nc = Math.min(GEMM_NC, N - jc)
+    for (let pc = 0; pc < K; pc += GEMM_KC) {
+      const kc = Math.min(GEMM_KC, K - pc)
+      k.packB(b + 4 * (transB ? jc * ldb + pc : pc * ldb + jc), ldb, tb, kc, nc, pb)
+      // the first K block applies beta (overwriting when it is 0), later ones accumulate
+      const first = pc === 0
+      for (let ic = 0; ic < M; ic += GEMM_MC) {
+        const mc = Math.min(GEMM_MC, M - ic)
+        k.packA(a + 4 * (transA ? pc * lda + ic : ic * lda + pc), lda, ta, mc, kc, pa)
+        k.macro(pa, pb, mc, nc, kc, c + 4 * (ic * ldc + jc), ldc, alpha, first ? beta : 1, first && beta === 0 ? 1 : 0, SCRATCH.tile)
+      }
+    }
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The WASM kernel module and the arenas it runs in.
+ *
+ * The module's bytes are assembled at start-up by ./emit.ts from the kernel families'
+ * function lists (./gemm-module.ts, ...), compiled once, and instantiated once per
+ * {@link Arena}: one `WebAssembly.Memory` of fixed size (its initial size is its maximum:
+ * growing a memory detaches every typed array on it and slows all typed-array access in
+ * the process), whose first bytes are the kernels' scratch (packed GEMM panels) and the
+ * rest the tensors' data. Kernels work in place on tensors that live in an arena: a
+ * Float32Array whose buffer is the arena's.
+ */
+import { assembleModule, type FunctionSpec } from "./emit.ts"
+import { gemmFunctions } from "./gemm-module.ts"
+
+/** Bytes of a WebAssembly page. */
+export const PAGE_BYTES = 65536
+/** The most pages a module declares it may import (4 GiB: the wasm32 limit). */
+const MAX_PAGES = 65536
+
+/** GEMM blocking (see ./gemm.ts): rows of A, depth, and columns of B packed at once. */
+export const GEMM_MC = 64
+export const GEMM_KC = 256
+export const GEMM_NC = 512
+
+/** Byte layout of an arena's scratch: the edge tile, then packed A, then packed B. */
+export const SCRATCH = {
+  tile: 0,
+  packedA: 128,
+  packedB: 128 + GEMM_MC * GEMM_KC * 4,
+  bytes: 128 + GEMM_MC * GEMM_KC * 4 + GEMM_NC * GEMM_KC * 4,
+} as const
+
+/** The module's exports, as the JS side calls them (byte addresses, element strides). */
+export interface KernelExports {
+  packA(src: number, lda: number, trans: number, mc: number, kc: number, dst: number): void
+  packB(src: number, ldb: number, trans: number, kc: number, nc: number, dst: number): void
+  macro(pa: number, pb: number, mc: number, nc: number, kc: number, c: number, ldc: number, alpha: number, beta: number, overwrite: number, tile: number): void
+}
+
+/** The functions of the module, in order. */
+function kernelFunctions(): FunctionSpec[] {
+  return [...gemmFunctions(false)]
+}
+
+const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {}
+let unavailable: string | undefined
+
+/** The module's bytes for a plain or a shared memory import. */
+export function kernelModuleBytes(shared: boolean): Uint8Array {
+  return assembleModule({ shared, maximumPages: MAX_PAGES }, kernelFunctions())
+}
+
+function compiledModule(shared: boolean): WebAssembly.Module | undefined {
+  const key = shared ? "shared" : "plain"
+  const have = compiled[key]
+  if (have !== undefined) return have
+  if (unavailable !== undefined) return undefined
+  try {
+    const m = new WebAssembly.Module(kernelModuleBytes(shared))
+    compiled[key] = m
+    return m
+  } catch (e) {
+    // No SIMD (validation fails), no shared memory, or a main thread that refuses
+    // synchronous compiles of this size: the JS kernels run instead.
+    unavailable = e instanceof Error ? e.message : String(e)
+    return undefined
+  }
+}
+
+/**
+ * True when this runtime can run the WASM kernels (feature detection: the module
+ * validates and compiles). {@link wasmUnavailableReason} says why not.
+ */
+export function wasmAvailable(): boolean {
+  return typeof WebAssembly === "object" && compiledModule(false) !== undefined
+}
+
+/** Why {@link wasmAvailable} is false (undefined while it is true or untested). */
+export function wasmUnavailableReason(): string | undefined {
+  return typeof WebAssembly !== "object" ? "no WebAssembly in this runtime" : unavailable
+}
+
+/**
+ * Compiles the module off the main thread's synchronous path (browsers refuse synchronous
+ * compiles of modules over 4 KiB on the main thread): await this once before running
+ * there; elsewhere the module compiles on first use.
+ */
+export async function compileKernelsAsync(): Promise<boolean> {
+  if (compiled.plain !== undefined) return true
+  try {
+    compiled.plain = await WebAssembly.compile(kernelModuleBytes(false) as BufferSource)
+    unavailable = undefined
+    return true
+  } catch (e) {
+    unavailable = e instanceof Error ? e.message : String(e)
+    return false
+  }
+}
+
+/** One memory and the kernel module instantiated on it. */
+export interface Arena {
+  readonly memory: WebAssembly.Memory
+  readonly kernels: KernelExports
+  /** Byte address where tensor data may start (after the scratch). */
+  readonly dataStart: number
+  /** Total bytes. */
+  readonly bytes: number
+  /** Next free byte for {@link arenaAlloc}. */
+  next: number
+}
+
+const arenas = new WeakMap<ArrayBufferLike, Arena>()
+
+/**
+ * A new arena with room for `dataBytes` of tensors after the scratch, or undefined when
+ * the WASM kernels are unavailable. `shared` makes its memory a SharedArrayBuffer that
+ * worker threads can instantiate the module on.
+ */
+export function createArena(dataBytes: number, shared = false): Arena | undefined {
+  const module = compiledModule(shared)
+  if (module === undefined) return undefined
+  const bytes = SCRATCH.bytes + Math.ceil(dataBytes / 16) * 16
+  const pages = Math.ceil(bytes / PAGE_BYTES)
+  if (pages > MAX_PAGES) return undefined
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared } as WebAssembly.MemoryDescriptor)
+  const instance = new WebAssembly.Instance(module, { env: { memory } })
+  const arena: Arena = { memory, kernels: instance.exports as unknown as KernelExports, dataStart: SCRATCH.bytes, bytes: pages * PAGE_BYTES, next: SCRATCH.bytes }
+  arenas.set(memory.buffer, arena)
+  return arena
+}
+
+/** The arena `a` lives in, if any. */
+export function arenaOf(a: ArrayBufferView): Arena | undefined {
+  return arenas.get(a.buffer)
+}
+
+/** `size` float32 zeros carved from the arena (16-byte aligned), or undefined when it is full. */
+export function arenaAlloc(arena: Arena, size: number): Float32Array | undefined {
+  const start = arena.next
+  const end = start + Math.ceil((size * 4) / 16) * 16
+  if (end > arena.bytes) return undefined
+  arena.next = end
+  return new Float32Array(arena.memory.buffer, start, size)
+}
+
+let staging: Arena | undefined
+
+/**
+ * The arena operands that live outside any arena are copied into for one kernel call,
+ * with room for at least `bytes` (replaced by a larger one, never grown, when too small).
+ */
+export function stagingArena(bytes: number): Arena | undefined {
+  if (staging === undefined || staging.bytes - staging.dataStart < bytes) {
+    staging = createArena(Math.max(bytes, 16 << 20))
+  }
+  return staging
+}
