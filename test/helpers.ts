@@ -2,7 +2,8 @@
 import { build } from "esbuild"
 import { readFileSync } from "node:fs"
 import { runInNewContext } from "node:vm"
-import { describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { setKernelBackend } from "../src/kernels/backend.ts"
 import { GraphBuilder, compile, tensor, type DagradError, type Tensor, type Value } from "../src/index.ts"
 import { parseGoldenFile, runGoldenCase } from "../src/testing/golden.ts"
 import { startThreadPool } from "../src/node/threads.ts"
@@ -128,3 +129,13 @@ export async function runInBrowserSandbox(source: string, globals: { readonly [n
   return sandbox.result
 }
 
+
+/**
+ * Runs the tests of this file on the JavaScript kernels (setKernelBackend("js")): for
+ * tests that compare JS kernel paths with each other bit for bit (direct vs im2col + GEMM,
+ * Winograd vs its direct fallback), which the WASM kernels would otherwise replace.
+ */
+export function onJsKernels(): void {
+  beforeAll(() => setKernelBackend("js"))
+  afterAll(() => setKernelBackend(undefined))
+}

@@ -6,9 +6,13 @@
  * "js". `DAGRAD_BACKEND=js|wasm` in the environment (read from `globalThis.process`, so
  * the core imports no Node module) or {@link setKernelBackend} forces one.
  */
+import { wasmAvailable } from "./wasm/module.ts"
+
 export type KernelBackendName = "js" | "wasm"
 
-let forced: KernelBackendName | undefined = fromEnvironment()
+/** The backend DAGRAD_BACKEND names, read once at start-up. */
+const fromEnv: KernelBackendName | undefined = fromEnvironment()
+let forced: KernelBackendName | undefined
 
 function fromEnvironment(): KernelBackendName | undefined {
   const env = (globalThis as { process?: { env?: { [k: string]: string | undefined } } }).process?.env
@@ -19,7 +23,7 @@ function fromEnvironment(): KernelBackendName | undefined {
 }
 
 /**
- * Forces the kernel backend for float32 work (`undefined`: back to the default). Results
+ * Forces the kernel backend for float32 work (`undefined`: back to DAGRAD_BACKEND's choice, or the default). Results
  * differ between backends only by float32 rounding; each is deterministic on its own.
  *
  * @example
@@ -31,5 +35,10 @@ export function setKernelBackend(name: KernelBackendName | undefined): void {
 
 /** The backend float32 kernels use now (see {@link setKernelBackend}). */
 export function kernelBackend(): KernelBackendName {
-  return forced ?? "wasm"
+  return forced ?? fromEnv ?? "wasm"
+}
+
+/** True when float32 kernels should run on WASM now: the backend is "wasm" and the module validated. */
+export function useWasmKernels(): boolean {
+  return kernelBackend() === "wasm" && wasmAvailable()
 }

@@ -7,6 +7,7 @@
  * the event loop costs a libuv wake-up and a task (see threads.ts for the figures).
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads"
+import { setKernelBackend } from "../kernels/backend.ts"
 import { installKernelTask } from "../exec/offload.ts"
 import { builtinRegistry } from "../ops/builtins.ts"
 import { taskFunction, type TaskArgs } from "../exec/parallel.ts"
@@ -26,6 +27,7 @@ function view(r: SharedArrayRef): DataArray {
 
 function run(job: WorkerJob): void {
   try {
+    setKernelBackend(job.backend)
     const args: TaskArgs = { arrays: job.arrays.map(view), numbers: job.numbers, text: job.text }
     taskFunction(job.task)(args)
   } catch (e) {

@@ -15,6 +15,7 @@
  * ... train ...
  * await pool.close()
  */
+import { kernelBackend, type KernelBackendName } from "../kernels/backend.ts"
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads"
 import { runSerially, setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../exec/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
@@ -33,6 +34,8 @@ export interface WorkerJob {
   readonly arrays: readonly SharedArrayRef[]
   readonly numbers: readonly number[]
   readonly text?: string
+  /** The main thread's kernel backend: a worker computes as the main thread would. */
+  readonly backend: KernelBackendName
 }
 
 /** Indices into the shared control words. */
@@ -100,7 +103,7 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
     Atomics.notify(control, CONTROL.firstJobCounter + i)
   }
 
-  const job = (task: string, p: TaskArgs): WorkerJob => ({ task, arrays: p.arrays.map(refOf), numbers: p.numbers, text: p.text })
+  const job = (task: string, p: TaskArgs): WorkerJob => ({ task, arrays: p.arrays.map(refOf), numbers: p.numbers, text: p.text, backend: kernelBackend() })
   const start = (): void => {
     Atomics.store(control, CONTROL.done, 0)
     Atomics.store(control, CONTROL.error, 0)

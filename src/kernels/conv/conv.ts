@@ -12,6 +12,7 @@ import { canIm2colPacked } from "./direct.ts"
 import { useDirectBackwardWeight } from "./direct-weight.ts"
 import { convBackwardInputParallel, convBackwardWeightBySamples, convBackwardWeightParallel, convForwardParallel, weightGradientBySamples, worthSplittingBatch } from "./parallel.ts"
 import type { ConvProblem } from "./problem.ts"
+import { useWasmKernels } from "../backend.ts"
 import { convBackwardInputSerial, convBackwardWeightSerial, convForwardSerial, gemmSizes, isPointwise } from "./serial.ts"
 
 /**
@@ -42,7 +43,9 @@ export function convBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatA
  * thread then builds only its columns), else channels.
  */
 export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
-  if (threadCount() > 1 && !isDepthwise(p) && worthSplittingBatch(p)) {
+  // (the WASM kernels run the weight gradient on this thread: their per-sample GEMMs are
+  // a fraction of the JS kernels' time, and a split by samples would change the sum's order)
+  if (threadCount() > 1 && !isDepthwise(p) && worthSplittingBatch(p) && !(gw instanceof Float32Array && useWasmKernels())) {
     if (useDirectBackwardWeight(p) && weightGradientBySamples(p)) return convBackwardWeightBySamples(gy, x, gw, p)
     // by taps when each thread can build just its columns of col^T (no duplicated im2col)
     if (useDirectBackwardWeight(p) || prepacksWeightGradient(p)) return convBackwardWeightParallel(gy, x, gw, p, "taps")

@@ -26,6 +26,8 @@ import { parallelBackend, threadCount } from "../../exec/parallel.ts"
 import { reluForward } from "../pointwise/relu.ts"
 import type { ConvProblem, GemmFunction } from "./problem.ts"
 import { im2col, inputVolume, kernelVolume, outputVolume, paddedSizes, positionOffsets, tapOffsets, type ConvGeometry } from "./im2col.ts"
+import { useWasmKernels } from "../backend.ts"
+import { convBackwardInputWasm, convBackwardWeightWasm, convForwardWasm } from "../wasm/conv.ts"
 
 let scratch64: FloatArray = new Float64Array(0)
 let scratch32: FloatArray = new Float32Array(0)
@@ -77,8 +79,18 @@ function columnMatrix(x: FloatArray, xOff: number, channels: number, g: ConvGeom
   return col
 }
 
+/**
+ * True when a float32 problem runs on the WASM kernels (../wasm/conv.ts): they are on, and
+ * the conv is not depthwise (one channel per group: ./depthwise.ts's loops beat a GEMM
+ * with one row).
+ */
+function onWasm(p: ConvProblem, ...arrays: (FloatArray | undefined)[]): boolean {
+  return !isDepthwise(p) && arrays.every((a) => a === undefined || a instanceof Float32Array) && useWasmKernels()
+}
+
 /** `convForward` (./conv.ts) on this thread, with the given GEMM. */
 export function convForwardSerial(x: FloatArray, weight: FloatArray, bias: FloatArray | undefined, y: FloatArray, p: ConvProblem, mm: GemmFunction, relu = false): void {
+  if (onWasm(p, x, weight, y, bias) && convForwardWasm(x as Float32Array, weight as Float32Array, bias as Float32Array | undefined, y as Float32Array, p, relu)) return
   if (isDepthwise(p)) {
     const all = y.subarray(0, p.batch * p.outChannels * outputVolume(p.geometry))
     // the depthwise loops accumulate into y: start from zero (the executor does not clear)
@@ -133,6 +145,7 @@ function convForwardLowered(x: FloatArray, weight: FloatArray, bias: FloatArray 
 
 /** `convBackwardInput` (./conv.ts) on this thread, with the given GEMM. */
 export function convBackwardInputSerial(gy: FloatArray, weight: FloatArray, gx: FloatArray, p: ConvProblem, mm: GemmFunction): void {
+  if (onWasm(p, gy, weight, gx) && convBackwardInputWasm(gy as Float32Array, weight as Float32Array, gx as Float32Array, p)) return
   if (isDepthwise(p)) {
     gx.fill(0, 0, p.batch * p.inChannels * inputVolume(p.geometry))
     return depthwiseBackwardInput(gy, weight, gx, p)
@@ -204,6 +217,7 @@ function copyInterior(padded: Float64Array, channels: number, g: ConvGeometry, g
  * ranges, so parts computed separately give the bits of one call.
  */
 export function convBackwardWeightSerial(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem, mm: GemmFunction, c0: number, c1: number, t0 = 0, t1 = Infinity): void {
+  if (p.batch > 0 && onWasm(p, gy, x, gw) && convBackwardWeightWasm(gy as Float32Array, x as Float32Array, gw as Float32Array, p, c0, c1, t0, t1)) return
   if (isDepthwise(p) || p.batch === 0) {
     gw.fill(0)
     if (p.batch === 0) return

@@ -25,6 +25,8 @@
  * the small-size path below, which follows the same order.
  */
 import type { FloatArray } from "../../tensor/dtype.ts"
+import { useWasmKernels } from "../backend.ts"
+import { gemmWasm } from "../wasm/gemm.ts"
 
 // The micro-kernel and the packers are written out for MR = 4, NR = 3 (literals keep V8's
 // index arithmetic cheap); change them together.
@@ -70,6 +72,10 @@ export function gemmSerial(
   ldc: number,
 ): void {
   if (M <= 0 || N <= 0) return
+  // float32 runs on the WASM SIMD kernels when they are on (float32 accumulation; see ../backend.ts)
+  if (K > 0 && alpha !== 0 && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array && useWasmKernels()) {
+    if (gemmWasm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return
+  }
   if (K <= 0 || alpha === 0) {
     scaleC(M, N, beta, C, ldc)
     return

@@ -132,6 +132,7 @@ export class Code {
 
   // f32 arithmetic and comparisons
   f32_gt(): this { return this.op(0x5e) }
+  f32_le(): this { return this.op(0x5f) }
   f32_ge(): this { return this.op(0x60) }
   f32_eq(): this { return this.op(0x5b) }
   f32_ne(): this { return this.op(0x5c) }
@@ -149,6 +150,7 @@ export class Code {
   f32x4_extract_lane(lane: number): this { this.simd(0x1f); this.bytes.push(lane); return this }
   f32x4_eq(): this { return this.simd(0x41) }
   f32x4_gt(): this { return this.simd(0x44) }
+  f32x4_le(): this { return this.simd(0x45) }
   v128_and(): this { return this.simd(0x4e) }
   v128_bitselect(): this { return this.simd(0x52) }
   f32x4_add(): this { return this.simd(0xe4) }
@@ -184,7 +186,7 @@ function section(out: number[], id: number, content: number[]): void {
 }
 
 /** The bytes of a module that imports `env.memory` and defines `functions` (indices in order). */
-export function assembleModule(memory: MemoryImport, functions: readonly FunctionSpec[]): Uint8Array {
+export function assembleModule(memory: MemoryImport, functions: readonly FunctionSpec[]): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
 
   const types: number[] = []

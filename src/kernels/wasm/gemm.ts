@@ -26,7 +26,7 @@ export function gemmWasm(
 ): boolean {
   const arena = arenaOf(C)
   if (arena !== undefined && arenaOf(A) === arena && arenaOf(B) === arena) {
-    run(arena, transA, transB, M, N, K, alpha, A.byteOffset, lda, B.byteOffset, ldb, beta, C.byteOffset, ldc)
+    gemmAt(arena, transA, transB, M, N, K, alpha, A.byteOffset, lda, B.byteOffset, ldb, beta, C.byteOffset, ldc)
     return true
   }
   // copy the operands' spans into the staging arena, run there, copy C back
@@ -43,12 +43,13 @@ export function gemmWasm(
   heap.set(A.subarray(0, aLen), a)
   heap.set(B.subarray(0, bLen), b)
   if (beta !== 0) heap.set(C.subarray(0, cLen), c)
-  run(s, transA, transB, M, N, K, alpha, a * 4, lda, b * 4, ldb, beta, c * 4, ldc)
+  gemmAt(s, transA, transB, M, N, K, alpha, a * 4, lda, b * 4, ldb, beta, c * 4, ldc)
   C.set(heap.subarray(c, c + cLen))
   return true
 }
 
-function run(arena: Arena, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void {
+/** The GEMM on byte addresses in `arena` (operands already there; see gemmWasm for the contract). */
+export function gemmAt(arena: Arena, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void {
   const k = arena.kernels
   const pa = SCRATCH.packedA
   const pb = SCRATCH.packedB

@@ -10,6 +10,7 @@
  * Float32Array whose buffer is the arena's.
  */
 import { assembleModule, type FunctionSpec } from "./emit.ts"
+import { convFunctions } from "./conv-module.ts"
 import { gemmFunctions } from "./gemm-module.ts"
 
 /** Bytes of a WebAssembly page. */
@@ -35,18 +36,22 @@ export interface KernelExports {
   packA(src: number, lda: number, trans: number, mc: number, kc: number, dst: number): void
   packB(src: number, ldb: number, trans: number, kc: number, nc: number, dst: number): void
   macro(pa: number, pb: number, mc: number, nc: number, kc: number, c: number, ldc: number, alpha: number, beta: number, overwrite: number, tile: number): void
+  im2colPlane(x: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, oh: number, ow: number, col: number, rowStride: number): void
+  col2imPlane(gx: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, oh: number, ow: number, col: number, rowStride: number): void
+  fillRows(y: number, rows: number, len: number, values: number): void
+  relu(y: number, n: number): void
 }
 
 /** The functions of the module, in order. */
 function kernelFunctions(): FunctionSpec[] {
-  return [...gemmFunctions(false)]
+  return [...gemmFunctions(false), ...convFunctions()]
 }
 
 const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {}
 let unavailable: string | undefined
 
 /** The module's bytes for a plain or a shared memory import. */
-export function kernelModuleBytes(shared: boolean): Uint8Array {
+export function kernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   return assembleModule({ shared, maximumPages: MAX_PAGES }, kernelFunctions())
 }
 
@@ -88,7 +93,7 @@ export function wasmUnavailableReason(): string | undefined {
 export async function compileKernelsAsync(): Promise<boolean> {
   if (compiled.plain !== undefined) return true
   try {
-    compiled.plain = await WebAssembly.compile(kernelModuleBytes(false) as BufferSource)
+    compiled.plain = await WebAssembly.compile(kernelModuleBytes(false))
     unavailable = undefined
     return true
   } catch (e) {
@@ -154,4 +159,34 @@ export function stagingArena(bytes: number): Arena | undefined {
     staging = createArena(Math.max(bytes, 16 << 20))
   }
   return staging
+}
+
+/**
+ * Runs `body` with every array in one arena and `workBytes` of workspace after the
+ * arena's data: in place when they already share an arena with that much room left,
+ * else in the staging arena, copying `inputs` in and `outputs` in and back out. `body`
+ * gets the arena, each array's byte address (inputs then outputs) and the workspace's.
+ * False when no arena can hold them (the caller runs the JS kernel).
+ */
+export function runInArena(inputs: readonly Float32Array[], outputs: readonly Float32Array[], workBytes: number, body: (arena: Arena, addresses: number[], work: number) => void): boolean {
+  const all = [...inputs, ...outputs]
+  const home = arenaOf(all[0])
+  if (home !== undefined && all.every((a) => arenaOf(a) === home) && home.bytes - home.next >= workBytes) {
+    body(home, all.map((a) => a.byteOffset), home.next)
+    return true
+  }
+  const padded = (a: Float32Array): number => Math.ceil(a.length / 4) * 16
+  const s = stagingArena(all.reduce((t, a) => t + padded(a), 0) + workBytes)
+  if (s === undefined) return false
+  const heap = new Float32Array(s.memory.buffer)
+  const addresses: number[] = []
+  let at = s.dataStart
+  for (const a of all) {
+    heap.set(a, at / 4)
+    addresses.push(at)
+    at += padded(a)
+  }
+  body(s, addresses, at)
+  outputs.forEach((o, i) => o.set(heap.subarray(addresses[inputs.length + i] / 4, addresses[inputs.length + i] / 4 + o.length)))
+  return true
 }

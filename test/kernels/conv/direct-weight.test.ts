@@ -4,6 +4,10 @@ import { directBackwardWeight, useDirectBackwardWeight } from "../../../src/kern
 import { gemmSerial } from "../../../src/kernels/gemm/serial.ts"
 import { convGeometry, im2col } from "../../../src/kernels/conv/im2col.ts"
 import type { ConvProblem } from "../../../src/kernels/conv/problem.ts"
+import { onJsKernels } from "../../helpers.ts"
+
+// these tests compare JS kernel paths bit for bit
+onJsKernels()
 
 // The direct weight-gradient kernel (tiny K, LeNet-5's first layer) promises the bits of
 // the im2col + GEMM path (gw += gy col^T per sample), for any range of output channels

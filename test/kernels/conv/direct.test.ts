@@ -5,6 +5,10 @@ import { gemmSerial } from "../../../src/kernels/gemm/serial.ts"
 import { convGeometry, im2col } from "../../../src/kernels/conv/im2col.ts"
 import { reluForward } from "../../../src/kernels/pointwise/relu.ts"
 import type { ConvProblem } from "../../../src/kernels/conv/problem.ts"
+import { onJsKernels } from "../../helpers.ts"
+
+// these tests compare JS kernel paths bit for bit
+onJsKernels()
 
 // The direct forward kernel (tiny K, LeNet-5's first layer) promises the bits of the
 // im2col + GEMM path: same taps, same order, float64 accumulation, bias as the GEMM's

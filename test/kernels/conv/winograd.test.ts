@@ -4,6 +4,10 @@ import { type ConvProblem } from "../../../src/kernels/conv/problem.ts"
 import { convForward } from "../../../src/kernels/conv/conv.ts"
 import { useWinograd } from "../../../src/kernels/conv/winograd.ts"
 import { convGeometry } from "../../../src/kernels/conv/im2col.ts"
+import { onJsKernels } from "../../helpers.ts"
+
+// these tests compare JS kernel paths bit for bit
+onJsKernels()
 
 // Float32 5x5 stride-1 forward passes with >= 4 channels each side run Winograd
 // F(2x2, 5x5) (src/kernels/conv-winograd.ts), in float64 inside. Its promise: the

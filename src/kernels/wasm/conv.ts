@@ -1,0 +1,141 @@
+/**
+ * float32 convolution on the WASM kernels: im2col (or col2im) of each sample and group into
+ * a workspace column matrix and the in-place GEMM of ./gemm.ts, the bias and ReLU epilogue
+ * in WebAssembly too. Same contracts as ../conv/serial.ts; the summation order of every
+ * element depends on the problem only, never on which samples or threads ran it.
+ */
+import type { ConvGeometry } from "../conv/im2col.ts"
+import type { ConvProblem } from "../conv/problem.ts"
+import { gemmAt } from "./gemm.ts"
+import { runInArena, type Arena } from "./module.ts"
+
+interface Sizes {
+  readonly cinG: number
+  readonly coutG: number
+  /** Rows of the column matrix: cinG * kernel volume. */
+  readonly K: number
+  /** Output positions. */
+  readonly P: number
+  /** Input positions. */
+  readonly inPlane: number
+  /** True when the column matrix is x itself (1x1 kernel, stride 1, no padding). */
+  readonly pointwise: boolean
+}
+
+function sizes(p: ConvProblem): Sizes {
+  const g = p.geometry
+  const cinG = p.inChannels / p.groups
+  const kVol = g.kernel[0] * g.kernel[1] * g.kernel[2]
+  const P = g.outSize[0] * g.outSize[1] * g.outSize[2]
+  const inPlane = g.inSize[0] * g.inSize[1] * g.inSize[2]
+  let pointwise = true
+  for (let i = 0; i < 3; i++) if (g.kernel[i] !== 1 || g.stride[i] !== 1 || g.padLo[i] !== 0 || g.outSize[i] !== g.inSize[i]) pointwise = false
+  return { cinG, coutG: p.outChannels / p.groups, K: cinG * kVol, P, inPlane, pointwise }
+}
+
+/**
+ * The column matrix of `channels` input planes at byte address x into col (byte address),
+ * or its reverse (col2im: col added into the planes). 3-d problems run the 2-d plane
+ * kernel per (channel, kernel depth, output depth); out-of-range depth slices are zero
+ * rows (im2col) or nothing (col2im).
+ */
+function planes(arena: Arena, reverse: boolean, x: number, channels: number, g: ConvGeometry, col: number): void {
+  const [inD, inH, inW] = g.inSize
+  const [oD, oH, oW] = g.outSize
+  const [kD, kH, kW] = g.kernel
+  const [sD, sH, sW] = g.stride
+  const [dD, dH, dW] = g.dilation
+  const [pD, pH, pW] = g.padLo
+  const P = oD * oH * oW
+  const slice = oH * oW
+  const k = arena.kernels
+  const heap = reverse ? undefined : new Float32Array(arena.memory.buffer)
+  for (let c = 0; c < channels; c++) {
+    for (let kd = 0; kd < kD; kd++) {
+      const rows = col + (c * kD + kd) * kH * kW * P * 4
+      for (let od = 0; od < oD; od++) {
+        const id = od * sD - pD + kd * dD
+        const seg = rows + od * slice * 4
+        if (id < 0 || id >= inD) {
+          if (heap !== undefined) for (let r = 0; r < kH * kW; r++) heap.fill(0, seg / 4 + r * P, seg / 4 + r * P + slice)
+          continue
+        }
+        const plane = x + (c * inD + id) * inH * inW * 4
+        if (reverse) k.col2imPlane(plane, inH, inW, kH, kW, sH, sW, pH, pW, dH, dW, oH, oW, seg, P)
+        else k.im2colPlane(plane, inH, inW, kH, kW, sH, sW, pH, pW, dH, dW, oH, oW, seg, P)
+      }
+    }
+  }
+}
+
+/** y = conv(x, weight) + bias, then ReLU when `relu`. False when no arena can hold it. */
+export function convForwardWasm(x: Float32Array, weight: Float32Array, bias: Float32Array | undefined, y: Float32Array, p: ConvProblem, relu: boolean): boolean {
+  const s = sizes(p)
+  const { cinG, coutG, K, P, inPlane } = s
+  const inputs = bias === undefined ? [x, weight] : [x, weight, bias]
+  const ySize = p.batch * p.outChannels * P
+  return runInArena(inputs, [y.subarray(0, ySize)], s.pointwise ? 0 : K * P * 4, (arena, addr, col) => {
+    const [xa, wa] = addr
+    const ba = bias === undefined ? -1 : addr[2]
+    const ya = addr[addr.length - 1]
+    for (let n = 0; n < p.batch; n++) {
+      const yn = ya + n * p.outChannels * P * 4
+      if (ba >= 0) arena.kernels.fillRows(yn, p.outChannels, P, ba)
+      for (let grp = 0; grp < p.groups; grp++) {
+        const xOff = xa + (n * p.inChannels + grp * cinG) * inPlane * 4
+        let B = col
+        if (s.pointwise) B = xOff
+        else planes(arena, false, xOff, cinG, p.geometry, col)
+        gemmAt(arena, false, false, coutG, P, K, 1, wa + grp * coutG * K * 4, K, B, P, ba >= 0 ? 1 : 0, yn + grp * coutG * P * 4, P)
+      }
+      if (relu) arena.kernels.relu(yn, p.outChannels * P)
+    }
+  })
+}
+
+/** gx = the input gradient of conv for upstream gy (overwritten). */
+export function convBackwardInputWasm(gy: Float32Array, weight: Float32Array, gx: Float32Array, p: ConvProblem): boolean {
+  const s = sizes(p)
+  const { cinG, coutG, K, P, inPlane } = s
+  const gxSize = p.batch * p.inChannels * inPlane
+  return runInArena([gy, weight], [gx.subarray(0, gxSize)], s.pointwise ? 0 : K * P * 4, (arena, [gya, wa, gxa], col) => {
+    if (!s.pointwise) new Float32Array(arena.memory.buffer, gxa, gxSize).fill(0)
+    for (let n = 0; n < p.batch; n++) {
+      for (let grp = 0; grp < p.groups; grp++) {
+        const B = gya + (n * p.outChannels + grp * coutG) * P * 4
+        const gxOff = gxa + (n * p.inChannels + grp * cinG) * inPlane * 4
+        const W = wa + grp * coutG * K * 4
+        if (s.pointwise) {
+          gemmAt(arena, true, false, K, P, coutG, 1, W, K, B, P, 0, gxOff, P)
+          continue
+        }
+        gemmAt(arena, true, false, K, P, coutG, 1, W, K, B, P, 0, col, P)
+        planes(arena, true, gxOff, cinG, p.geometry, col)
+      }
+    }
+  })
+}
+
+/**
+ * Rows [c0, c1) and taps [t0, t1) of every group's block of gw, the weight gradient
+ * summed over the batch in sample order (overwritten).
+ */
+export function convBackwardWeightWasm(gy: Float32Array, x: Float32Array, gw: Float32Array, p: ConvProblem, c0: number, c1: number, t0: number, t1: number): boolean {
+  const s = sizes(p)
+  const { cinG, coutG, K, P, inPlane } = s
+  const tEnd = Math.min(K, t1)
+  if (tEnd <= t0 || c1 <= c0) return true
+  return runInArena([gy, x], [gw.subarray(0, p.outChannels * K)], s.pointwise ? 0 : K * P * 4, (arena, [gya, xa, gwa], col) => {
+    for (let n = 0; n < p.batch; n++) {
+      for (let grp = 0; grp < p.groups; grp++) {
+        const xOff = xa + (n * p.inChannels + grp * cinG) * inPlane * 4
+        let B = col
+        if (s.pointwise) B = xOff
+        else planes(arena, false, xOff, cinG, p.geometry, col)
+        const A = gya + (n * p.outChannels + grp * coutG + c0) * P * 4
+        const C = gwa + ((grp * coutG + c0) * K + t0) * 4
+        gemmAt(arena, false, true, c1 - c0, tEnd - t0, P, 1, A, P, B + t0 * P * 4, P, n === 0 ? 0 : 1, C, K)
+      }
+    }
+  })
+}
