@@ -13,6 +13,7 @@ import { offloadable, pairIndependentNodes } from "./pairs.ts"
 import { allocationError, checkLeaf, checkRunArguments } from "./validate.ts"
 import { checkNodesForPlan } from "./compile-checks.ts"
 import { checkAnomaly } from "./anomaly.ts"
+import { ArenaSlot } from "./arena.ts"
 import { allocate, type DataArray } from "../tensor/dtype.ts"
 import { sizeOf } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
@@ -82,6 +83,8 @@ export class Plan {
   private readonly steps: readonly Step[]
   private readonly fetchKeys: readonly string[]
   private readonly pool = new Map<string, DataArray[]>()
+  /** Where the pool's buffers live when an arena provider is on (exec/arena.ts). */
+  private readonly arena = new ArenaSlot()
   /** Bytes of fresh buffers allocated by the last run (0 once the pool is warm). */
   lastRunAllocatedBytes = 0
 
@@ -203,6 +206,9 @@ export class Plan {
     const values = new Map<string, Tensor>()
     this.lastRunAllocatedBytes = 0
     const steps = this.steps
+    // with an arena, feeds and parameters enter it, and the fetches leave it as copies
+    const arena = this.arena.prepare(this.graph.dtype, steps, parallelBackend() !== undefined, this.pool)
+    const leaf = (id: string, t: Tensor): Tensor => (arena === undefined ? t : arena.leaf(id, t))
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]
       const node = step.node
@@ -210,9 +216,9 @@ export class Plan {
       // the step of a side-by-side pair that goes to the other thread (undefined: run in turn)
       const remote = step.besideNext === true && options.sideBySide !== false && canRunBeside() ? sendable(step, steps[i + 1]) : undefined
       if (node.kind === "input") {
-        values.set(key, checkLeaf(node, feeds[node.id], "feed"))
+        values.set(key, leaf(node.id, checkLeaf(node, feeds[node.id], "feed")))
       } else if (node.kind === "param") {
-        values.set(key, checkLeaf(node, params.get(node.id), "parameter"))
+        values.set(key, leaf(node.id, checkLeaf(node, params.get(node.id), "parameter")))
       } else if (step.aliasOf !== undefined) {
         values.set(key, values.get(step.aliasOf)!)
         if (options.onNode) options.onNode(node, 0)
@@ -229,7 +235,8 @@ export class Plan {
       if (detect) checkAnomaly(this.graph, steps[i].node, values)
       this.release(steps[i], values)
     }
-    return this.fetchKeys.map((k) => values.get(k)!)
+    const fetched = this.fetchKeys.map((k) => values.get(k)!)
+    return arena === undefined ? fetched : arena.copyOut(fetched, (bytes) => (this.lastRunAllocatedBytes += bytes))
   }
 
   private release(step: Step, values: Map<string, Tensor>): void {
@@ -329,6 +336,9 @@ export class Plan {
   private recycleBuffer(data: DataArray): void {
     const dtype = data instanceof Float32Array ? "float32" : data instanceof Float64Array ? "float64" : "int32"
     const key = `${dtype}:${data.length}`
+    // arrays outside the arena (copies the caller hands back) serve only as copies out
+    const arena = this.arena.current
+    if (arena !== undefined && !arena.holds(data)) return arena.keepForOutputs(data, key)
     const list = this.pool.get(key)
     if (list === undefined) this.pool.set(key, [data])
     else if (!list.includes(data)) list.push(data)

@@ -6,7 +6,9 @@
  * "js". `DAGRAD_BACKEND=js|wasm` in the environment (read from `globalThis.process`, so
  * the core imports no Node module) or {@link setKernelBackend} forces one.
  */
+import { setArenaProvider } from "../exec/arena.ts"
 import { wasmAvailable } from "./wasm/module.ts"
+import { wasmArenaProvider } from "./wasm/plan-arena.ts"
 
 export type KernelBackendName = "js" | "wasm"
 
@@ -42,3 +44,6 @@ export function kernelBackend(): KernelBackendName {
 export function useWasmKernels(): boolean {
   return kernelBackend() === "wasm" && wasmAvailable()
 }
+
+// While float32 work runs on WASM, plans keep their buffers in one WASM arena (exec/arena.ts).
+setArenaProvider(wasmArenaProvider(useWasmKernels))

@@ -139,13 +139,25 @@ export function arenaOf(a: ArrayBufferView): Arena | undefined {
   return arenas.get(a.buffer)
 }
 
-/** `size` float32 zeros carved from the arena (16-byte aligned), or undefined when it is full. */
-export function arenaAlloc(arena: Arena, size: number): Float32Array | undefined {
+/** The byte address of `size` 4-byte elements carved from the arena (16-byte aligned), or undefined when it is full. */
+function carve(arena: Arena, size: number): number | undefined {
   const start = arena.next
   const end = start + Math.ceil((size * 4) / 16) * 16
   if (end > arena.bytes) return undefined
   arena.next = end
-  return new Float32Array(arena.memory.buffer, start, size)
+  return start
+}
+
+/** `size` float32 zeros carved from the arena (16-byte aligned), or undefined when it is full. */
+export function arenaAlloc(arena: Arena, size: number): Float32Array | undefined {
+  const at = carve(arena, size)
+  return at === undefined ? undefined : new Float32Array(arena.memory.buffer, at, size)
+}
+
+/** `size` int32 zeros carved from the arena (16-byte aligned; max pooling's argmax), or undefined when it is full. */
+export function arenaAllocInt32(arena: Arena, size: number): Int32Array | undefined {
+  const at = carve(arena, size)
+  return at === undefined ? undefined : new Int32Array(arena.memory.buffer, at, size)
 }
 
 let staging: Arena | undefined
