@@ -85,7 +85,11 @@ export class Plan {
   private readonly pool = new Map<string, DataArray[]>()
   /** Where the pool's buffers live when an arena provider is on (exec/arena.ts). */
   private readonly arena = new ArenaSlot()
-  /** Bytes of fresh buffers allocated by the last run (0 once the pool is warm). */
+  /**
+   * Bytes of fresh buffers allocated by the last run (0 once the pool is warm). A plan with
+   * an arena (exec/arena.ts) counts only the arrays outside it (copies of its fetches): the
+   * arena is allocated whole, once.
+   */
   lastRunAllocatedBytes = 0
 
   constructor(
@@ -198,7 +202,8 @@ export class Plan {
 
   /**
    * Runs the plan. `feeds` holds a tensor per input node that the fetches need;
-   * `params` a tensor per parameter node. Returns the fetched tensors in order.
+   * `params` a tensor per parameter node. Returns the fetched tensors in order: typed
+   * arrays the caller owns (`recycle` hands them back), never views of the plan's arena.
    */
   run(feeds: { readonly [name: string]: Tensor } = {}, params: ParamStore = new Map(), options: RunOptions = {}): Tensor[] {
     checkRunArguments(feeds, params)

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { GraphBuilder, builtinRegistry, compile, crossEntropy, gradValues, neg, sum, tensor, type Tensor } from "../../src/index.ts"
 import { arenaProvider, planArenaLayout, setArenaProvider, type ArenaProvider } from "../../src/exec/arena.ts"
 import { setParallelBackend } from "../../src/exec/parallel.ts"
@@ -17,6 +17,8 @@ import { onThreads, randomTensor, standInBackend } from "../helpers.ts"
 // nothing it returns is, and results are those of ordinary buffers, bit for bit.
 
 const wasmProvider = arenaProvider()
+// about the WASM backend's arena, also when the suite runs with DAGRAD_BACKEND=js
+beforeEach(() => setKernelBackend("wasm"))
 afterEach(() => {
   setArenaProvider(wasmProvider)
   setKernelBackend(undefined)
@@ -138,7 +140,7 @@ describe.runIf(wasmAvailable())("a float32 plan's buffers in one WASM arena", ()
     js.seen.length = 0
     js.plan.run(feeds, params)
     expect(js.seen.flat().every((a) => arenaOf(a) === undefined)).toBe(true)
-    setKernelBackend(undefined)
+    setKernelBackend("wasm")
     js.seen.length = 0
     expect(bits(js.plan.run(feeds, params))).toEqual(bits(wasm))
     oneArena(js.seen)
