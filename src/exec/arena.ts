@@ -220,8 +220,8 @@ export class PlanArena {
     return a
   }
 
-  /** The pool at the start of a run: every carved buffer free, per pool key. */
-  freshPool(): Map<string, DataArray[]> {
+  /** Starts a run: returns its pool (every carved buffer free, per pool key) and forgets the last run's leaves. */
+  startRun(): Map<string, DataArray[]> {
     this.leafSources.clear()
     return new Map([...this.carved].map(([k, list]) => [k, [...list]]))
   }
@@ -307,7 +307,7 @@ export class ArenaSlot {
     }
     if (a === undefined) return undefined
     pool.clear()
-    for (const [k, list] of a.freshPool()) pool.set(k, list)
+    for (const [k, list] of a.startRun()) pool.set(k, list)
     return a
   }
 }
