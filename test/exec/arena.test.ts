@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { GraphBuilder, builtinRegistry, compile, crossEntropy, gradValues, neg, sum, tensor, type Tensor } from "../../src/index.ts"
-import { arenaProvider, planArenaLayout, setArenaProvider, type ArenaProvider } from "../../src/exec/arena.ts"
+import { ARENA_LIMIT_BYTES, PlanArena, arenaProvider, planArenaLayout, setArenaProvider, type ArenaProvider } from "../../src/exec/arena.ts"
 import { setParallelBackend } from "../../src/exec/parallel.ts"
 import { installKernelTask } from "../../src/exec/offload.ts"
 import type { Graph } from "../../src/graph/builder.ts"
@@ -233,5 +233,25 @@ describe("the arena's size, from the pool simulated over one run", () => {
     // 40 bytes rounded up to 48 each
     expect(layout.dataBytes).toBe(5 * 48)
     expect(planArenaLayout(paired.map((s) => ({ ...s, besideNext: false }))).buffers.get("float32:10")).toBe(3)
+  })
+
+  it("asks for no arena past ARENA_LIMIT_BYTES (the plan keeps ordinary buffers)", () => {
+    const asked: number[] = []
+    setArenaProvider({
+      enabled: () => true,
+      create: (dataBytes) => {
+        asked.push(dataBytes)
+        return undefined
+      },
+    })
+    const step = (id: string, size: number) => ({ node: { id, kind: "op" }, outputs: [[{ name: "y", shape: [size], dtype: "float32" as const }, `${id}:y`] as const], release: [] })
+    // two buffers of a quarter of the limit each, and the workspace as large as the largest:
+    // three quarters of it, asked for
+    const quarter = ARENA_LIMIT_BYTES / 16 // float32 elements
+    PlanArena.create([step("a", quarter), step("b", quarter)], false)
+    expect(asked).toEqual([ARENA_LIMIT_BYTES / 2])
+    // half and a quarter of it (and 16 bytes) in buffers, and a half in workspace: past it
+    PlanArena.create([step("a", quarter * 2), step("b", quarter + 4)], false)
+    expect(asked.length).toBe(1)
   })
 })
