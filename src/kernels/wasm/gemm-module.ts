@@ -104,6 +104,59 @@ function packB(): FunctionSpec {
 }
 
 /**
+ * packBGather(base, rowOff, colOff, kc, nc, dst): packB's layout for the implicit matrix
+ * B[k, j] = base[rowOff[k] + colOff[j]] (rowOff, colOff: byte addresses of int32 element
+ * offsets). A convolution's column matrix is such a matrix over a zero-padded input: one
+ * offset per tap and one per output position, so im2col never runs. A panel whose eight
+ * column offsets are consecutive (eight neighbouring outputs of one row at stride 1) is
+ * two vector loads per k.
+ */
+function packBGather(): FunctionSpec {
+  const [base, rowOff, colOff, kc, nc, dst] = [0, 1, 2, 3, 4, 5]
+  const [col, k, j, rowPtr, first, contiguous] = [6, 7, 8, 9, 10, 11]
+  const c = new Code()
+  c.i32_const(0).set(col)
+  c.block().loop() // panels
+  c.get(col).get(nc).i32_ge_s().br_if(1)
+  // first = colOff[col]; contiguous when the panel is full and colOff[col + 7] = first + 7
+  c.get(colOff).get(col).i32_const(2).i32_shl().i32_add().i32_load().set(first)
+  c.get(col).i32_const(TILE_COLS).i32_add().get(nc).i32_le_s()
+  c.if_()
+  c.get(colOff).get(col).i32_const(2).i32_shl().i32_add().i32_load({ offset: 28 }).get(first).i32_sub().i32_const(7).i32_eq().set(contiguous)
+  c.else_().i32_const(0).set(contiguous).end()
+  c.i32_const(0).set(k)
+  c.block().loop() // k
+  c.get(k).get(kc).i32_ge_s().br_if(1)
+  // rowPtr = base + rowOff[k] * 4
+  c.get(base).get(rowOff).get(k).i32_const(2).i32_shl().i32_add().i32_load().i32_const(2).i32_shl().i32_add().set(rowPtr)
+  c.get(contiguous)
+  c.if_()
+  c.get(rowPtr).get(first).i32_const(2).i32_shl().i32_add().set(rowPtr)
+  c.get(dst).get(rowPtr).v128_load({ align: 0 }).v128_store({ align: 0 })
+  c.get(dst).get(rowPtr).v128_load({ offset: 16, align: 0 }).v128_store({ offset: 16, align: 0 })
+  c.get(dst).i32_const(32).i32_add().set(dst)
+  c.else_()
+  c.i32_const(0).set(j)
+  c.block().loop()
+  c.get(j).i32_const(TILE_COLS).i32_ge_s().br_if(1)
+  c.get(dst)
+  c.get(col).get(j).i32_add().get(nc).i32_lt_s()
+  c.if_f32()
+  c.get(rowPtr).get(colOff).get(col).get(j).i32_add().i32_const(2).i32_shl().i32_add().i32_load().i32_const(2).i32_shl().i32_add().f32_load()
+  c.else_().f32_const(0).end()
+  c.f32_store()
+  c.get(dst).i32_const(4).i32_add().set(dst)
+  c.get(j).i32_const(1).i32_add().set(j)
+  c.br(0).end().end()
+  c.end()
+  c.get(k).i32_const(1).i32_add().set(k)
+  c.br(0).end().end()
+  c.get(col).i32_const(TILE_COLS).i32_add().set(col)
+  c.br(0).end().end()
+  return { name: "packBGather", params: [i32, i32, i32, i32, i32, i32], locals: [i32, i32, i32, i32, i32, i32], body: c }
+}
+
+/**
  * macro(pa, pb, mc, nc, kc, c, ldc, alpha, beta, overwrite, tile): C[0:mc, 0:nc] (c a byte
  * address, ldc in elements) from the packed block pair, tile by tile: B's panels outside
  * (one stays in L1 while every A panel passes), A's inside. `tile` is 128 bytes of scratch
@@ -193,5 +246,6 @@ function macro(fused: boolean): FunctionSpec {
 
 /** The GEMM functions, in module order. */
 export function gemmFunctions(relaxed: boolean): FunctionSpec[] {
-  return relaxed ? [packA(), packB(), macro(false), macro(true)] : [packA(), packB(), macro(false)]
+  const common = [packA(), packB(), packBGather(), macro(false)]
+  return relaxed ? [...common, macro(true)] : common
 }

@@ -35,6 +35,7 @@ export const SCRATCH = {
 export interface KernelExports {
   packA(src: number, lda: number, trans: number, mc: number, kc: number, dst: number): void
   packB(src: number, ldb: number, trans: number, kc: number, nc: number, dst: number): void
+  packBGather(base: number, rowOff: number, colOff: number, kc: number, nc: number, dst: number): void
   macro(pa: number, pb: number, mc: number, nc: number, kc: number, c: number, ldc: number, alpha: number, beta: number, overwrite: number, tile: number): void
   im2colPlane(x: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, oh: number, ow: number, col: number, rowStride: number): void
   col2imPlane(gx: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, oh: number, ow: number, col: number, rowStride: number): void
