@@ -84,8 +84,11 @@ interface Implicit {
 
 function implicitLayout(p: ConvProblem, s: Sizes): Implicit {
   const g = p.geometry
-  const padded = g.padLo.some((v) => v > 0)
-  const dims = [0, 1, 2].map((i) => (padded ? Math.max(g.inSize[i] + g.padLo[i], (g.outSize[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1) : g.inSize[i])) as [number, number, number]
+  // the last input index a window reaches, in padded coordinates, plus one
+  const reach = [0, 1, 2].map((i) => (g.outSize[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1)
+  // padding on either side ("same" with an even kernel pads the high side only)
+  const padded = [0, 1, 2].some((i) => g.padLo[i] > 0 || reach[i] > g.inSize[i])
+  const dims = [0, 1, 2].map((i) => (padded ? Math.max(g.inSize[i] + g.padLo[i], reach[i]) : g.inSize[i])) as [number, number, number]
   const padFloats = padded ? Math.ceil((s.cinG * dims[0] * dims[1] * dims[2]) / 4) * 4 : 0
   return { dims, padFloats, workBytes: padFloats * 4 + Math.ceil((s.K + s.P) / 4) * 16 }
 }

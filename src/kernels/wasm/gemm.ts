@@ -42,7 +42,8 @@ export function gemmWasm(
   const c = b + pad(bLen)
   heap.set(A.subarray(0, aLen), a)
   heap.set(B.subarray(0, bLen), b)
-  if (beta !== 0) heap.set(C.subarray(0, cLen), c)
+  // C's whole span, even when beta is 0: the copy back must not change what lies between its rows
+  heap.set(C.subarray(0, cLen), c)
   gemmAt(s, transA, transB, M, N, K, alpha, a * 4, lda, b * 4, ldb, beta, c * 4, ldc)
   C.set(heap.subarray(c, c + cLen))
   return true
@@ -64,6 +65,7 @@ export interface GatheredB {
  */
 export function gemmAt(arena: Arena, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number, gathered?: GatheredB): void {
   const k = arena.kernels
+  const macro = k.macroRelaxed ?? k.macro
   const pa = SCRATCH.packedA
   const pb = SCRATCH.packedB
   const ta = transA ? 1 : 0
@@ -79,7 +81,7 @@ export function gemmAt(arena: Arena, transA: boolean, transB: boolean, M: number
       for (let ic = 0; ic < M; ic += GEMM_MC) {
         const mc = Math.min(GEMM_MC, M - ic)
         k.packA(a + 4 * (transA ? pc * lda + ic : ic * lda + pc), lda, ta, mc, kc, pa)
-        k.macro(pa, pb, mc, nc, kc, c + 4 * (ic * ldc + jc), ldc, alpha, first ? beta : 1, first && beta === 0 ? 1 : 0, SCRATCH.tile)
+        macro(pa, pb, mc, nc, kc, c + 4 * (ic * ldc + jc), ldc, alpha, first ? beta : 1, first && beta === 0 ? 1 : 0, SCRATCH.tile)
       }
     }
   }
