@@ -28,6 +28,7 @@ export const TILE_COLS = 8
 function packA(): FunctionSpec {
   const [src, lda, trans, mc, kc, dst] = [0, 1, 2, 3, 4, 5]
   const [row, k, i, rowStep, kStep, addr] = [6, 7, 8, 9, 10, 11]
+  const p = [12, 13, 14, 15]
   const c = new Code()
   // element steps in bytes: moving one row of op(A) and one k
   c.get(trans).if_().i32_const(4).set(rowStep).get(lda).i32_const(2).i32_shl().set(kStep)
@@ -36,6 +37,26 @@ function packA(): FunctionSpec {
   c.block().loop() // panels
   c.get(row).get(mc).i32_ge_s().br_if(1)
   c.i32_const(0).set(k)
+  // a full panel: four row pointers walked along k (one vector when A is transposed: its
+  // four rows are neighbours in memory), no bounds checks
+  c.get(row).i32_const(TILE_ROWS).i32_add().get(mc).i32_le_s()
+  c.if_()
+  c.get(src).get(row).get(rowStep).i32_mul().i32_add().set(p[0])
+  for (let r = 1; r < TILE_ROWS; r++) c.get(p[r - 1]).get(rowStep).i32_add().set(p[r])
+  c.block().loop()
+  c.get(k).get(kc).i32_ge_s().br_if(1)
+  c.get(trans).if_()
+  c.get(dst).get(p[0]).v128_load({ align: 0 }).v128_store({ align: 0 })
+  c.else_()
+  for (let r = 0; r < TILE_ROWS; r++) c.get(dst).get(p[r]).f32_load().f32_store({ offset: r * 4 })
+  c.end()
+  for (let r = 0; r < TILE_ROWS; r++) c.get(p[r]).get(kStep).i32_add().set(p[r])
+  c.get(dst).i32_const(16).i32_add().set(dst)
+  c.get(k).i32_const(1).i32_add().set(k)
+  c.br(0).end().end()
+  c.get(row).i32_const(TILE_ROWS).i32_add().set(row)
+  c.br(1)
+  c.end()
   c.block().loop() // k
   c.get(k).get(kc).i32_ge_s().br_if(1)
   c.i32_const(0).set(i)
@@ -57,7 +78,7 @@ function packA(): FunctionSpec {
   c.br(0).end().end()
   c.get(row).i32_const(TILE_ROWS).i32_add().set(row)
   c.br(0).end().end()
-  return { name: "packA", params: [i32, i32, i32, i32, i32, i32], locals: [i32, i32, i32, i32, i32, i32], body: c }
+  return { name: "packA", params: [i32, i32, i32, i32, i32, i32], locals: Array(10).fill(i32), body: c }
 }
 
 /**
@@ -114,6 +135,7 @@ function packB(): FunctionSpec {
 function packBGather(): FunctionSpec {
   const [base, rowOff, colOff, kc, nc, dst] = [0, 1, 2, 3, 4, 5]
   const [col, k, j, rowPtr, first, contiguous] = [6, 7, 8, 9, 10, 11]
+  const o = Array.from({ length: TILE_COLS }, (_, q) => 12 + q)
   const c = new Code()
   c.i32_const(0).set(col)
   c.block().loop() // panels
@@ -124,6 +146,10 @@ function packBGather(): FunctionSpec {
   c.if_()
   c.get(colOff).get(col).i32_const(2).i32_shl().i32_add().i32_load({ offset: 28 }).get(first).i32_sub().i32_const(7).i32_eq().set(contiguous)
   c.else_().i32_const(0).set(contiguous).end()
+  c.get(col).i32_const(TILE_COLS).i32_add().get(nc).i32_le_s()
+  c.if_()
+  for (let q = 0; q < TILE_COLS; q++) c.get(colOff).get(col).i32_const(2).i32_shl().i32_add().i32_load({ offset: q * 4 }).i32_const(2).i32_shl().set(o[q])
+  c.end()
   c.i32_const(0).set(k)
   c.block().loop() // k
   c.get(k).get(kc).i32_ge_s().br_if(1)
@@ -134,6 +160,11 @@ function packBGather(): FunctionSpec {
   c.get(rowPtr).get(first).i32_const(2).i32_shl().i32_add().set(rowPtr)
   c.get(dst).get(rowPtr).v128_load({ align: 0 }).v128_store({ align: 0 })
   c.get(dst).get(rowPtr).v128_load({ offset: 16, align: 0 }).v128_store({ offset: 16, align: 0 })
+  c.get(dst).i32_const(32).i32_add().set(dst)
+  c.else_()
+  c.get(col).i32_const(TILE_COLS).i32_add().get(nc).i32_le_s()
+  c.if_() // a full panel: its eight column offsets were loaded once, outside the k loop
+  for (let q = 0; q < TILE_COLS; q++) c.get(dst).get(rowPtr).get(o[q]).i32_add().f32_load().f32_store({ offset: q * 4 })
   c.get(dst).i32_const(32).i32_add().set(dst)
   c.else_()
   c.i32_const(0).set(j)
@@ -149,11 +180,12 @@ function packBGather(): FunctionSpec {
   c.get(j).i32_const(1).i32_add().set(j)
   c.br(0).end().end()
   c.end()
+  c.end()
   c.get(k).i32_const(1).i32_add().set(k)
   c.br(0).end().end()
   c.get(col).i32_const(TILE_COLS).i32_add().set(col)
   c.br(0).end().end()
-  return { name: "packBGather", params: [i32, i32, i32, i32, i32, i32], locals: [i32, i32, i32, i32, i32, i32], body: c }
+  return { name: "packBGather", params: [i32, i32, i32, i32, i32, i32], locals: Array(6 + TILE_COLS).fill(i32), body: c }
 }
 
 /**
