@@ -56,8 +56,7 @@ export { setParallelBackend, parallelBackend, runSerially, taskFunction, paralle
 export { installKernelTask } from "./exec/offload.ts"
 
 // ---------------------------------------------------------------- kernel backend (WebAssembly SIMD or JavaScript for float32)
-export { setKernelBackend, kernelBackend, useWasmKernels, type KernelBackendName } from "./kernels/backend.ts"
-export { wasmAvailable, wasmUnavailableReason, compileKernelsAsync, setRelaxedSimd, relaxedSimdEnabled } from "./kernels/wasm/module.ts"
+export { setKernelBackend, kernelBackend, useWasmKernels, wasmAvailable, wasmUnavailableReason, compileKernelsAsync, setRelaxedSimd, relaxedSimdEnabled, type KernelBackendName } from "./kernels/backend.ts"
 
 // ---------------------------------------------------------------- ops: pointwise
 export { full, fullOp } from "./graph/constant.ts"

@@ -10,7 +10,49 @@
  * {@link setKernelBackend} forces one.
  */
 import { DagradError } from "../errors.ts"
-import { wasmAvailable, wasmUnavailableReason } from "./wasm/module.ts"
+import * as wasm from "./wasm/module.ts"
+
+// The public face of ./wasm/module.ts: wrappers rather than re-exports, so the package's
+// declaration files never mention WebAssembly types (a consumer compiled without the DOM
+// or Node typings has no WebAssembly namespace).
+
+/** True when this runtime runs the WASM SIMD kernels (the module validated and compiled here). */
+export function wasmAvailable(): boolean {
+  return wasm.wasmAvailable()
+}
+
+/** Why {@link wasmAvailable} is false (undefined while it is true). */
+export function wasmUnavailableReason(): string | undefined {
+  return wasm.wasmUnavailableReason()
+}
+
+/**
+ * Compiles the kernel module asynchronously; resolves to {@link wasmAvailable}. A browser
+ * page's main thread may refuse to compile a module over 4 KiB synchronously: await this
+ * once at start-up there. Elsewhere (Node, workers) the module compiles on first use.
+ *
+ * @example
+ * await compileKernelsAsync() // then build and run graphs as usual
+ */
+export function compileKernelsAsync(): Promise<boolean> {
+  return wasm.compileKernelsAsync()
+}
+
+/**
+ * Opts in to relaxed SIMD (`f32x4.relaxed_madd`) for the GEMM of arenas created from now on;
+ * false, changing nothing, where the runtime lacks it (Node 20 needs
+ * --experimental-wasm-relaxed-simd). Faster, but whether multiply and add fuse depends on
+ * the CPU, so results are not bit-reproducible across machines; off by default, and
+ * DAGRAD_RELAXED_SIMD=1 turns it on at start-up.
+ */
+export function setRelaxedSimd(on: boolean): boolean {
+  return wasm.setRelaxedSimd(on)
+}
+
+/** True when relaxed SIMD is on (see {@link setRelaxedSimd}). */
+export function relaxedSimdEnabled(): boolean {
+  return wasm.relaxedSimdEnabled()
+}
 
 /** The kernel backends for float32 work. */
 export type KernelBackendName = "js" | "wasm"
