@@ -1,10 +1,9 @@
 /**
- * float32 convolution on the WASM kernels: im2col (or col2im) of each sample and group into
- * a workspace column matrix and the in-place GEMM of ./gemm.ts, the bias and ReLU epilogue
- * in WebAssembly too. Same contracts as ../conv/serial.ts; the summation order of every
+ * float32 convolution on the WASM kernels: implicit GEMMs (./gemm.ts packs the column matrix
+ * straight from the input through offset tables, so there is no im2col), a scatter-add for
+ * the input gradient's col2im, the bias and ReLU epilogue in WebAssembly too. Same contracts as ../conv/serial.ts; the summation order of every
  * element depends on the problem only, never on which samples or threads ran it.
  */
-import type { ConvGeometry } from "../conv/im2col.ts"
 import type { ConvProblem } from "../conv/problem.ts"
 import { gemmAt } from "./gemm.ts"
 import { runInArena, type Arena } from "./module.ts"
@@ -34,41 +33,6 @@ function sizes(p: ConvProblem): Sizes {
 }
 
 /**
- * The column matrix of `channels` input planes at byte address x into col (byte address),
- * or its reverse (col2im: col added into the planes). 3-d problems run the 2-d plane
- * kernel per (channel, kernel depth, output depth); out-of-range depth slices are zero
- * rows (im2col) or nothing (col2im).
- */
-function planes(arena: Arena, reverse: boolean, x: number, channels: number, g: ConvGeometry, col: number): void {
-  const [inD, inH, inW] = g.inSize
-  const [oD, oH, oW] = g.outSize
-  const [kD, kH, kW] = g.kernel
-  const [sD, sH, sW] = g.stride
-  const [dD, dH, dW] = g.dilation
-  const [pD, pH, pW] = g.padLo
-  const P = oD * oH * oW
-  const slice = oH * oW
-  const k = arena.kernels
-  const heap = reverse ? undefined : new Float32Array(arena.memory.buffer)
-  for (let c = 0; c < channels; c++) {
-    for (let kd = 0; kd < kD; kd++) {
-      const rows = col + (c * kD + kd) * kH * kW * P * 4
-      for (let od = 0; od < oD; od++) {
-        const id = od * sD - pD + kd * dD
-        const seg = rows + od * slice * 4
-        if (id < 0 || id >= inD) {
-          if (heap !== undefined) for (let r = 0; r < kH * kW; r++) heap.fill(0, seg / 4 + r * P, seg / 4 + r * P + slice)
-          continue
-        }
-        const plane = x + (c * inD + id) * inH * inW * 4
-        if (reverse) k.col2imPlane(plane, inH, inW, kH, kW, sH, sW, pH, pW, dH, dW, oH, oW, seg, P)
-        else k.im2colPlane(plane, inH, inW, kH, kW, sH, sW, pH, pW, dH, dW, oH, oW, seg, P)
-      }
-    }
-  }
-}
-
-/**
  * How the column matrix of one (sample, group) is read without im2col: entry (tap t,
  * position p) is `base[tapOff[t] + posOff[p]]`, where base is the group's input planes,
  * zero-padded into the workspace when the conv pads (so no bounds checks anywhere).
@@ -90,7 +54,7 @@ function implicitLayout(p: ConvProblem, s: Sizes): Implicit {
   const padded = [0, 1, 2].some((i) => g.padLo[i] > 0 || reach[i] > g.inSize[i])
   const dims = [0, 1, 2].map((i) => (padded ? Math.max(g.inSize[i] + g.padLo[i], reach[i]) : g.inSize[i])) as [number, number, number]
   const padFloats = padded ? Math.ceil((s.cinG * dims[0] * dims[1] * dims[2]) / 4) * 4 : 0
-  return { dims, padFloats, workBytes: padFloats * 4 + Math.ceil((s.K + s.P) / 4) * 16 }
+  return { dims, padFloats, workBytes: padFloats * 4 + Math.ceil(s.K / 4) * 16 + Math.ceil(s.P / 4) * 16 }
 }
 
 /** Writes the tap and position offset tables at `work` (after the padded copy); returns their byte addresses. */
@@ -165,13 +129,22 @@ export function convForwardWasm(x: Float32Array, weight: Float32Array, bias: Flo
   })
 }
 
-/** gx = the input gradient of conv for upstream gy (overwritten). */
+/**
+ * gx = the input gradient of conv for upstream gy (overwritten): per sample and group, the
+ * column matrix W^T gy by the GEMM, then scattered back into the (padded) input planes
+ * through the same offset tables the forward reads with (col2im without bounds checks).
+ */
 export function convBackwardInputWasm(gy: Float32Array, weight: Float32Array, gx: Float32Array, p: ConvProblem): boolean {
   const s = sizes(p)
   const { cinG, coutG, K, P, inPlane } = s
+  const lay = implicitLayout(p, s)
   const gxSize = p.batch * p.inChannels * inPlane
-  return runInArena([gy, weight], [gx.subarray(0, gxSize)], s.pointwise ? 0 : K * P * 4, (arena, [gya, wa, gxa], col) => {
-    if (!s.pointwise) new Float32Array(arena.memory.buffer, gxa, gxSize).fill(0)
+  const colBytes = s.pointwise ? 0 : Math.ceil((K * P) / 4) * 16
+  return runInArena([gy, weight], [gx.subarray(0, gxSize)], lay.workBytes + colBytes, (arena, [gya, wa, gxa], work) => {
+    const col = work + lay.workBytes
+    const { taps, positions } = offsetTables(arena, p, s, lay, work)
+    const heap = new Float32Array(arena.memory.buffer)
+    if (lay.padFloats === 0) heap.fill(0, gxa / 4, gxa / 4 + gxSize)
     for (let n = 0; n < p.batch; n++) {
       for (let grp = 0; grp < p.groups; grp++) {
         const B = gya + (n * p.outChannels + grp * coutG) * P * 4
@@ -182,10 +155,31 @@ export function convBackwardInputWasm(gy: Float32Array, weight: Float32Array, gx
           continue
         }
         gemmAt(arena, true, false, K, P, coutG, 1, W, K, B, P, 0, col, P)
-        planes(arena, true, gxOff, cinG, p.geometry, col)
+        if (lay.padFloats === 0) {
+          arena.kernels.scatterAdd(gxOff, taps, positions, K, P, col)
+          continue
+        }
+        clearPadded(arena, lay, work)
+        arena.kernels.scatterAdd(work, taps, positions, K, P, col)
+        copyInterior(heap, p, cinG, lay, work, gxOff)
       }
     }
   })
+}
+
+/** The interior of the padded planes at `padded` (byte address) into the planes at `out`. */
+function copyInterior(heap: Float32Array, p: ConvProblem, channels: number, lay: Implicit, padded: number, out: number): void {
+  const [inD, inH, inW] = p.geometry.inSize
+  const [pD, pH, pW] = p.geometry.padLo
+  const [Dp, Hp, Wp] = lay.dims
+  for (let c = 0; c < channels; c++) {
+    for (let d = 0; d < inD; d++) {
+      for (let h = 0; h < inH; h++) {
+        const from = padded / 4 + ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW
+        heap.copyWithin(out / 4 + ((c * inD + d) * inH + h) * inW, from, from + inW)
+      }
+    }
+  }
 }
 
 /**

@@ -39,10 +39,9 @@ export interface KernelExports {
   macro(pa: number, pb: number, mc: number, nc: number, kc: number, c: number, ldc: number, alpha: number, beta: number, overwrite: number, tile: number): void
   /** `macro` with f32x4.relaxed_madd (present only in arenas made with relaxed SIMD on). */
   macroRelaxed?: KernelExports["macro"]
-  im2colPlane(x: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, oh: number, ow: number, col: number, rowStride: number): void
-  col2imPlane(gx: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, oh: number, ow: number, col: number, rowStride: number): void
   fillRows(y: number, rows: number, len: number, values: number): void
   relu(y: number, n: number): void
+  scatterAdd(dst: number, rowOff: number, colOff: number, rows: number, cols: number, src: number): void
 }
 
 /** The functions of the module, in order (with the relaxed-SIMD macro-kernel when `relaxed`). */
