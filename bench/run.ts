@@ -2,8 +2,9 @@
  * dagrad benchmark suite: `npm run bench -- [options]` (see bench/README.md).
  *
  *   --only W1,W3      workloads (repeatable; W1 W2 W3 W4 GEMM256 GEMM512; default all)
- *   --system dagrad   systems (repeatable; dagrad tfjs-cpu convnetjs; default all)
- *   --threads 1,2     dagrad thread counts (default 1,2; >1 needs the worker pool)
+ *   --system dagrad   systems (repeatable; dagrad dagrad-js tfjs-cpu tfjs-wasm convnetjs pytorch;
+ *                     default all; pytorch only where python3-torch imports)
+ *   --threads 1,2     thread counts of dagrad, dagrad-js (worker pool) and pytorch (default 1,2)
  *   --quick           smoke run: 1 warm-up, <= 3 timed iterations, short budget per case
  *   --json            one JSON object per measured case on stdout (progress on stderr)
  *   --json-file PATH  also write those JSON lines to PATH (the table still prints)
@@ -19,9 +20,9 @@
 import { spawn } from "node:child_process"
 import { appendFileSync, writeFileSync } from "node:fs"
 import { createInterface } from "node:readline"
-import { machineInfo, measure, jsonLine, resultsTable, speedupTable, fmt, type Measurement, type MeasureOptions } from "./lib/harness.ts"
+import { machineInfo, measure, summarize, jsonLine, resultsTable, speedupTable, fmt, type Measurement, type MeasureOptions } from "./lib/harness.ts"
 import { combineRounds, roundSchedule, roundsTable } from "./lib/rounds.ts"
-import { SYSTEMS, WORKLOADS, WORKLOAD_INFO, isSkipped, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
+import { SYSTEMS, SYSTEM_ENV, WORKLOADS, WORKLOAD_INFO, isRemote, isSkipped, type Outputs, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
 import { gemmSerial } from "../src/kernels/gemm/serial.ts"
 
 interface Options {
@@ -55,7 +56,7 @@ const QUICK_SKIPS: { readonly [key: string]: string } = {
 
 function usage(error?: string): never {
   const text = [
-    "usage: npm run bench -- [--only W1,W2,...] [--system dagrad,tfjs-cpu,convnetjs] [--threads 1,2]",
+    "usage: npm run bench -- [--only W1,W2,...] [--system dagrad,dagrad-js,tfjs-cpu,tfjs-wasm,convnetjs,pytorch] [--threads 1,2]",
     "                        [--quick] [--json] [--json-file PATH] [--rounds R] [--check] [--iterations N] [--warmup N] [--warmup-seconds S] [--budget SECONDS] [--min-iterations N]",
     `workloads: ${WORKLOADS.join(" ")}    systems: ${SYSTEMS.join(" ")}`,
   ].join("\n")
@@ -190,24 +191,50 @@ async function loadAdapter(name: SystemName): Promise<SystemAdapter> {
   switch (name) {
     case "dagrad":
       return (await import("./systems/dagrad.ts")).dagradAdapter
+    case "dagrad-js":
+      return (await import("./systems/dagrad.ts")).dagradJsAdapter
     case "tfjs-cpu":
       return (await import("./systems/tfjs.ts")).tfjsAdapter
+    case "tfjs-wasm":
+      return (await import("./systems/tfjs-wasm.ts")).tfjsWasmAdapter
     case "convnetjs":
       return (await import("./systems/convnetjs.ts")).convnetjsAdapter
+    case "pytorch":
+      return (await import("./systems/pytorch.ts")).pytorchAdapter
   }
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]
 
-/** Installs a dagrad worker pool of `threads` (none for 1) for the duration of `body`. */
-async function withThreads<T>(threads: number, body: () => Promise<T>): Promise<T | { unavailable: string }> {
-  if (threads === 1) return body()
+/** The thread counts a system is measured at: --threads for threaded systems, else 1. */
+const threadCountsOf = (adapter: SystemAdapter, o: Options): number[] => (adapter.threading === undefined ? [1] : o.threads)
+
+/**
+ * Runs `body` for `adapter` at `threads`: for a "pool" system, with a dagrad worker pool of
+ * `threads` (none for 1) installed for its duration, the workers started under the
+ * system's SYSTEM_ENV (they copy process.env when created; --check runs every system in
+ * this one process, so it is put back afterwards).
+ */
+async function withThreads<T>(adapter: SystemAdapter, threads: number, body: () => Promise<T>): Promise<T | { unavailable: string }> {
+  if (threads !== 1 && adapter.threading === "native") {
+    const reason = await adapter.threadsUnavailable?.(threads)
+    if (reason !== undefined) return { unavailable: reason }
+  }
+  if (threads === 1 || adapter.threading !== "pool") return body()
   let pool: { close(): Promise<void> }
+  const env = SYSTEM_ENV[adapter.name] ?? {}
+  const saved = Object.keys(env).map((k) => [k, process.env[k]] as const)
   try {
+    Object.assign(process.env, env)
     const { startThreadPool } = await import("../src/node/threads.ts")
     pool = await startThreadPool(threads)
   } catch (e) {
     return { unavailable: `no ${threads}-thread pool (${message(e)})` }
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
   }
   try {
     return await body()
@@ -243,9 +270,8 @@ async function measureSystems(o: Options, adapters: readonly SystemAdapter[], on
   const results: Measurement[] = []
   const notes: string[] = []
   for (const adapter of adapters) {
-    const threadCounts = adapter.name === "dagrad" ? o.threads : [1]
-    for (const t of threadCounts) {
-      const r = await withThreads(t, async () => {
+    for (const t of threadCountsOf(adapter, o)) {
+      const r = await withThreads(adapter, t, async () => {
         for (const w of o.workloads) {
           let c
           try {
@@ -261,11 +287,16 @@ async function measureSystems(o: Options, adapters: readonly SystemAdapter[], on
             const line = `${adapter.name} ${w}: skipped: ${reason}`
             if (!notes.includes(line)) notes.push(line)
             progress(`  ${line}`)
-            if (!isSkipped(c)) c.dispose?.()
+            if (!isSkipped(c) && !isRemote(c)) c.dispose?.()
             continue
           }
           try {
-            const m = measure(c, adapter.name === "dagrad" ? o.measure : o.anchorMeasure)
+            const options = adapter.anchor === true ? o.anchorMeasure : o.measure
+            let m
+            if (isRemote(c)) {
+              const r = await c.time(options)
+              m = summarize(c, r.times, r.threads)
+            } else m = measure(c, options)
             if (!o.quick && m.iterations < o.measure.iterations) {
               notes.push(`${m.system} ${m.workload} (threads ${m.threads}): ${m.iterations} iteration(s) only, within the time budget (median ${fmt(m.medianMs)} ms per step)`)
             }
@@ -277,7 +308,7 @@ async function measureSystems(o: Options, adapters: readonly SystemAdapter[], on
             notes.push(`${adapter.name} ${w} (threads ${t}): FAILED while running: ${message(e)}`)
             progress(`  ${adapter.name} ${w}: failed (${message(e)})`)
           } finally {
-            c.dispose?.()
+            if (!isRemote(c)) c.dispose?.()
           }
         }
       })
@@ -342,7 +373,10 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
       process.stderr.write(`dagrad round ${run.round} of ${o.rounds} (calibration ${calibration[run.round - 1].toFixed(2)} GFLOP/s)\n`)
       perRound[run.round - 1] = []
     }
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...childArgs(argv, run.system)], { stdio: ["ignore", "pipe", "inherit"] })
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...childArgs(argv, run.system)], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...SYSTEM_ENV[run.system] },
+    })
     const lines = createInterface({ input: child.stdout })
     for await (const raw of lines) {
       if (!raw.startsWith("{")) continue
@@ -428,9 +462,8 @@ async function runCheck(o: Options, adapters: readonly SystemAdapter[]): Promise
   let ok = true
   if (o.workloads.includes("W1")) say(`W1 sanity check: ${steps} SGD steps (lr 0.01) on the same batch of 64, same initial weights`)
   for (const adapter of o.workloads.includes("W1") ? adapters : []) {
-    const threadCounts = adapter.name === "dagrad" ? o.threads : [1]
-    for (const t of threadCounts) {
-      await withThreads(t, async () => {
+    for (const t of threadCountsOf(adapter, o)) {
+      await withThreads(adapter, t, async () => {
         const label = `${adapter.name} (threads ${t})`
         let c
         try {
@@ -445,10 +478,15 @@ async function runCheck(o: Options, adapters: readonly SystemAdapter[]): Promise
           ok = false
           return
         }
+        const isTfjs = adapter.name === "tfjs-cpu" || adapter.name === "tfjs-wasm"
         try {
-          const tensorsBefore = adapter.name === "tfjs-cpu" ? await (await import("./systems/tfjs.ts")).tfjsTensorCount() : 0
+          const tensorsBefore = isTfjs ? await (await import("./systems/tfjs.ts")).tfjsTensorCount() : 0
           const losses: number[] = []
-          for (let i = 0; i < steps; i++) {
+          if (isRemote(c)) {
+            if (c.losses === undefined) throw new Error("the case reports no W1 losses")
+            losses.push(...(await c.losses(steps)))
+          }
+          for (let i = 0; i < steps && !isRemote(c); i++) {
             const l = c.step()
             if (typeof l !== "number") throw new Error("W1 step returned no loss")
             losses.push(l)
@@ -457,7 +495,7 @@ async function runCheck(o: Options, adapters: readonly SystemAdapter[]): Promise
           if (!decreasing) ok = false
           first.set(label, losses[0])
           say(`  ${label.padEnd(24)} ${losses.map((l) => l.toFixed(6)).join("  ")}  ${decreasing ? "ok (decreasing)" : "NOT DECREASING"}`)
-          if (adapter.name === "tfjs-cpu") {
+          if (isTfjs) {
             const leaked = (await (await import("./systems/tfjs.ts")).tfjsTensorCount()) - tensorsBefore
             say(`  ${"".padEnd(24)} tfjs tensors leaked over ${steps} steps: ${leaked}${leaked === 0 ? "" : " (LEAK)"}`)
             if (leaked !== 0) ok = false
@@ -466,7 +504,7 @@ async function runCheck(o: Options, adapters: readonly SystemAdapter[]): Promise
           say(`  ${label}: FAILED while running: ${message(e)}`)
           ok = false
         } finally {
-          c.dispose?.()
+          if (!isRemote(c)) c.dispose?.()
         }
       })
     }
@@ -484,8 +522,6 @@ async function runCheck(o: Options, adapters: readonly SystemAdapter[]): Promise
   if (!ok) process.exitCode = 1
 }
 
-type Outputs = { readonly [name: string]: ArrayLike<number> }
-
 /**
  * Runs W2/W3/GEMM once per system and compares every output with the first system's
  * (dagrad with 1 thread by default): max |a - b| relative to max |reference|, which must
@@ -496,10 +532,10 @@ async function checkOutputs(o: Options, adapters: readonly SystemAdapter[], say:
   if (workloads.length === 0) return true
   say(`\nresults compared element by element (${workloads.join(", ")}): max |a - b| / max |reference|, must be < 1e-4`)
   let ok = true
-  const results = new Map<WorkloadId, { label: string; outputs: Outputs }[]>()
+  const results = new Map<WorkloadId, { label: string; outputs: Outputs; knownMismatch?: string }[]>()
   for (const adapter of adapters) {
-    for (const t of adapter.name === "dagrad" ? o.threads : [1]) {
-      await withThreads(t, async () => {
+    for (const t of threadCountsOf(adapter, o)) {
+      await withThreads(adapter, t, async () => {
         for (const w of workloads) {
           const label = `${adapter.name} (threads ${t})`
           const slow = QUICK_SKIPS[`${adapter.name}:${w}`]
@@ -519,13 +555,13 @@ async function checkOutputs(o: Options, adapters: readonly SystemAdapter[], say:
           try {
             if (c.outputs === undefined) continue
             const list = results.get(w) ?? []
-            list.push({ label, outputs: c.outputs() })
+            list.push({ label, outputs: await c.outputs(), ...(isRemote(c) || c.knownMismatch === undefined ? {} : { knownMismatch: c.knownMismatch }) })
             results.set(w, list)
           } catch (e) {
             say(`  ${w} ${label}: FAILED while running: ${message(e)}`)
             ok = false
           } finally {
-            c.dispose?.()
+            if (!isRemote(c)) c.dispose?.()
           }
         }
       })
@@ -555,8 +591,10 @@ async function checkOutputs(o: Options, adapters: readonly SystemAdapter[], say:
         if (!(rel < 1e-4)) good = false
         parts.push(`${name} ${rel.toExponential(1)}`)
       }
-      if (!good) ok = false
-      say(`  ${w.padEnd(8)} ${r.label} vs ${ref.label}: ${parts.join(", ")}  ${good ? "ok" : "MISMATCH"}`)
+      // a difference the system's own probe explains is shown but does not fail the check
+      const known = !good && r.knownMismatch !== undefined
+      if (!good && !known) ok = false
+      say(`  ${w.padEnd(8)} ${r.label} vs ${ref.label}: ${parts.join(", ")}  ${good ? "ok" : known ? `KNOWN MISMATCH: ${r.knownMismatch}` : "MISMATCH"}`)
     }
   }
   return ok
