@@ -66,6 +66,11 @@ export interface BenchCase {
 /** A pair that does not apply or cannot run, with the reason. */
 export interface SkippedCase {
   readonly skip: string
+  /**
+   * The system cannot do this workload at all, or is an optional system that is not
+   * installed: `--check` reports the skip without failing (other skips fail it).
+   */
+  readonly expected?: boolean
 }
 
 /** Named results in PyTorch layouts (see {@link BenchCase.outputs}). */
@@ -107,6 +112,8 @@ export interface SystemAdapter {
    * `createCase` and threads itself (or skips). Absent: single-threaded, measured at 1.
    */
   readonly threading?: "pool" | "native"
+  /** Why the system cannot run on this machine at all (not installed); absent: it can. */
+  readonly unavailable?: string
   /** A "native" system's reason it cannot run `threads` threads here (undefined: it can). */
   threadsUnavailable?(threads: number): Promise<string | undefined>
   /**

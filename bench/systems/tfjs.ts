@@ -103,7 +103,8 @@ export function createTfjsCase(tf: Tf, system: TfjsSystem, workload: WorkloadId)
   const backend = tf.getBackend()
   const missing = (GRADIENT_KERNELS[workload] ?? []).filter((k) => tf.getKernel(k, backend) === undefined)
   if (missing.length > 0) {
-    return { skip: `cannot train/differentiate: TF.js's ${backend} backend has no ${missing.map((k) => `'${k}'`).join(", ")} kernel (needed by the ${workload} backward pass)` }
+    const kernels = missing.map((k) => `'${k}'`).join(", ")
+    return { skip: `cannot train/differentiate: TF.js's ${backend} backend has no ${kernels} kernel (needed by the ${workload} backward pass)`, expected: true }
   }
   const base = { system, workload, threads: 1 }
   switch (workload) {
@@ -138,6 +139,12 @@ export function createTfjsCase(tf: Tf, system: TfjsSystem, workload: WorkloadId)
           const logits = tf.tidy(() => vars.forward(xt))
           logits.dataSync()
           logits.dispose()
+        },
+        outputs() {
+          const logits = tf.tidy(() => vars.forward(xt))
+          const out = { y: Float32Array.from(logits.dataSync()) }
+          logits.dispose()
+          return out
         },
         dispose: () => disposeAll(tf, [xt, ...vars.list]),
       } satisfies BenchCase
