@@ -217,7 +217,12 @@ const threadCountsOf = (adapter: SystemAdapter, o: Options): number[] => (adapte
  */
 async function withThreads<T>(adapter: SystemAdapter, threads: number, body: () => Promise<T>): Promise<T | { unavailable: string }> {
   if (threads !== 1 && adapter.threading === "native") {
-    const reason = await adapter.threadsUnavailable?.(threads)
+    let reason: string | undefined
+    try {
+      reason = await adapter.threadsUnavailable?.(threads)
+    } catch (e) {
+      reason = message(e)
+    }
     if (reason !== undefined) return { unavailable: reason }
   }
   if (threads === 1 || adapter.threading !== "pool") return body()
@@ -262,6 +267,8 @@ function header(o: Options): string {
 interface BenchOutput {
   readonly results: Measurement[]
   readonly notes: string[]
+  /** Cases that failed to build or run (the bench then exits with code 1: CI runs it). */
+  readonly failures: number
 }
 
 /** Measures every case of the given systems in this process; `onResult` sees each as it lands. */
@@ -269,6 +276,7 @@ async function measureSystems(o: Options, adapters: readonly SystemAdapter[], on
   const progress = (line: string): void => void process.stderr.write(line + "\n")
   const results: Measurement[] = []
   const notes: string[] = []
+  let failures = 0
   for (const adapter of adapters) {
     if (adapter.unavailable !== undefined) {
       notes.push(`${adapter.name}: ${adapter.unavailable}`)
@@ -283,6 +291,7 @@ async function measureSystems(o: Options, adapters: readonly SystemAdapter[], on
             c = await adapter.createCase(w, t)
           } catch (e) {
             notes.push(`${adapter.name} ${w} (threads ${t}): FAILED to build: ${message(e)}`)
+            failures++
             progress(`  ${adapter.name} ${w}: failed to build (${message(e)})`)
             continue
           }
@@ -311,6 +320,7 @@ async function measureSystems(o: Options, adapters: readonly SystemAdapter[], on
             onResult(m)
           } catch (e) {
             notes.push(`${adapter.name} ${w} (threads ${t}): FAILED while running: ${message(e)}`)
+            failures++
             progress(`  ${adapter.name} ${w}: failed (${message(e)})`)
           } finally {
             if (!isRemote(c)) c.dispose?.()
@@ -323,18 +333,19 @@ async function measureSystems(o: Options, adapters: readonly SystemAdapter[], on
       }
     }
   }
-  return { results, notes }
+  return { results, notes, failures }
 }
 
 /** The line protocol between a child (`--child`) and the parent: one JSON object per line. */
 type ChildLine = { kind: "result"; m: Measurement } | { kind: "note"; text: string } | { kind: "adapter"; name: SystemName; version: string; notes: readonly string[] }
 
 /** --child: measure the one system and report on stdout (progress stays on stderr). */
-async function runChild(o: Options, adapters: readonly SystemAdapter[]): Promise<void> {
+async function runChild(o: Options, adapters: readonly SystemAdapter[], loadNotes: readonly string[]): Promise<void> {
   const send = (line: ChildLine): void => void process.stdout.write(JSON.stringify(line) + "\n")
   for (const a of adapters) send({ kind: "adapter", name: a.name, version: a.version, notes: a.notes })
   const out = await measureSystems(o, adapters, (m) => send({ kind: "result", m }))
-  for (const text of out.notes) send({ kind: "note", text })
+  for (const text of [...loadNotes, ...out.notes]) send({ kind: "note", text })
+  if (out.failures > 0) process.exitCode = 1
 }
 
 /** The command-line arguments of this run minus the ones the parent keeps to itself. */
@@ -366,6 +377,7 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
   const perRound: Measurement[][] = []
   const calibration: number[] = []
   const notes: string[] = []
+  let failures = 0
   const versions: string[] = []
   const keep = (list: string[], line: string): void => void (list.includes(line) ? undefined : list.push(line))
   /** A dagrad round's note -> the rounds that reported it (most notes come from every round). */
@@ -403,13 +415,17 @@ async function runIsolated(o: Options, argv: readonly string[], onResult: (m: Me
       }
     }
     const code: number | null = child.exitCode ?? (await new Promise((resolve) => child.once("exit", resolve)))
-    if (code !== 0) notes.push(`${run.system}${inRounds ? ` round ${run.round}` : ""}: its benchmark process exited with code ${code}`)
+    if (code !== 0) {
+      // code 1 = a case failed (its note says which); anything else, the process itself did
+      notes.push(`${run.system}${inRounds ? ` round ${run.round}` : ""}: its benchmark process exited with code ${code}`)
+      failures++
+    }
   }
   for (const [text, reported] of noteRounds) notes.unshift(reported.length === o.rounds ? text : `round${reported.length > 1 ? "s" : ""} ${reported.join(", ")}: ${text}`)
-  if (perRound.length === 0) return { results: anchorResults, notes, versions }
+  if (perRound.length === 0) return { results: anchorResults, notes, failures, versions }
   const combined = combineRounds(perRound)
   for (const m of combined) onResult(m)
-  return { results: [...combined, ...anchorResults], notes, versions, roundTable: roundsTable(perRound, combined, calibration) }
+  return { results: [...combined, ...anchorResults], notes, failures, versions, roundTable: roundsTable(perRound, combined, calibration) }
 }
 
 /**
@@ -445,7 +461,8 @@ async function runBench(o: Options, argv: readonly string[]): Promise<void> {
     if (o.json) process.stdout.write(jsonLine(m) + "\n")
     if (o.jsonFile !== undefined) appendFileSync(o.jsonFile, jsonLine(m) + "\n")
   }
-  const { results, notes, versions, roundTable } = await runIsolated(o, argv, onResult)
+  const { results, notes, failures, versions, roundTable } = await runIsolated(o, argv, onResult)
+  if (failures > 0) process.exitCode = 1
   if (o.json) return
   say("")
   say(versions.join("\n") + "\n")
@@ -610,15 +627,21 @@ async function main(): Promise<void> {
   const o = parseArgs(argv)
   if (!o.check && !o.child) return runBench(o, argv)
   const adapters: SystemAdapter[] = []
+  const loadNotes: string[] = []
   for (const s of o.systems) {
     try {
       adapters.push(await loadAdapter(s))
     } catch (e) {
+      // an anchor's npm package not installed (npm ci --omit=dev) is a note; any other
+      // error (dagrad's own code, DAGRAD_BACKEND=bogus) fails the run
+      const notInstalled = /Cannot find (package|module) '(@tensorflow|convnetjs)/.test(message(e))
+      loadNotes.push(`${s}: ${notInstalled ? "" : "FAILED to load: "}${message(e)}`)
       process.stderr.write(`bench: system ${s} is unavailable: ${message(e)}\n`)
+      if (!notInstalled) process.exitCode = 1
     }
   }
   if (o.check) await runCheck(o, adapters)
-  else await runChild(o, adapters)
+  else await runChild(o, adapters, loadNotes)
 }
 
 await main()

@@ -7,13 +7,14 @@
  * backend lacks (Conv2DBackpropFilter: W1, W3) are skipped by createTfjsCase.
  */
 import type * as TF from "@tensorflow/tfjs"
+// static: loading this adapter is what needs the package (run.ts notes it when absent)
+import { setThreadsCount } from "@tensorflow/tfjs-backend-wasm"
 import { createTfjsCase, loadTfjs, tfjsLayoutNote } from "./tfjs.ts"
 import type { SystemAdapter } from "../lib/workloads.ts"
 
 /** Registers the wasm backend with one thread (it must be set before the backend initializes). */
 async function prepare(): Promise<void> {
-  const wasm = await import("@tensorflow/tfjs-backend-wasm")
-  wasm.setThreadsCount(1)
+  setThreadsCount(1)
 }
 
 const load = () => loadTfjs("wasm", prepare)
@@ -27,7 +28,7 @@ const load = () => loadTfjs("wasm", prepare)
 function maxPoolGradBug(tf: typeof TF): string | undefined {
   const dx = tf.tidy(() => tf.grad((a: TF.Tensor) => tf.maxPool(a as TF.Tensor4D, 2, 2, "valid"))(tf.tensor4d([-4, -3, -2, -1], [1, 2, 2, 1])).dataSync())
   if (dx[3] === 1 && dx[0] === 0) return undefined
-  return `tfjs-wasm's MaxPoolGrad kernel routes the gradient of an all-negative window to its first element, not its maximum (a 2x2 window [-4, -3, -2, -1] gives dx [${Array.from(dx).join(", ")}]): its W2 dx is wrong, its time is shown anyway`
+  return `its MaxPoolGrad kernel routes the gradient of an all-negative window to its first element, not its maximum (a 2x2 window [-4, -3, -2, -1] gives dx [${Array.from(dx).join(", ")}]): its W2 dx is wrong, its time is shown anyway`
 }
 
 export const tfjsWasmAdapter: SystemAdapter = {
