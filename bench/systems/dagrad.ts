@@ -33,7 +33,7 @@ const processBackend = (): KernelBackendName | undefined => {
  * Runs `f` with the kernel backend `backend` (undefined: the process's own), then puts
  * the process's back: `--check` runs dagrad and dagrad-js in one process.
  */
-function withBackend<T>(backend: KernelBackendName | undefined, f: () => T): T {
+export function withBackend<T>(backend: KernelBackendName | undefined, f: () => T): T {
   setKernelBackend(backend ?? processBackend())
   try {
     return f()
