@@ -2,8 +2,9 @@
  * TensorFlow.js 4.22 on its WebAssembly backend (@tensorflow/tfjs-backend-wasm, XNNPACK
  * kernels, SIMD build), the same cases as tfjs-cpu (./tfjs.ts). Its .wasm files ship in the
  * npm package and load from node_modules. One thread: the threaded build needs
- * WASM_HAS_MULTITHREAD_SUPPORT, which TF.js does not detect under Node, so other thread
- * counts are skipped with that reason. Workloads whose backward pass needs a kernel the
+ * WASM_HAS_MULTITHREAD_SUPPORT, which TF.js does not detect under Node (and setting the flag
+ * does not help: Emscripten starts its pthread workers from blob: URLs, which Node's Worker
+ * rejects), so other thread counts are skipped with that reason. Workloads whose backward pass needs a kernel the
  * backend lacks (Conv2DBackpropFilter: W1, W3) are skipped by createTfjsCase.
  */
 import type * as TF from "@tensorflow/tfjs"
@@ -40,7 +41,7 @@ export const tfjsWasmAdapter: SystemAdapter = {
     const mt = await (await load()).env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")
     return mt
       ? `not measured (the backend's thread count is fixed when it initializes; this run uses 1)`
-      : `TF.js's threaded WASM build is unavailable here (WASM_HAS_MULTITHREAD_SUPPORT is false under Node)`
+      : `TF.js's threaded WASM build is unavailable here (WASM_HAS_MULTITHREAD_SUPPORT is false under Node; forcing it fails: its pthread workers start from a blob: URL, which Node's Worker rejects with ERR_WORKER_PATH)`
   },
   async createCase(workload, threads) {
     if (threads !== 1) return { skip: `threads ${threads}: see threadsUnavailable` }
