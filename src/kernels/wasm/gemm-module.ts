@@ -235,9 +235,13 @@ function macro(fused: boolean): FunctionSpec {
   c.get(cPtr).get(ir).get(ldcBytes).i32_mul().i32_add().get(jr).i32_const(2).i32_shl().i32_add().set(rowPtr)
   c.get(mc).get(ir).i32_sub().set(mr)
   c.get(nc).get(jr).i32_sub().set(nr)
-  c.get(mr).i32_const(TILE_ROWS).i32_ge_s().get(nr).i32_const(TILE_COLS).i32_ge_s().i32_and()
-  c.if_() // a full tile: vector stores
+  // all eight columns present: vector stores, row by row while rows remain (LeNet's first
+  // convolution has six output channels: every second tile has two rows)
+  c.get(nr).i32_const(TILE_COLS).i32_ge_s()
+  c.if_()
+  c.block()
   for (let r = 0; r < TILE_ROWS; r++) {
+    if (r > 0) c.get(mr).i32_const(r).i32_le_s().br_if(0)
     for (let h = 0; h < 2; h++) {
       const off = { offset: h * 16, align: 2 }
       c.get(alphaV).get(acc[r * 2 + h]).f32x4_mul().set(a)
@@ -248,6 +252,7 @@ function macro(fused: boolean): FunctionSpec {
     }
     c.get(rowPtr).get(ldcBytes).i32_add().set(rowPtr)
   }
+  c.end()
   c.else_() // an edge tile: through the scratch tile, element by element
   for (let r = 0; r < TILE_ROWS; r++) for (let h = 0; h < 2; h++) c.get(tile).get(acc[r * 2 + h]).v128_store({ offset: (r * 2 + h) * 16, align: 2 })
   c.i32_const(0).set(i)
