@@ -4,7 +4,8 @@
  * gradient (second layer only: the first one's input is the data) and weight gradient,
  * through the kernel API (src/kernels/conv/conv.ts). Prints the minimum and median of 20 runs
  * after 5 warm-ups. Usage: `npx tsx bench/conv-lenet.ts [--threads N] [--batch B]`
- * (defaults 1 and 64).
+ * (defaults 1 and 64). `--arena` places the operands in a WASM arena; `DAGRAD_BACKEND=js`
+ * times the JavaScript kernels.
  */
 import { convForward, convBackwardInput, convBackwardWeight } from "../src/kernels/conv/conv.ts"
 import { convGeometry } from "../src/kernels/conv/im2col.ts"
@@ -12,6 +13,7 @@ import { parallelBackend } from "../src/exec/parallel.ts"
 import { startThreadPool } from "../src/node/threads.ts"
 import { Random } from "../src/tensor/random.ts"
 import { timeRuns } from "./lib/harness.ts"
+import { arenaAlloc, createArena } from "../src/kernels/wasm/module.ts"
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(name)
@@ -22,9 +24,11 @@ const batch = option("--batch", 64)
 const pool = await startThreadPool(threads)
 const backend = parallelBackend()
 const rng = new Random(1)
+/** With --arena, operands live in one WASM arena (as the executor places them), so the WASM kernels run in place. */
+const arena = process.argv.includes("--arena") ? createArena(256 << 20) : undefined
 /** Shared memory when there is a pool, as the executor allocates it. */
 function random(size: number): Float32Array {
-  const a = (backend?.allocShared("float32", size) ?? new Float32Array(size)) as Float32Array
+  const a = (arena !== undefined ? arenaAlloc(arena, size)! : (backend?.allocShared("float32", size) ?? new Float32Array(size))) as Float32Array
   for (let i = 0; i < size; i++) a[i] = rng.uniform(-1, 1)
   return a
 }

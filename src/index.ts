@@ -55,6 +55,9 @@ export type { NodeObserver } from "./exec/plan.ts"
 export { setParallelBackend, parallelBackend, runSerially, taskFunction, parallelTasks, type ParallelBackend, type TaskArgs, type TaskFunction } from "./exec/parallel.ts"
 export { installKernelTask } from "./exec/offload.ts"
 
+// ---------------------------------------------------------------- kernel backend (WebAssembly SIMD or JavaScript for float32)
+export { setKernelBackend, kernelBackend, useWasmKernels, wasmAvailable, wasmUnavailableReason, compileKernelsAsync, setRelaxedSimd, relaxedSimdEnabled, type KernelBackendName } from "./kernels/backend.ts"
+
 // ---------------------------------------------------------------- ops: pointwise
 export { full, fullOp } from "./graph/constant.ts"
 export { add, sub, mul, div, neg, pow, scale, addScalar, whereNonzero } from "./ops/pointwise/arithmetic.ts"

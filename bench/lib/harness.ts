@@ -81,11 +81,17 @@ export function measure(c: BenchCase, o: MeasureOptions): Measurement {
     // stop when the next run would overrun the budget (estimated by the mean so far)
     if (times.length >= o.minIterations && spent + spent / times.length > o.budgetMs) break
   }
+  return summarize(c, times)
+}
+
+/** The measurement of a case from its per-iteration times (ms); `threads` overrides the case's. */
+export function summarize(c: Pick<BenchCase, "system" | "workload" | "threads" | "note">, times: readonly number[], threads = c.threads): Measurement {
+  if (times.length === 0) throw new Error(`${c.system} ${c.workload}: no timed iterations`)
   const medianMs = median(times)
   return {
     system: c.system,
     workload: c.workload,
-    threads: c.threads,
+    threads,
     iterations: times.length,
     medianMs,
     minMs: Math.min(...times),
@@ -161,7 +167,7 @@ export function resultsTable(ms: readonly Measurement[]): string {
   return table(rows)
 }
 
-/** Speed-up of each dagrad row over every other system on the same workload (their median / dagrad's). */
+/** Speed-up of each dagrad row over every other system on the same workload (their median / dagrad's), same thread count where it has one. */
 export function speedupTable(ms: readonly Measurement[]): string | undefined {
   const others = [...new Set(ms.filter((m) => m.system !== "dagrad").map((m) => m.system))]
   const mine = ms.filter((m) => m.system === "dagrad")
@@ -169,7 +175,9 @@ export function speedupTable(ms: readonly Measurement[]): string | undefined {
   const rows: string[][] = [["workload", "dagrad threads", "dagrad median ms", ...others.map((s) => `vs ${s}`)]]
   for (const d of mine) {
     const cells = others.map((s) => {
-      const o = ms.find((m) => m.system === s && m.workload === d.workload)
+      // the other system's row with the same thread count, else its 1-thread row
+      const o =
+        ms.find((m) => m.system === s && m.workload === d.workload && m.threads === d.threads) ?? ms.find((m) => m.system === s && m.workload === d.workload && m.threads === 1)
       return o === undefined ? "-" : `${fmt(o.medianMs / d.medianMs)}x`
     })
     rows.push([d.workload, String(d.threads), fmt(d.medianMs), ...cells])

@@ -170,5 +170,6 @@ export const convnetjsAdapter: SystemAdapter = {
   name: "convnetjs",
   version: "convnetjs 0.3.0",
   notes: ["convnetjs is HWC, one example at a time, and computes in float64 (no float32 mode); it loops over the batch inside each step"],
+  anchor: true,
   createCase,
 }

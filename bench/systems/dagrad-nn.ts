@@ -42,6 +42,7 @@ export function createNnCase(workload: WorkloadId): CaseResult | undefined {
         step() {
           trainer.predict(xt)
         },
+        outputs: () => ({ y: Float32Array.from(trainer.predict(xt).data) }),
       } satisfies BenchCase
     }
     case "W2": {

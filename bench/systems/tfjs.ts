@@ -1,10 +1,11 @@
 /**
- * TensorFlow.js 4.22 on its pure-JS `cpu` backend (the full @tensorflow/tfjs package:
- * tfjs-core + backend-cpu alone registers no gradients under Node, so tf.grad fails).
+ * TensorFlow.js 4.22 cases, shared by two systems: `tfjs-cpu`, its pure-JS `cpu` backend
+ * (the full @tensorflow/tfjs package: tfjs-core + backend-cpu alone registers no gradients
+ * under Node, so tf.grad fails), and `tfjs-wasm` (./tfjs-wasm.ts), its WebAssembly backend.
  *
  * TF.js computes in NHWC (its max_pool has no NCHW form), so every tensor is handed to
  * it already transposed to NHWC / HWIO, once, before timing: the numbers are the same as
- * the other systems'. The cpu backend runs each kernel synchronously when the op is
+ * the other systems'. Both backends run each kernel synchronously when the op is
  * called, so a step's work is done when the op returns; W1 also reads the loss
  * (dataSync), W4 reads the logits, as a user would.
  */
@@ -14,18 +15,37 @@ import type { BenchCase, CaseResult, SystemAdapter, WorkloadId } from "../lib/wo
 
 type Tf = typeof TF
 
+/** A TF.js backend these adapters run on, and the system name it is benchmarked as. */
+export type TfjsBackend = "cpu" | "wasm"
+type TfjsSystem = "tfjs-cpu" | "tfjs-wasm"
+
 let loaded: Tf | undefined
 
-/** Loads TF.js once and selects the cpu backend (PROD mode: no per-op debug checks or banner). */
-export async function loadTfjs(): Promise<Tf> {
-  if (loaded !== undefined) return loaded
-  const tf = await import("@tensorflow/tfjs")
-  tf.env().set("PROD", true)
-  const ok = await tf.setBackend("cpu")
-  if (!ok || tf.getBackend() !== "cpu") throw new Error(`tf.setBackend('cpu') failed (backend is ${tf.getBackend()})`)
-  await tf.ready()
+/**
+ * Loads TF.js once (PROD mode: no per-op debug checks or banner) and selects `backend`;
+ * `prepare` runs once before a backend is first selected (the WASM backend's thread count
+ * must be set before it initializes). Selected again on every call: `--check` runs the cpu
+ * and wasm systems in one process, one after the other.
+ */
+export async function loadTfjs(backend: TfjsBackend = "cpu", prepare?: () => Promise<void>): Promise<Tf> {
+  const tf = loaded ?? (await import("@tensorflow/tfjs"))
+  if (loaded === undefined) tf.env().set("PROD", true)
   loaded = tf
+  if (tf.findBackend(backend) === null && prepare !== undefined) await prepare()
+  const ok = await tf.setBackend(backend)
+  if (!ok || tf.getBackend() !== backend) throw new Error(`tf.setBackend('${backend}') failed (backend is ${tf.getBackend()})`)
+  await tf.ready()
   return tf
+}
+
+/**
+ * The gradient kernels a workload's backward pass needs (TF.js defines gradients once, in
+ * tfjs-core, and they call these kernels, which each backend may or may not register).
+ */
+const GRADIENT_KERNELS: { readonly [K in WorkloadId]?: readonly string[] } = {
+  W1: ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad"],
+  W2: ["MaxPoolGrad"],
+  W3: ["Conv2DBackpropFilter", "Conv2DBackpropInput"],
 }
 
 const nhwcShape = (s: readonly number[]): [number, number, number, number] => [s[0], s[2], s[3], s[1]]
@@ -75,9 +95,18 @@ function disposeAll(tf: Tf, ts: readonly TF.Tensor[]): void {
   tf.dispose([...ts])
 }
 
-async function createCase(workload: WorkloadId): Promise<CaseResult> {
-  const tf = await loadTfjs()
-  const base = { system: "tfjs-cpu" as const, workload, threads: 1 }
+/**
+ * The case of `workload` on TF.js's current backend (loaded by {@link loadTfjs}), or a
+ * skip when the backend lacks a kernel the workload's gradients need.
+ */
+export function createTfjsCase(tf: Tf, system: TfjsSystem, workload: WorkloadId): CaseResult {
+  const backend = tf.getBackend()
+  const missing = (GRADIENT_KERNELS[workload] ?? []).filter((k) => tf.getKernel(k, backend) === undefined)
+  if (missing.length > 0) {
+    const kernels = missing.map((k) => `'${k}'`).join(", ")
+    return { skip: `cannot train/differentiate: TF.js's ${backend} backend has no ${kernels} kernel (needed by the ${workload} backward pass)`, expected: true }
+  }
+  const base = { system, workload, threads: 1 }
   switch (workload) {
     case "W1": {
       const vars = lenetVars(tf)
@@ -110,6 +139,12 @@ async function createCase(workload: WorkloadId): Promise<CaseResult> {
           const logits = tf.tidy(() => vars.forward(xt))
           logits.dataSync()
           logits.dispose()
+        },
+        outputs() {
+          const logits = tf.tidy(() => vars.forward(xt))
+          const out = { y: Float32Array.from(logits.dataSync()) }
+          logits.dispose()
+          return out
         },
         dispose: () => disposeAll(tf, [xt, ...vars.list]),
       } satisfies BenchCase
@@ -183,14 +218,19 @@ async function createCase(workload: WorkloadId): Promise<CaseResult> {
   }
 }
 
+/** The layout caveat both TF.js systems print. */
+export const tfjsLayoutNote = (system: TfjsSystem): string =>
+  `${system} computes in NHWC (its max_pool has no NCHW); inputs are transposed once before timing, the numbers are identical`
+
 export const tfjsAdapter: SystemAdapter = {
   name: "tfjs-cpu",
   version: "@tensorflow/tfjs 4.22.0, backend cpu (pure JS)",
-  notes: ["tfjs-cpu computes in NHWC (its max_pool has no NCHW); inputs are transposed once before timing, the numbers are identical"],
-  createCase: (workload) => createCase(workload),
+  notes: [tfjsLayoutNote("tfjs-cpu")],
+  anchor: true,
+  createCase: async (workload) => createTfjsCase(await loadTfjs("cpu"), "tfjs-cpu", workload),
 }
 
 /** For --check: the tensors' count, to catch leaks in the TF.js cases. */
 export async function tfjsTensorCount(): Promise<number> {
-  return (await loadTfjs()).memory().numTensors
+  return (loaded ?? (await loadTfjs())).memory().numTensors
 }

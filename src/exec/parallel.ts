@@ -71,10 +71,10 @@ export function threadCount(): number {
 }
 
 /** Runs `f` with kernels seeing one thread (they run serially, without posting tasks). */
-export function runSerially(f: () => void): void {
+export function runSerially<T>(f: () => T): T {
   serialDepth++
   try {
-    f()
+    return f()
   } finally {
     serialDepth--
   }

@@ -6,7 +6,8 @@ import type { Graph } from "../graph/builder.ts"
 import { kernelFor, type Activation, type AnyOp, type Kernel } from "../graph/op.ts"
 import { lookupOp } from "../graph/registry.ts"
 import { ancestorsOf } from "../graph/walk.ts"
-import { canRunBeside, parallelBackend, runBeside } from "./parallel.ts"
+import { canRunBeside, parallelBackend, runBeside, runSerially, threadCount } from "./parallel.ts"
+import { ThreadChooser } from "./thread-choice.ts"
 import { fusedActivations } from "./fusion.ts"
 import { KERNEL_TASK, offloadArgs, offloadText } from "./offload.ts"
 import { offloadable, pairIndependentNodes } from "./pairs.ts"
@@ -45,6 +46,12 @@ export interface RunOptions {
    * gradient, and the forward node it differentiates) and its inputs' ranges. Default false.
    */
   readonly detectAnomaly?: boolean
+  /**
+   * With a thread pool: each run uses one thread or all of them, whichever has run this
+   * plan faster lately (./thread-choice.ts; the results are the same bits either way).
+   * Default true; false always uses every thread (benchmarks of a fixed thread count).
+   */
+  readonly adaptiveThreads?: boolean
 }
 
 interface Step {
@@ -206,6 +213,23 @@ export class Plan {
    * arrays the caller owns (`recycle` hands them back), never views of the plan's arena.
    */
   run(feeds: { readonly [name: string]: Tensor } = {}, params: ParamStore = new Map(), options: RunOptions = {}): Tensor[] {
+    const max = threadCount()
+    if (max <= 1 || options.adaptiveThreads === false) return this.runSteps(feeds, params, options)
+    const threads = this.threadChoice.next(max)
+    const started = performance.now()
+    const out = threads === 1 ? runSerially(() => this.runSteps(feeds, params, options)) : this.runSteps(feeds, params, options)
+    this.threadChoice.record(threads, performance.now() - started)
+    return out
+  }
+
+  /** The thread count this plan's runs favour now (see RunOptions.adaptiveThreads). */
+  preferredThreads(): number {
+    return this.threadChoice.preferred(threadCount())
+  }
+
+  private readonly threadChoice = new ThreadChooser()
+
+  private runSteps(feeds: { readonly [name: string]: Tensor }, params: ParamStore, options: RunOptions): Tensor[] {
     checkRunArguments(feeds, params)
     const detect = options.detectAnomaly === true
     const values = new Map<string, Tensor>()

@@ -1,7 +1,7 @@
 // LeNet-5 training steps (batch 64) on synthetic data from a seed, written once and run
 // twice by run.mjs: in Node against the installed package, and bundled by esbuild for the
 // browser in headless Chromium. Both must produce the same losses, bit for bit.
-import { SGD, Trainer, initParameters, lenet5, tensor } from "dagrad"
+import { SGD, Trainer, initParameters, kernelBackend, lenet5, tensor } from "dagrad"
 
 /** mulberry32: a tiny seeded PRNG, independent of the engine's own. */
 function mulberry32(seed) {
@@ -39,5 +39,5 @@ export function lenetSteps({ seed = 1, batch = 64, steps = 3 } = {}) {
     losses.push(trainer.step(xs, ys))
     ms.push(performance.now() - t0)
   }
-  return { losses, bits: losses.map(bitsOf), ms }
+  return { losses, bits: losses.map(bitsOf), ms, backend: kernelBackend() }
 }

@@ -7,7 +7,7 @@ import type { Graph } from "../../src/graph/builder.ts"
 import type { AnyOp } from "../../src/graph/op.ts"
 import type { Registry } from "../../src/graph/registry.ts"
 import { setKernelBackend } from "../../src/kernels/backend.ts"
-import { arenaOf, wasmAvailable, type Arena } from "../../src/kernels/wasm/module.ts"
+import { arenaOf, stagingArena, wasmAvailable, type Arena } from "../../src/kernels/wasm/module.ts"
 import { buildModelGraph, lenet5 } from "../../src/nn/index.ts"
 import type { DataArray } from "../../src/tensor/dtype.ts"
 import { onThreads, randomTensor, standInBackend } from "../helpers.ts"
@@ -86,6 +86,23 @@ describe.runIf(wasmAvailable())("a float32 plan's buffers in one WASM arena", ()
     expect(oneArena(seen)).toBe(arena)
     expect(arena.bytes).toBe(bytes)
     expect(arena.memory.buffer.byteLength).toBe(bytes)
+  })
+
+  it("runs every WASM kernel in place: nothing is copied into the staging arena", () => {
+    const { plan, params, feeds } = lenetTraining()
+    plan.run(feeds, params)
+    // mark the whole staging arena; a kernel that staged its operands would write there
+    const staging = stagingArena(1)!
+    const words = new Uint32Array(staging.memory.buffer)
+    words.fill(0xdeadbeef)
+    plan.run(feeds, params)
+    expect(stagingArena(1)).toBe(staging)
+    expect(words.every((w) => w === 0xdeadbeef)).toBe(true)
+    // without the arena the same step stages (so the mark can show it)
+    setArenaProvider(undefined)
+    const ordinary = lenetTraining()
+    ordinary.plan.run(feeds, params)
+    expect(words.every((w) => w === 0xdeadbeef)).toBe(false)
   })
 
   it("returns ordinary typed arrays (copies), the caller's own tensor for a fetched feed", () => {

@@ -1,69 +1,9 @@
 /**
- * The convolution helpers of the WASM kernel module: im2col and col2im of one 2-d plane
- * (3-d problems call them per depth slice, ./conv.ts), the bias fill and the ReLU
- * epilogue. The GEMMs between them are ./gemm-module.ts's.
- *
- * Layout as in ../conv/im2col.ts: row (i, j) of a plane's column block holds, for every
- * output position (oy, ox), x[oy * sh - ph + i * dh, ox * sw - pw + j * dw] (0 outside x).
+ * The convolution helpers of the WASM kernel module: the bias fill, the ReLU epilogue and
+ * the scatter-add of the input gradient (col2im). The GEMMs between them, with the column
+ * matrix read through offset tables, are ./gemm-module.ts's.
  */
 import { Code, f32, i32, v128, type FunctionSpec } from "./emit.ts"
-
-/**
- * Shared loop nest of im2col / col2im: for each tap (i, j) and output row oy, the input row
- * iy and, per ox, the input column ix. `inner(c, xAddr | -1)` emits the per-element work
- * with the column entry's address in local `out`.
- */
-function planeLoops(nameOf: string, scatter: boolean): FunctionSpec {
-  // params
-  const [x, H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, col, rowStride] = Array.from({ length: 15 }, (_, i) => i)
-  let n = 15
-  const i = n++, j = n++, oy = n++, ox = n++, iy = n++, ix = n++, out = n++, rowBase = n++
-  const c = new Code()
-  c.i32_const(0).set(i)
-  c.block().loop()
-  c.get(i).get(kh).i32_ge_s().br_if(1)
-  c.i32_const(0).set(j)
-  c.block().loop()
-  c.get(j).get(kw).i32_ge_s().br_if(1)
-  // out = col + (i * kw + j) * rowStride * 4
-  c.get(col).get(i).get(kw).i32_mul().get(j).i32_add().get(rowStride).i32_mul().i32_const(2).i32_shl().i32_add().set(out)
-  c.i32_const(0).set(oy)
-  c.block().loop()
-  c.get(oy).get(oh).i32_ge_s().br_if(1)
-  c.get(oy).get(sh).i32_mul().get(ph).i32_sub().get(i).get(dh).i32_mul().i32_add().set(iy)
-  c.get(x).get(iy).get(W).i32_mul().i32_const(2).i32_shl().i32_add().set(rowBase)
-  c.get(j).get(dw).i32_mul().get(pw).i32_sub().set(ix)
-  c.i32_const(0).set(ox)
-  c.block().loop()
-  c.get(ox).get(ow).i32_ge_s().br_if(1)
-  // inside x when iy < H and ix < W as unsigned (negative indices wrap to huge values)
-  const inside = (): Code => c.get(iy).get(H).i32_lt_u().get(ix).get(W).i32_lt_u().i32_and()
-  const xAddr = (): Code => c.get(rowBase).get(ix).i32_const(2).i32_shl().i32_add()
-  if (!scatter) {
-    c.get(out)
-    inside().if_f32()
-    xAddr().f32_load()
-    c.else_().f32_const(0).end()
-    c.f32_store()
-  } else {
-    inside().if_()
-    xAddr()
-    xAddr().f32_load().get(out).f32_load().f32_add()
-    c.f32_store()
-    c.end()
-  }
-  c.get(out).i32_const(4).i32_add().set(out)
-  c.get(ix).get(sw).i32_add().set(ix)
-  c.get(ox).i32_const(1).i32_add().set(ox)
-  c.br(0).end().end()
-  c.get(oy).i32_const(1).i32_add().set(oy)
-  c.br(0).end().end()
-  c.get(j).i32_const(1).i32_add().set(j)
-  c.br(0).end().end()
-  c.get(i).i32_const(1).i32_add().set(i)
-  c.br(0).end().end()
-  return { name: nameOf, params: Array(15).fill(i32), locals: Array(8).fill(i32), body: c }
-}
 
 /**
  * fillRows(y, rows, len, values): y[r, 0:len] = values[r] for r < rows (the bias, before a
@@ -123,7 +63,52 @@ function relu(): FunctionSpec {
   return { name: "relu", params: [i32, i32], locals: [i32, v128, f32], body: c }
 }
 
+/**
+ * scatterAdd(dst, rowOff, colOff, rows, cols, src): dst[rowOff[r] + colOff[j]] += src[r * cols + j]
+ * (rowOff, colOff: byte addresses of int32 element offsets), r ascending, then j. col2im over a
+ * (padded) input: rows are taps, columns output positions. Four columns whose offsets are
+ * consecutive (stride 1 within an output row) are one vector add.
+ */
+function scatterAdd(): FunctionSpec {
+  const [dst, rowOff, colOff, rows, cols, src] = [0, 1, 2, 3, 4, 5]
+  const r = 6, j = 7, rowPtr = 8, off = 9, addr = 10
+  const c = new Code()
+  c.i32_const(0).set(r)
+  c.block().loop()
+  c.get(r).get(rows).i32_ge_s().br_if(1)
+  c.get(dst).get(rowOff).get(r).i32_const(2).i32_shl().i32_add().i32_load().i32_const(2).i32_shl().i32_add().set(rowPtr)
+  c.i32_const(0).set(j)
+  c.block().loop()
+  c.get(j).get(cols).i32_ge_s().br_if(1)
+  c.get(colOff).get(j).i32_const(2).i32_shl().i32_add().set(off)
+  c.get(off).i32_load().set(addr)
+  // four consecutive offsets: one vector
+  c.get(j).i32_const(4).i32_add().get(cols).i32_le_s()
+  c.if_i32()
+  c.get(off).i32_load({ offset: 12 }).get(addr).i32_sub().i32_const(3).i32_eq()
+  c.else_().i32_const(0).end()
+  c.if_()
+  c.get(rowPtr).get(addr).i32_const(2).i32_shl().i32_add().set(addr)
+  c.get(addr)
+  c.get(addr).v128_load({ align: 2 }).get(src).v128_load({ align: 2 }).f32x4_add()
+  c.v128_store({ align: 2 })
+  c.get(src).i32_const(16).i32_add().set(src)
+  c.get(j).i32_const(4).i32_add().set(j)
+  c.else_()
+  c.get(rowPtr).get(addr).i32_const(2).i32_shl().i32_add().set(addr)
+  c.get(addr)
+  c.get(addr).f32_load().get(src).f32_load().f32_add()
+  c.f32_store()
+  c.get(src).i32_const(4).i32_add().set(src)
+  c.get(j).i32_const(1).i32_add().set(j)
+  c.end()
+  c.br(0).end().end()
+  c.get(r).i32_const(1).i32_add().set(r)
+  c.br(0).end().end()
+  return { name: "scatterAdd", params: Array(6).fill(i32), locals: Array(5).fill(i32), body: c }
+}
+
 /** The convolution helpers, in module order. */
 export function convFunctions(): FunctionSpec[] {
-  return [planeLoops("im2colPlane", false), planeLoops("col2imPlane", true), fillRows(), relu()]
+  return [fillRows(), relu(), scatterAdd()]
 }

@@ -1,10 +1,9 @@
 /**
- * float32 convolution on the WASM kernels: im2col (or col2im) of each sample and group into
- * a workspace column matrix and the in-place GEMM of ./gemm.ts, the bias and ReLU epilogue
- * in WebAssembly too. Same contracts as ../conv/serial.ts; the summation order of every
+ * float32 convolution on the WASM kernels: implicit GEMMs (./gemm.ts packs the column matrix
+ * straight from the input through offset tables, so there is no im2col), a scatter-add for
+ * the input gradient's col2im, the bias and ReLU epilogue in WebAssembly too. Same contracts as ../conv/serial.ts; the summation order of every
  * element depends on the problem only, never on which samples or threads ran it.
  */
-import type { ConvGeometry } from "../conv/im2col.ts"
 import type { ConvProblem } from "../conv/problem.ts"
 import { gemmAt } from "./gemm.ts"
 import { runInArena, type Arena } from "./module.ts"
@@ -34,72 +33,118 @@ function sizes(p: ConvProblem): Sizes {
 }
 
 /**
- * The column matrix of `channels` input planes at byte address x into col (byte address),
- * or its reverse (col2im: col added into the planes). 3-d problems run the 2-d plane
- * kernel per (channel, kernel depth, output depth); out-of-range depth slices are zero
- * rows (im2col) or nothing (col2im).
+ * How the column matrix of one (sample, group) is read without im2col: entry (tap t,
+ * position p) is `base[tapOff[t] + posOff[p]]`, where base is the group's input planes,
+ * zero-padded into the workspace when the conv pads (so no bounds checks anywhere).
  */
-function planes(arena: Arena, reverse: boolean, x: number, channels: number, g: ConvGeometry, col: number): void {
-  const [inD, inH, inW] = g.inSize
-  const [oD, oH, oW] = g.outSize
+interface Implicit {
+  /** Padded plane sizes (the input's own when there is no padding). */
+  readonly dims: readonly [number, number, number]
+  /** Floats of the padded copy of one group's planes (0: read x in place). */
+  readonly padFloats: number
+  /** Workspace bytes: the padded copy and the two offset tables. */
+  readonly workBytes: number
+}
+
+function implicitLayout(p: ConvProblem, s: Sizes): Implicit {
+  const g = p.geometry
+  // the last input index a window reaches, in padded coordinates, plus one
+  const reach = [0, 1, 2].map((i) => (g.outSize[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1)
+  // padding on either side ("same" with an even kernel pads the high side only)
+  const padded = [0, 1, 2].some((i) => g.padLo[i] > 0 || reach[i] > g.inSize[i])
+  const dims = [0, 1, 2].map((i) => (padded ? Math.max(g.inSize[i] + g.padLo[i], reach[i]) : g.inSize[i])) as [number, number, number]
+  const padFloats = padded ? Math.ceil((s.cinG * dims[0] * dims[1] * dims[2]) / 4) * 4 : 0
+  return { dims, padFloats, workBytes: padFloats * 4 + Math.ceil(s.K / 4) * 16 + Math.ceil(s.P / 4) * 16 }
+}
+
+/** Writes the tap and position offset tables at `work` (after the padded copy); returns their byte addresses. */
+function offsetTables(arena: Arena, p: ConvProblem, s: Sizes, lay: Implicit, work: number): { taps: number; positions: number } {
+  const g = p.geometry
+  const [Dp, Hp, Wp] = lay.dims
   const [kD, kH, kW] = g.kernel
+  const [oD, oH, oW] = g.outSize
   const [sD, sH, sW] = g.stride
   const [dD, dH, dW] = g.dilation
-  const [pD, pH, pW] = g.padLo
-  const P = oD * oH * oW
-  const slice = oH * oW
-  const k = arena.kernels
-  const heap = reverse ? undefined : new Float32Array(arena.memory.buffer)
+  const taps = work + lay.padFloats * 4
+  const positions = taps + Math.ceil(s.K / 4) * 16
+  const t = new Int32Array(arena.memory.buffer, taps, s.K)
+  const q = new Int32Array(arena.memory.buffer, positions, s.P)
+  let i = 0
+  for (let c = 0; c < s.cinG; c++) for (let a = 0; a < kD; a++) for (let b = 0; b < kH; b++) for (let e = 0; e < kW; e++) t[i++] = ((c * Dp + a * dD) * Hp + b * dH) * Wp + e * dW
+  i = 0
+  for (let a = 0; a < oD; a++) for (let b = 0; b < oH; b++) for (let e = 0; e < oW; e++) q[i++] = (a * sD * Hp + b * sH) * Wp + e * sW
+  return { taps, positions }
+}
+
+/**
+ * The byte address the implicit column matrix of `channels` planes at x reads from: x
+ * itself, or the zero-padded copy at `work` (its border was zeroed by {@link clearPadded}
+ * and is never written, so each call copies the interior rows only).
+ */
+function paddedInput(arena: Arena, p: ConvProblem, channels: number, lay: Implicit, x: number, work: number): number {
+  if (lay.padFloats === 0) return x
+  const heap = new Float32Array(arena.memory.buffer)
+  const [inD, inH, inW] = p.geometry.inSize
+  const [pD, pH, pW] = p.geometry.padLo
+  const [Dp, Hp, Wp] = lay.dims
+  const src = x / 4
+  const dst = work / 4
   for (let c = 0; c < channels; c++) {
-    for (let kd = 0; kd < kD; kd++) {
-      const rows = col + (c * kD + kd) * kH * kW * P * 4
-      for (let od = 0; od < oD; od++) {
-        const id = od * sD - pD + kd * dD
-        const seg = rows + od * slice * 4
-        if (id < 0 || id >= inD) {
-          if (heap !== undefined) for (let r = 0; r < kH * kW; r++) heap.fill(0, seg / 4 + r * P, seg / 4 + r * P + slice)
-          continue
-        }
-        const plane = x + (c * inD + id) * inH * inW * 4
-        if (reverse) k.col2imPlane(plane, inH, inW, kH, kW, sH, sW, pH, pW, dH, dW, oH, oW, seg, P)
-        else k.im2colPlane(plane, inH, inW, kH, kW, sH, sW, pH, pW, dH, dW, oH, oW, seg, P)
+    for (let d = 0; d < inD; d++) {
+      for (let h = 0; h < inH; h++) {
+        const from = src + ((c * inD + d) * inH + h) * inW
+        heap.copyWithin(dst + ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW, from, from + inW)
       }
     }
   }
+  return work
+}
+
+function clearPadded(arena: Arena, lay: Implicit, work: number): void {
+  if (lay.padFloats > 0) new Float32Array(arena.memory.buffer, work, lay.padFloats).fill(0)
 }
 
 /** y = conv(x, weight) + bias, then ReLU when `relu`. False when no arena can hold it. */
 export function convForwardWasm(x: Float32Array, weight: Float32Array, bias: Float32Array | undefined, y: Float32Array, p: ConvProblem, relu: boolean): boolean {
   const s = sizes(p)
   const { cinG, coutG, K, P, inPlane } = s
+  const lay = implicitLayout(p, s)
   const inputs = bias === undefined ? [x, weight] : [x, weight, bias]
   const ySize = p.batch * p.outChannels * P
-  return runInArena(inputs, [y.subarray(0, ySize)], s.pointwise ? 0 : K * P * 4, (arena, addr, col) => {
+  return runInArena(inputs, [y.subarray(0, ySize)], lay.workBytes, (arena, addr, work) => {
     const [xa, wa] = addr
     const ba = bias === undefined ? -1 : addr[2]
     const ya = addr[addr.length - 1]
+    const { taps, positions } = offsetTables(arena, p, s, lay, work)
+    clearPadded(arena, lay, work)
     for (let n = 0; n < p.batch; n++) {
       const yn = ya + n * p.outChannels * P * 4
       if (ba >= 0) arena.kernels.fillRows(yn, p.outChannels, P, ba)
       for (let grp = 0; grp < p.groups; grp++) {
-        const xOff = xa + (n * p.inChannels + grp * cinG) * inPlane * 4
-        let B = col
-        if (s.pointwise) B = xOff
-        else planes(arena, false, xOff, cinG, p.geometry, col)
-        gemmAt(arena, false, false, coutG, P, K, 1, wa + grp * coutG * K * 4, K, B, P, ba >= 0 ? 1 : 0, yn + grp * coutG * P * 4, P)
+        const base = paddedInput(arena, p, cinG, lay, xa + (n * p.inChannels + grp * cinG) * inPlane * 4, work)
+        gemmAt(arena, false, false, coutG, P, K, 1, wa + grp * coutG * K * 4, K, 0, 0, ba >= 0 ? 1 : 0, yn + grp * coutG * P * 4, P, { base, rowOff: taps, colOff: positions })
       }
       if (relu) arena.kernels.relu(yn, p.outChannels * P)
     }
   })
 }
 
-/** gx = the input gradient of conv for upstream gy (overwritten). */
+/**
+ * gx = the input gradient of conv for upstream gy (overwritten): per sample and group, the
+ * column matrix W^T gy by the GEMM, then scattered back into the (padded) input planes
+ * through the same offset tables the forward reads with (col2im without bounds checks).
+ */
 export function convBackwardInputWasm(gy: Float32Array, weight: Float32Array, gx: Float32Array, p: ConvProblem): boolean {
   const s = sizes(p)
   const { cinG, coutG, K, P, inPlane } = s
+  const lay = implicitLayout(p, s)
   const gxSize = p.batch * p.inChannels * inPlane
-  return runInArena([gy, weight], [gx.subarray(0, gxSize)], s.pointwise ? 0 : K * P * 4, (arena, [gya, wa, gxa], col) => {
-    if (!s.pointwise) new Float32Array(arena.memory.buffer, gxa, gxSize).fill(0)
+  const colBytes = s.pointwise ? 0 : Math.ceil((K * P) / 4) * 16
+  return runInArena([gy, weight], [gx.subarray(0, gxSize)], lay.workBytes + colBytes, (arena, [gya, wa, gxa], work) => {
+    const col = work + lay.workBytes
+    const { taps, positions } = offsetTables(arena, p, s, lay, work)
+    const heap = new Float32Array(arena.memory.buffer)
+    if (lay.padFloats === 0) heap.fill(0, gxa / 4, gxa / 4 + gxSize)
     for (let n = 0; n < p.batch; n++) {
       for (let grp = 0; grp < p.groups; grp++) {
         const B = gya + (n * p.outChannels + grp * coutG) * P * 4
@@ -110,10 +155,31 @@ export function convBackwardInputWasm(gy: Float32Array, weight: Float32Array, gx
           continue
         }
         gemmAt(arena, true, false, K, P, coutG, 1, W, K, B, P, 0, col, P)
-        planes(arena, true, gxOff, cinG, p.geometry, col)
+        if (lay.padFloats === 0) {
+          arena.kernels.scatterAdd(gxOff, taps, positions, K, P, col)
+          continue
+        }
+        clearPadded(arena, lay, work)
+        arena.kernels.scatterAdd(work, taps, positions, K, P, col)
+        copyInterior(heap, p, cinG, lay, work, gxOff)
       }
     }
   })
+}
+
+/** The interior of the padded planes at `padded` (byte address) into the planes at `out`. */
+function copyInterior(heap: Float32Array, p: ConvProblem, channels: number, lay: Implicit, padded: number, out: number): void {
+  const [inD, inH, inW] = p.geometry.inSize
+  const [pD, pH, pW] = p.geometry.padLo
+  const [Dp, Hp, Wp] = lay.dims
+  for (let c = 0; c < channels; c++) {
+    for (let d = 0; d < inD; d++) {
+      for (let h = 0; h < inH; h++) {
+        const from = padded / 4 + ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW
+        heap.copyWithin(out / 4 + ((c * inD + d) * inH + h) * inW, from, from + inW)
+      }
+    }
+  }
 }
 
 /**
@@ -125,16 +191,17 @@ export function convBackwardWeightWasm(gy: Float32Array, x: Float32Array, gw: Fl
   const { cinG, coutG, K, P, inPlane } = s
   const tEnd = Math.min(K, t1)
   if (tEnd <= t0 || c1 <= c0) return true
-  return runInArena([gy, x], [gw.subarray(0, p.outChannels * K)], s.pointwise ? 0 : K * P * 4, (arena, [gya, xa, gwa], col) => {
+  const lay = implicitLayout(p, s)
+  return runInArena([gy, x], [gw.subarray(0, p.outChannels * K)], lay.workBytes, (arena, [gya, xa, gwa], work) => {
+    const { taps, positions } = offsetTables(arena, p, s, lay, work)
+    clearPadded(arena, lay, work)
     for (let n = 0; n < p.batch; n++) {
       for (let grp = 0; grp < p.groups; grp++) {
-        const xOff = xa + (n * p.inChannels + grp * cinG) * inPlane * 4
-        let B = col
-        if (s.pointwise) B = xOff
-        else planes(arena, false, xOff, cinG, p.geometry, col)
+        const base = paddedInput(arena, p, cinG, lay, xa + (n * p.inChannels + grp * cinG) * inPlane * 4, work)
         const A = gya + (n * p.outChannels + grp * coutG + c0) * P * 4
         const C = gwa + ((grp * coutG + c0) * K + t0) * 4
-        gemmAt(arena, false, true, c1 - c0, tEnd - t0, P, 1, A, P, B + t0 * P * 4, P, n === 0 ? 0 : 1, C, K)
+        // B = col^T: k runs over positions, columns over taps
+        gemmAt(arena, false, true, c1 - c0, tEnd - t0, P, 1, A, P, 0, 0, n === 0 ? 0 : 1, C, K, { base, rowOff: positions, colOff: taps + t0 * 4 })
       }
     }
   })

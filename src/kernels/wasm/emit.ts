@@ -83,6 +83,8 @@ export class Code {
   if_(): this { return this.op(0x04, 0x40) }
   /** An `if` whose arms each leave one f32 (so a value can be chosen inside an expression). */
   if_f32(): this { return this.op(0x04, f32) }
+  /** An `if` whose arms each leave one i32. */
+  if_i32(): this { return this.op(0x04, i32) }
   else_(): this { return this.op(0x05) }
   end(): this { return this.op(0x0b) }
   br(depth: number): this { this.op(0x0c); uleb(this.bytes, depth); return this }

@@ -28,6 +28,7 @@ export const TILE_COLS = 8
 function packA(): FunctionSpec {
   const [src, lda, trans, mc, kc, dst] = [0, 1, 2, 3, 4, 5]
   const [row, k, i, rowStep, kStep, addr] = [6, 7, 8, 9, 10, 11]
+  const p = [12, 13, 14, 15]
   const c = new Code()
   // element steps in bytes: moving one row of op(A) and one k
   c.get(trans).if_().i32_const(4).set(rowStep).get(lda).i32_const(2).i32_shl().set(kStep)
@@ -36,6 +37,26 @@ function packA(): FunctionSpec {
   c.block().loop() // panels
   c.get(row).get(mc).i32_ge_s().br_if(1)
   c.i32_const(0).set(k)
+  // a full panel: four row pointers walked along k (one vector when A is transposed: its
+  // four rows are neighbours in memory), no bounds checks
+  c.get(row).i32_const(TILE_ROWS).i32_add().get(mc).i32_le_s()
+  c.if_()
+  c.get(src).get(row).get(rowStep).i32_mul().i32_add().set(p[0])
+  for (let r = 1; r < TILE_ROWS; r++) c.get(p[r - 1]).get(rowStep).i32_add().set(p[r])
+  c.block().loop()
+  c.get(k).get(kc).i32_ge_s().br_if(1)
+  c.get(trans).if_()
+  c.get(dst).get(p[0]).v128_load({ align: 0 }).v128_store({ align: 0 })
+  c.else_()
+  for (let r = 0; r < TILE_ROWS; r++) c.get(dst).get(p[r]).f32_load().f32_store({ offset: r * 4 })
+  c.end()
+  for (let r = 0; r < TILE_ROWS; r++) c.get(p[r]).get(kStep).i32_add().set(p[r])
+  c.get(dst).i32_const(16).i32_add().set(dst)
+  c.get(k).i32_const(1).i32_add().set(k)
+  c.br(0).end().end()
+  c.get(row).i32_const(TILE_ROWS).i32_add().set(row)
+  c.br(1)
+  c.end()
   c.block().loop() // k
   c.get(k).get(kc).i32_ge_s().br_if(1)
   c.i32_const(0).set(i)
@@ -57,7 +78,7 @@ function packA(): FunctionSpec {
   c.br(0).end().end()
   c.get(row).i32_const(TILE_ROWS).i32_add().set(row)
   c.br(0).end().end()
-  return { name: "packA", params: [i32, i32, i32, i32, i32, i32], locals: [i32, i32, i32, i32, i32, i32], body: c }
+  return { name: "packA", params: [i32, i32, i32, i32, i32, i32], locals: Array(10).fill(i32), body: c }
 }
 
 /**
@@ -101,6 +122,70 @@ function packB(): FunctionSpec {
   c.get(col).i32_const(TILE_COLS).i32_add().set(col)
   c.br(0).end().end()
   return { name: "packB", params: [i32, i32, i32, i32, i32, i32], locals: [i32, i32, i32, i32, i32, i32], body: c }
+}
+
+/**
+ * packBGather(base, rowOff, colOff, kc, nc, dst): packB's layout for the implicit matrix
+ * B[k, j] = base[rowOff[k] + colOff[j]] (rowOff, colOff: byte addresses of int32 element
+ * offsets). A convolution's column matrix is such a matrix over a zero-padded input: one
+ * offset per tap and one per output position, so im2col never runs. A panel whose eight
+ * column offsets are consecutive (eight neighbouring outputs of one row at stride 1) is
+ * two vector loads per k.
+ */
+function packBGather(): FunctionSpec {
+  const [base, rowOff, colOff, kc, nc, dst] = [0, 1, 2, 3, 4, 5]
+  const [col, k, j, rowPtr, first, contiguous] = [6, 7, 8, 9, 10, 11]
+  const o = Array.from({ length: TILE_COLS }, (_, q) => 12 + q)
+  const c = new Code()
+  c.i32_const(0).set(col)
+  c.block().loop() // panels
+  c.get(col).get(nc).i32_ge_s().br_if(1)
+  // first = colOff[col]; contiguous when the panel is full and colOff[col + 7] = first + 7
+  c.get(colOff).get(col).i32_const(2).i32_shl().i32_add().i32_load().set(first)
+  c.get(col).i32_const(TILE_COLS).i32_add().get(nc).i32_le_s()
+  c.if_()
+  c.get(colOff).get(col).i32_const(2).i32_shl().i32_add().i32_load({ offset: 28 }).get(first).i32_sub().i32_const(7).i32_eq().set(contiguous)
+  c.else_().i32_const(0).set(contiguous).end()
+  c.get(col).i32_const(TILE_COLS).i32_add().get(nc).i32_le_s()
+  c.if_()
+  for (let q = 0; q < TILE_COLS; q++) c.get(colOff).get(col).i32_const(2).i32_shl().i32_add().i32_load({ offset: q * 4 }).i32_const(2).i32_shl().set(o[q])
+  c.end()
+  c.i32_const(0).set(k)
+  c.block().loop() // k
+  c.get(k).get(kc).i32_ge_s().br_if(1)
+  // rowPtr = base + rowOff[k] * 4
+  c.get(base).get(rowOff).get(k).i32_const(2).i32_shl().i32_add().i32_load().i32_const(2).i32_shl().i32_add().set(rowPtr)
+  c.get(contiguous)
+  c.if_()
+  c.get(rowPtr).get(first).i32_const(2).i32_shl().i32_add().set(rowPtr)
+  c.get(dst).get(rowPtr).v128_load({ align: 0 }).v128_store({ align: 0 })
+  c.get(dst).get(rowPtr).v128_load({ offset: 16, align: 0 }).v128_store({ offset: 16, align: 0 })
+  c.get(dst).i32_const(32).i32_add().set(dst)
+  c.else_()
+  c.get(col).i32_const(TILE_COLS).i32_add().get(nc).i32_le_s()
+  c.if_() // a full panel: its eight column offsets were loaded once, outside the k loop
+  for (let q = 0; q < TILE_COLS; q++) c.get(dst).get(rowPtr).get(o[q]).i32_add().f32_load().f32_store({ offset: q * 4 })
+  c.get(dst).i32_const(32).i32_add().set(dst)
+  c.else_()
+  c.i32_const(0).set(j)
+  c.block().loop()
+  c.get(j).i32_const(TILE_COLS).i32_ge_s().br_if(1)
+  c.get(dst)
+  c.get(col).get(j).i32_add().get(nc).i32_lt_s()
+  c.if_f32()
+  c.get(rowPtr).get(colOff).get(col).get(j).i32_add().i32_const(2).i32_shl().i32_add().i32_load().i32_const(2).i32_shl().i32_add().f32_load()
+  c.else_().f32_const(0).end()
+  c.f32_store()
+  c.get(dst).i32_const(4).i32_add().set(dst)
+  c.get(j).i32_const(1).i32_add().set(j)
+  c.br(0).end().end()
+  c.end()
+  c.end()
+  c.get(k).i32_const(1).i32_add().set(k)
+  c.br(0).end().end()
+  c.get(col).i32_const(TILE_COLS).i32_add().set(col)
+  c.br(0).end().end()
+  return { name: "packBGather", params: [i32, i32, i32, i32, i32, i32], locals: Array(6 + TILE_COLS).fill(i32), body: c }
 }
 
 /**
@@ -150,9 +235,13 @@ function macro(fused: boolean): FunctionSpec {
   c.get(cPtr).get(ir).get(ldcBytes).i32_mul().i32_add().get(jr).i32_const(2).i32_shl().i32_add().set(rowPtr)
   c.get(mc).get(ir).i32_sub().set(mr)
   c.get(nc).get(jr).i32_sub().set(nr)
-  c.get(mr).i32_const(TILE_ROWS).i32_ge_s().get(nr).i32_const(TILE_COLS).i32_ge_s().i32_and()
-  c.if_() // a full tile: vector stores
+  // all eight columns present: vector stores, row by row while rows remain (LeNet's first
+  // convolution has six output channels: every second tile has two rows)
+  c.get(nr).i32_const(TILE_COLS).i32_ge_s()
+  c.if_()
+  c.block()
   for (let r = 0; r < TILE_ROWS; r++) {
+    if (r > 0) c.get(mr).i32_const(r).i32_le_s().br_if(0)
     for (let h = 0; h < 2; h++) {
       const off = { offset: h * 16, align: 2 }
       c.get(alphaV).get(acc[r * 2 + h]).f32x4_mul().set(a)
@@ -163,6 +252,7 @@ function macro(fused: boolean): FunctionSpec {
     }
     c.get(rowPtr).get(ldcBytes).i32_add().set(rowPtr)
   }
+  c.end()
   c.else_() // an edge tile: through the scratch tile, element by element
   for (let r = 0; r < TILE_ROWS; r++) for (let h = 0; h < 2; h++) c.get(tile).get(acc[r * 2 + h]).v128_store({ offset: (r * 2 + h) * 16, align: 2 })
   c.i32_const(0).set(i)
@@ -193,5 +283,6 @@ function macro(fused: boolean): FunctionSpec {
 
 /** The GEMM functions, in module order. */
 export function gemmFunctions(relaxed: boolean): FunctionSpec[] {
-  return relaxed ? [packA(), packB(), macro(false), macro(true)] : [packA(), packB(), macro(false)]
+  const common = [packA(), packB(), packBGather(), macro(false)]
+  return relaxed ? [...common, macro(true)] : common
 }

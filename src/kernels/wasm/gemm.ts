@@ -42,15 +42,30 @@ export function gemmWasm(
   const c = b + pad(bLen)
   heap.set(A.subarray(0, aLen), a)
   heap.set(B.subarray(0, bLen), b)
-  if (beta !== 0) heap.set(C.subarray(0, cLen), c)
+  // C's whole span, even when beta is 0: the copy back must not change what lies between its rows
+  heap.set(C.subarray(0, cLen), c)
   gemmAt(s, transA, transB, M, N, K, alpha, a * 4, lda, b * 4, ldb, beta, c * 4, ldc)
   C.set(heap.subarray(c, c + cLen))
   return true
 }
 
-/** The GEMM on byte addresses in `arena` (operands already there; see gemmWasm for the contract). */
-export function gemmAt(arena: Arena, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void {
+/**
+ * An implicit B operand: B[k, j] = base[rowOff[k] + colOff[j]] (byte addresses of the base
+ * array and of two int32 offset arrays), packed straight from `base` (see packBGather).
+ */
+export interface GatheredB {
+  readonly base: number
+  readonly rowOff: number
+  readonly colOff: number
+}
+
+/**
+ * The GEMM on byte addresses in `arena` (operands already there; see gemmWasm for the
+ * contract); with `gathered`, B is that implicit matrix and `b`, `ldb`, `transB` are unused.
+ */
+export function gemmAt(arena: Arena, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number, gathered?: GatheredB): void {
   const k = arena.kernels
+  const macro = k.macroRelaxed ?? k.macro
   const pa = SCRATCH.packedA
   const pb = SCRATCH.packedB
   const ta = transA ? 1 : 0
@@ -59,13 +74,14 @@ export function gemmAt(arena: Arena, transA: boolean, transB: boolean, M: number
     const nc = Math.min(GEMM_NC, N - jc)
     for (let pc = 0; pc < K; pc += GEMM_KC) {
       const kc = Math.min(GEMM_KC, K - pc)
-      k.packB(b + 4 * (transB ? jc * ldb + pc : pc * ldb + jc), ldb, tb, kc, nc, pb)
+      if (gathered !== undefined) k.packBGather(gathered.base, gathered.rowOff + 4 * pc, gathered.colOff + 4 * jc, kc, nc, pb)
+      else k.packB(b + 4 * (transB ? jc * ldb + pc : pc * ldb + jc), ldb, tb, kc, nc, pb)
       // the first K block applies beta (overwriting when it is 0), later ones accumulate
       const first = pc === 0
       for (let ic = 0; ic < M; ic += GEMM_MC) {
         const mc = Math.min(GEMM_MC, M - ic)
         k.packA(a + 4 * (transA ? pc * lda + ic : ic * lda + pc), lda, ta, mc, kc, pa)
-        k.macro(pa, pb, mc, nc, kc, c + 4 * (ic * ldc + jc), ldc, alpha, first ? beta : 1, first && beta === 0 ? 1 : 0, SCRATCH.tile)
+        macro(pa, pb, mc, nc, kc, c + 4 * (ic * ldc + jc), ldc, alpha, first ? beta : 1, first && beta === 0 ? 1 : 0, SCRATCH.tile)
       }
     }
   }

@@ -35,36 +35,66 @@ export const SCRATCH = {
 export interface KernelExports {
   packA(src: number, lda: number, trans: number, mc: number, kc: number, dst: number): void
   packB(src: number, ldb: number, trans: number, kc: number, nc: number, dst: number): void
+  packBGather(base: number, rowOff: number, colOff: number, kc: number, nc: number, dst: number): void
   macro(pa: number, pb: number, mc: number, nc: number, kc: number, c: number, ldc: number, alpha: number, beta: number, overwrite: number, tile: number): void
-  im2colPlane(x: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, oh: number, ow: number, col: number, rowStride: number): void
-  col2imPlane(gx: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, oh: number, ow: number, col: number, rowStride: number): void
+  /** `macro` with f32x4.relaxed_madd (present only in arenas made with relaxed SIMD on). */
+  macroRelaxed?: KernelExports["macro"]
   fillRows(y: number, rows: number, len: number, values: number): void
   relu(y: number, n: number): void
+  scatterAdd(dst: number, rowOff: number, colOff: number, rows: number, cols: number, src: number): void
 }
 
-/** The functions of the module, in order. */
-function kernelFunctions(): FunctionSpec[] {
-  return [...gemmFunctions(false), ...convFunctions()]
+/** The functions of the module, in order (with the relaxed-SIMD macro-kernel when `relaxed`). */
+function kernelFunctions(relaxed: boolean): FunctionSpec[] {
+  return [...gemmFunctions(relaxed), ...convFunctions()]
 }
 
-const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {}
+const compiled = new Map<string, WebAssembly.Module>()
 let unavailable: string | undefined
 
 /** The module's bytes for a plain or a shared memory import. */
-export function kernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
-  return assembleModule({ shared, maximumPages: MAX_PAGES }, kernelFunctions())
+export function kernelModuleBytes(shared: boolean, relaxed = false): Uint8Array<ArrayBuffer> {
+  return assembleModule({ shared, maximumPages: MAX_PAGES }, kernelFunctions(relaxed))
 }
 
-function compiledModule(shared: boolean): WebAssembly.Module | undefined {
-  const key = shared ? "shared" : "plain"
-  const have = compiled[key]
+/**
+ * Whether new arenas get the relaxed-SIMD GEMM (`f32x4.relaxed_madd`): off unless asked for
+ * with {@link setRelaxedSimd} or DAGRAD_RELAXED_SIMD=1, because whether it fuses the
+ * multiply and the add is up to the CPU, so results are not bit-reproducible across
+ * machines (Node 20 also needs --experimental-wasm-relaxed-simd).
+ */
+let relaxedSimd = (globalThis as { process?: { env?: { [k: string]: string | undefined } } }).process?.env?.DAGRAD_RELAXED_SIMD === "1"
+
+/**
+ * Opts in to (or out of) relaxed SIMD for arenas created from now on; returns false, and
+ * changes nothing, when this runtime cannot compile it.
+ *
+ * @example
+ * if (!setRelaxedSimd(true)) console.log("no relaxed SIMD here: node --experimental-wasm-relaxed-simd")
+ */
+export function setRelaxedSimd(on: boolean): boolean {
+  if (on && compiledModule(false, true) === undefined) return false
+  relaxedSimd = on
+  return true
+}
+
+/** True when new arenas use the relaxed-SIMD GEMM (see {@link setRelaxedSimd}). */
+export function relaxedSimdEnabled(): boolean {
+  return relaxedSimd
+}
+
+function compiledModule(shared: boolean, relaxed = false): WebAssembly.Module | undefined {
+  const key = `${shared}:${relaxed}`
+  const have = compiled.get(key)
   if (have !== undefined) return have
   if (unavailable !== undefined) return undefined
   try {
-    const m = new WebAssembly.Module(kernelModuleBytes(shared))
-    compiled[key] = m
+    const m = new WebAssembly.Module(kernelModuleBytes(shared, relaxed))
+    compiled.set(key, m)
     return m
   } catch (e) {
+    // relaxed SIMD is optional: its failure leaves the plain module usable
+    if (relaxed) return undefined
     // No SIMD (validation fails), no shared memory, or a main thread that refuses
     // synchronous compiles of this size: the JS kernels run instead.
     unavailable = e instanceof Error ? e.message : String(e)
@@ -91,9 +121,9 @@ export function wasmUnavailableReason(): string | undefined {
  * there; elsewhere the module compiles on first use.
  */
 export async function compileKernelsAsync(): Promise<boolean> {
-  if (compiled.plain !== undefined) return true
+  if (compiled.has("false:false")) return true
   try {
-    compiled.plain = await WebAssembly.compile(kernelModuleBytes(false))
+    compiled.set("false:false", await WebAssembly.compile(kernelModuleBytes(false)))
     unavailable = undefined
     return true
   } catch (e) {
@@ -122,7 +152,7 @@ const arenas = new WeakMap<ArrayBufferLike, Arena>()
  * worker threads can instantiate the module on.
  */
 export function createArena(dataBytes: number, shared = false): Arena | undefined {
-  const module = compiledModule(shared)
+  const module = (relaxedSimd ? compiledModule(shared, true) : undefined) ?? compiledModule(shared)
   if (module === undefined) return undefined
   const bytes = SCRATCH.bytes + Math.ceil(dataBytes / 16) * 16
   const pages = Math.ceil(bytes / PAGE_BYTES)
