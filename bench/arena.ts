@@ -7,10 +7,11 @@
  *
  *   npx tsx bench/arena.ts [--steps 60] [--warmup 30]
  *
- * Prints each variant's median and minimum step time and the arena's size.
+ * Prints each variant's median and minimum step time, the arena's size and what making
+ * one costs.
  */
 import { compile, crossEntropy, gradValues, type Tensor } from "../src/index.ts"
-import { arenaProvider, setArenaProvider } from "../src/exec/arena.ts"
+import { arenaProvider, setArenaProvider, type ArenaProvider } from "../src/exec/arena.ts"
 import { useWasmKernels } from "../src/kernels/backend.ts"
 import { buildModelGraph, lenet5 } from "../src/nn/index.ts"
 import { SGD } from "../src/optim/index.ts"
@@ -37,16 +38,26 @@ const grads = gradValues(g.builder, loss, [...g.trainable.values()])
 const { x, labels } = lenetBatch(batch)
 const feeds = { x: engineTensor(x), target: engineLabels(labels) }
 const wasmArena = arenaProvider()
+if (wasmArena === undefined) throw new Error("no arena provider installed")
+/** The sizes the arena plan asked for (data, workspace). */
+let asked: [number, number] = [0, 0]
+const recording: ArenaProvider = {
+  enabled: () => wasmArena.enabled(),
+  create(dataBytes, workspaceBytes, shared) {
+    asked = [dataBytes, workspaceBytes]
+    return wasmArena.create(dataBytes, workspaceBytes, shared)
+  },
+}
 
 interface Variant {
   readonly name: string
-  readonly provider: typeof wasmArena
+  readonly provider: ArenaProvider | undefined
   readonly plan: ReturnType<typeof compile>
   readonly params: Map<string, Tensor>
   readonly sgd: SGD
   readonly times: number[]
 }
-const variant = (name: string, provider: typeof wasmArena): Variant => ({
+const variant = (name: string, provider: ArenaProvider | undefined): Variant => ({
   name,
   provider,
   plan: compile(g.builder.graph, [loss, ...grads]),
@@ -54,7 +65,7 @@ const variant = (name: string, provider: typeof wasmArena): Variant => ({
   sgd: new SGD({ lr: 0.01 }),
   times: [],
 })
-const variants = [variant("arena (in place)", wasmArena), variant("ordinary buffers (staging copies)", undefined)]
+const variants = [variant("arena (in place)", recording), variant("ordinary buffers (staging copies)", undefined)]
 
 /** One training step as the Trainer takes it: run, SGD update, recycle. */
 function step(v: Variant, record: boolean): void {
@@ -73,3 +84,12 @@ setArenaProvider(wasmArena)
 const rows = variants.map((v) => [v.name, fmt(median(v.times)), fmt(Math.min(...v.times))])
 console.log(`W1 step (LeNet-5 train, batch ${batch}, 1 thread, WASM kernels), ${steps} steps each, alternating\n`)
 console.log(table([["buffers", "median ms", "min ms"], ...rows]))
+
+const made: number[] = []
+for (let i = 0; i < 20; i++) {
+  const t0 = performance.now()
+  wasmArena.create(asked[0], asked[1], false)
+  made.push(performance.now() - t0)
+}
+const mb = (b: number): string => (b / 1e6).toFixed(2)
+console.log(`\narena: ${mb(asked[0])} MB of buffers + ${mb(asked[1])} MB workspace reserve; making one takes ${fmt(median(made))} ms (median of 20)`)
