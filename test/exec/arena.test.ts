@@ -18,7 +18,9 @@ import { onThreads, randomTensor, standInBackend } from "../helpers.ts"
 
 const wasmProvider = arenaProvider()
 // about the WASM backend's arena, also when the suite runs with DAGRAD_BACKEND=js
-beforeEach(() => setKernelBackend("wasm"))
+beforeEach(() => {
+  if (wasmAvailable()) setKernelBackend("wasm")
+})
 afterEach(() => {
   setArenaProvider(wasmProvider)
   setKernelBackend(undefined)
