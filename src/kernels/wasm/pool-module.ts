@@ -9,6 +9,10 @@
  * the two winners. The choice is a lane mask and the value a bitselect of the loaded bits,
  * so ties keep the earlier element, NaN the later one, and -0/+0 and NaN payloads pass
  * through unchanged. Output columns left over (OW mod 4) take the same steps in scalar code.
+ *
+ * Measured (x [32, 64, 56, 56] float32 in an arena, one thread, min of 15): the f32x4
+ * forward with indices 2.2 ms, the same kernel with only the scalar loop 6.0 ms, the JS
+ * kernel 11 ms. The scatter is scalar: one data-dependent address per element.
  */
 import { Code, f32, i32, v128, type FunctionSpec } from "./emit.ts"
 
@@ -92,22 +96,24 @@ function maxPool2x2(withIndices: boolean): FunctionSpec {
   // the remaining windows of the row, one at a time
   k.block().loop()
   k.get(ow).get(OW).i32_ge_s().br_if(1)
+  // Branch-free like the JS kernel: the choices are 0/1 integers that pick offsets (a
+  // select of f32 values compiles to a branch here, mispredicted on real data), and the
+  // winner is reloaded from its offset, so y holds x's bits.
   k.get(r0).f32_load().set(fa)
   k.get(r0).f32_load({ offset: 4 }).set(fb)
   k.get(r1).f32_load().set(fc)
   k.get(r1).f32_load({ offset: 4 }).set(fd)
   beatsScalar(fa, fb).set(cab)
-  k.get(fb).get(fa).get(cab).select().set(f1)
-  beatsScalar(fc, fd).set(ccd)
-  k.get(fd).get(fc).get(ccd).select().set(f2)
-  beatsScalar(f1, f2).set(cm)
-  k.get(y).get(f2).get(f1).get(cm).select().f32_store()
+  k.get(r0).get(cab).i32_const(2).i32_shl().i32_add().f32_load().set(f1)
+  beatsScalar(fc, fd).tee(ccd)
+  k.get(W).i32_add().set(ccd) // j2 = W + (d beats c)
+  k.get(r0).get(ccd).i32_const(2).i32_shl().i32_add().f32_load().set(f2)
+  // j = j1 + (m2 beats m1) * (j2 - j1)
+  beatsScalar(f1, f2).get(ccd).get(cab).i32_sub().i32_mul().get(cab).i32_add().set(cm)
+  k.get(y).get(r0).get(cm).i32_const(2).i32_shl().i32_add().f32_load().f32_store()
   inc(y, 4)
   if (withIndices) {
-    k.get(idx)
-    k.get(i0).get(ow).i32_const(1).i32_shl().i32_add()
-    k.get(W).get(ccd).i32_add().get(cab).get(cm).select()
-    k.i32_add().i32_store()
+    k.get(idx).get(i0).get(ow).i32_const(1).i32_shl().i32_add().get(cm).i32_add().i32_store()
     inc(idx, 4)
   }
   inc(r0, 8)
