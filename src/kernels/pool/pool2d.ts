@@ -10,6 +10,8 @@
  */
 import type { FloatArray } from "../../tensor/dtype.ts"
 import type { WindowAxis } from "./windows.ts"
+import { useWasmKernels } from "../backend.ts"
+import { maxPool2x2Wasm } from "../wasm/pool.ts"
 
 /**
  * max_pool2d, kernel 2x2, stride 2, no padding, no dilation; H, W may be odd (floor mode
@@ -24,6 +26,8 @@ import type { WindowAxis } from "./windows.ts"
  * The value is reloaded at the chosen offset, so y is bit-identical to x there (even -0).
  */
 export function maxPool2x2(x: FloatArray, y: FloatArray, indices: Int32Array | undefined, planes: number, H: number, W: number, OH: number, OW: number): void {
+  // float32 work goes to the WASM SIMD kernel (the same bits) when that backend is on
+  if (x instanceof Float32Array && y instanceof Float32Array && useWasmKernels() && maxPool2x2Wasm(x, y, indices, planes, H, W, OH, OW)) return
   // Two loops rather than a test per window: a value-or-undefined operand in the hot loop
   // costs V8 about 2x here.
   if (indices === undefined) maxPool2x2Values(x, y, planes, H, W, OH, OW)

@@ -14,6 +14,8 @@
  */
 import { KernelError } from "../../errors.ts"
 import type { FloatArray } from "../../tensor/dtype.ts"
+import { useWasmKernels } from "../backend.ts"
+import { scatterAddPlanesWasm } from "../wasm/pool.ts"
 
 /** The windows along one spatial dimension. */
 export interface WindowAxis {
@@ -238,6 +240,11 @@ export function lpPoolWindows(x: FloatArray, y: FloatArray, w: Windows, normType
  * scattering everything and then zeroing gx where mask <= 0, without that second pass.
  */
 export function scatterAddPlanes(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, outPlane: number, inPlane: number, clear = false, mask?: FloatArray): void {
+  // float32 work goes to the WASM kernel (same order, same bits) when that backend is on;
+  // on a bad index the JS loop below runs too and throws its error
+  if (gy instanceof Float32Array && gx instanceof Float32Array && (mask === undefined || mask instanceof Float32Array) && useWasmKernels()) {
+    if (scatterAddPlanesWasm(gy, indices, gx, planes, outPlane, inPlane, clear, mask) === "done") return
+  }
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane
     // clearing plane by plane keeps it in cache for the scatter that follows

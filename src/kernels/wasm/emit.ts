@@ -162,6 +162,27 @@ export class Code {
   f32x4_pmax(): this { return this.simd(0xeb) }
   /** Relaxed SIMD: a*b+c, fused or not depending on the CPU (so not bit-reproducible across machines). */
   f32x4_relaxed_madd(): this { return this.simd(0x105) }
+  /** v128.const with four i32 lanes. */
+  i32x4_const(a: number, b: number, c: number, d: number): this {
+    this.simd(0x0c)
+    this.bytes.push(...new Uint8Array(new Int32Array([a, b, c, d]).buffer))
+    return this
+  }
+  /** i8x16.shuffle of two vectors: byte k of the result is byte lanes[k] (0-31) of (first, second). */
+  i8x16_shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16) throw new Error("i8x16.shuffle takes 16 lane indices")
+    this.simd(0x0d)
+    this.bytes.push(...lanes)
+    return this
+  }
+  i32x4_splat(): this { return this.simd(0x11) }
+  f32x4_ne(): this { return this.simd(0x42) }
+  v128_or(): this { return this.simd(0x50) }
+  i32x4_add(): this { return this.simd(0xae) }
+
+  // bulk memory
+  /** memory.fill(dst, byte value, n bytes) on memory 0. */
+  memory_fill(): this { return this.op(0xfc, 0x0b, 0x00) }
 }
 
 /** One function of a module: its signature, extra locals and body. */

@@ -12,6 +12,7 @@
 import { assembleModule, type FunctionSpec } from "./emit.ts"
 import { convFunctions } from "./conv-module.ts"
 import { gemmFunctions } from "./gemm-module.ts"
+import { poolFunctions } from "./pool-module.ts"
 
 /** Bytes of a WebAssembly page. */
 export const PAGE_BYTES = 65536
@@ -42,11 +43,15 @@ export interface KernelExports {
   fillRows(y: number, rows: number, len: number, values: number): void
   relu(y: number, n: number): void
   scatterAdd(dst: number, rowOff: number, colOff: number, rows: number, cols: number, src: number): void
+  maxPool2x2(x: number, y: number, planes: number, H: number, W: number, OH: number, OW: number): void
+  maxPool2x2Indices(x: number, y: number, indices: number, planes: number, H: number, W: number, OH: number, OW: number): void
+  /** -1, or the output position of the first index outside [-1, inPlane). `mask` 0: none. */
+  scatterAddPlanes(gy: number, indices: number, gx: number, planes: number, outPlane: number, inPlane: number, clear: number, mask: number): number
 }
 
 /** The functions of the module, in order (with the relaxed-SIMD macro-kernel when `relaxed`). */
 function kernelFunctions(relaxed: boolean): FunctionSpec[] {
-  return [...gemmFunctions(relaxed), ...convFunctions()]
+  return [...gemmFunctions(relaxed), ...convFunctions(), ...poolFunctions()]
 }
 
 const compiled = new Map<string, WebAssembly.Module>()
@@ -203,32 +208,40 @@ export function stagingArena(bytes: number): Arena | undefined {
   return staging
 }
 
+/** What kernels take from or give to an arena: float32 data, or int32 indices (4-byte elements too). */
+export type ArenaArray = Float32Array | Int32Array
+
+/** A view of the same type and length as `a` at byte `at` of `buffer`. */
+function viewLike(a: ArenaArray, buffer: ArrayBufferLike, at: number): ArenaArray {
+  return a instanceof Int32Array ? new Int32Array(buffer, at, a.length) : new Float32Array(buffer, at, a.length)
+}
+
 /**
  * Runs `body` with every array in one arena and `workBytes` of workspace after the
  * arena's data: in place when they already share an arena with that much room left,
- * else in the staging arena, copying `inputs` in and `outputs` in and back out. `body`
- * gets the arena, each array's byte address (inputs then outputs) and the workspace's.
- * False when no arena can hold them (the caller runs the JS kernel).
+ * else in the staging arena, copying `inputs` in and `outputs` in and back out (not in
+ * when `overwrites`: `body` writes every element of every output). `body` gets the arena,
+ * each array's byte address (inputs then outputs) and the workspace's. False when no arena
+ * can hold them (the caller runs the JS kernel).
  */
-export function runInArena(inputs: readonly Float32Array[], outputs: readonly Float32Array[], workBytes: number, body: (arena: Arena, addresses: number[], work: number) => void): boolean {
+export function runInArena(inputs: readonly ArenaArray[], outputs: readonly ArenaArray[], workBytes: number, body: (arena: Arena, addresses: number[], work: number) => void, overwrites = false): boolean {
   const all = [...inputs, ...outputs]
   const home = arenaOf(all[0])
   if (home !== undefined && all.every((a) => arenaOf(a) === home) && home.bytes - home.next >= workBytes) {
     body(home, all.map((a) => a.byteOffset), home.next)
     return true
   }
-  const padded = (a: Float32Array): number => Math.ceil(a.length / 4) * 16
+  const padded = (a: ArenaArray): number => Math.ceil(a.length / 4) * 16
   const s = stagingArena(all.reduce((t, a) => t + padded(a), 0) + workBytes)
   if (s === undefined) return false
-  const heap = new Float32Array(s.memory.buffer)
   const addresses: number[] = []
   let at = s.dataStart
-  for (const a of all) {
-    heap.set(a, at / 4)
+  for (const [k, a] of all.entries()) {
+    if (k < inputs.length || !overwrites) viewLike(a, s.memory.buffer, at).set(a)
     addresses.push(at)
     at += padded(a)
   }
   body(s, addresses, at)
-  outputs.forEach((o, i) => o.set(heap.subarray(addresses[inputs.length + i] / 4, addresses[inputs.length + i] / 4 + o.length)))
+  outputs.forEach((o, i) => o.set(viewLike(o, s.memory.buffer, addresses[inputs.length + i])))
   return true
 }
