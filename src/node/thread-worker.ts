@@ -12,7 +12,8 @@ import { installKernelTask } from "../exec/offload.ts"
 import { builtinRegistry } from "../ops/builtins.ts"
 import { taskFunction, type TaskArgs } from "../exec/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
-import { CONTROL, SPIN_CHECKS, type SharedArrayRef, type WorkerJob } from "./threads.ts"
+import { CONTROL, SPIN_CHECKS, type ArenaAdoption, type SharedArrayRef, type WorkerJob } from "./threads.ts"
+import { adoptArena, adoptedArena } from "../kernels/wasm/module.ts"
 
 const control = new Int32Array(workerData.control as SharedArrayBuffer)
 const errorText = new Uint8Array(workerData.errorText as SharedArrayBuffer)
@@ -20,9 +21,12 @@ const jobs = workerData.port as MessagePort
 const slot = CONTROL.firstJobCounter + (workerData.index as number)
 
 function view(r: SharedArrayRef): DataArray {
-  if (r.dtype === "float32") return new Float32Array(r.buffer, r.byteOffset, r.length)
-  if (r.dtype === "float64") return new Float64Array(r.buffer, r.byteOffset, r.length)
-  return new Int32Array(r.buffer, r.byteOffset, r.length)
+  // an array of a shared arena this worker adopted: viewed on the adopted memory, so the
+  // kernels find it in their arena (the posted SharedArrayBuffer is another object)
+  const buffer = r.arena === undefined ? r.buffer : (adoptedArena(r.arena)?.memory.buffer ?? r.buffer)
+  if (r.dtype === "float32") return new Float32Array(buffer, r.byteOffset, r.length)
+  if (r.dtype === "float64") return new Float64Array(buffer, r.byteOffset, r.length)
+  return new Int32Array(buffer, r.byteOffset, r.length)
 }
 
 function run(job: WorkerJob): void {
@@ -59,7 +63,14 @@ for (;;) {
   // the message was posted before the counter moved; it is in the port's queue already
   let message = receiveMessageOnPort(jobs)
   while (message === undefined) message = receiveMessageOnPort(jobs)
-  const job = message.message as WorkerJob | "stop"
+  let job = message.message as WorkerJob | ArenaAdoption | "stop"
+  // arenas to adopt come before the job that first uses them, without a counter bump
+  while (typeof job === "object" && "adopt" in job) {
+    adoptArena(job.adopt.memory, job.adopt.layout, job.adopt.slot)
+    let next = receiveMessageOnPort(jobs)
+    while (next === undefined) next = receiveMessageOnPort(jobs)
+    job = next.message as WorkerJob | ArenaAdoption | "stop"
+  }
   if (job === "stop") break
   run(job)
 }

@@ -16,6 +16,7 @@
  * await pool.close()
  */
 import { kernelBackend, type KernelBackendName } from "../kernels/backend.ts"
+import { arenaOf, arenaShare, type Arena, type ArenaLayout } from "../kernels/wasm/module.ts"
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads"
 import { runSerially, setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../exec/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
@@ -27,6 +28,17 @@ export interface SharedArrayRef {
   readonly dtype: "float32" | "float64" | "int32"
   readonly byteOffset: number
   readonly length: number
+  /** The shared WASM arena the array lives in (the worker views it on its adopted memory). */
+  readonly arena?: number
+}
+
+/**
+ * Sent to a worker once per shared arena, before the first job that uses it: the worker
+ * instantiates the kernel module on that memory in its own slot (kernels/wasm/module.ts),
+ * so kernel parts run in place there instead of copying into a private staging arena.
+ */
+export interface ArenaAdoption {
+  readonly adopt: { readonly memory: WebAssembly.Memory; readonly layout: ArenaLayout; readonly slot: number }
 }
 
 export interface WorkerJob {
@@ -66,7 +78,13 @@ const WORKER_SCRIPT = new URL(import.meta.url.endsWith(".ts") ? "./thread-worker
 
 function refOf(a: DataArray): SharedArrayRef {
   const dtype = a instanceof Float32Array ? "float32" : a instanceof Float64Array ? "float64" : "int32"
-  return { buffer: a.buffer as SharedArrayBuffer, dtype, byteOffset: a.byteOffset, length: a.length }
+  const arena = sharedArenaOf(a)
+  return { buffer: a.buffer as SharedArrayBuffer, dtype, byteOffset: a.byteOffset, length: a.length, arena: arena?.id }
+}
+
+function sharedArenaOf(a: DataArray): Arena | undefined {
+  const arena = arenaOf(a)
+  return arena !== undefined && arena.memory.buffer instanceof SharedArrayBuffer ? arena : undefined
 }
 
 /**
@@ -97,7 +115,20 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
   )
   for (const w of workers) w.unref()
   for (const p of ports) p.unref()
-  const post = (i: number, job: WorkerJob | "stop"): void => {
+  /** Which workers have adopted each shared arena (weakly held: plans and their arenas come and go). */
+  const adoptedBy = new WeakMap<Arena, Set<number>>()
+  const post = (i: number, job: WorkerJob | "stop", arrays: readonly DataArray[] = []): void => {
+    for (const a of arrays) {
+      const arena = sharedArenaOf(a)
+      if (arena === undefined) continue
+      const seen = adoptedBy.get(arena) ?? new Set<number>()
+      adoptedBy.set(arena, seen)
+      if (seen.has(i)) continue
+      seen.add(i)
+      // worker i runs in slot i + 1 (slot 0 is this thread's)
+      const { memory, layout } = arenaShare(arena)
+      ports[i].postMessage({ adopt: { memory, layout, slot: i + 1 } } satisfies ArenaAdoption)
+    }
     ports[i].postMessage(job)
     Atomics.add(control, CONTROL.firstJobCounter + i, 1)
     Atomics.notify(control, CONTROL.firstJobCounter + i)
@@ -153,13 +184,13 @@ export async function startThreadPool(threads: number): Promise<ThreadPool> {
       const remote = parts.slice(1)
       if (remote.length > workers.length) throw new Error(`${parts.length} parts for ${threads} threads`)
       start()
-      remote.forEach((p, i) => post(i, job(task, p)))
+      remote.forEach((p, i) => post(i, job(task, p), p.arrays))
       finish(task, remote.length, attempt(() => taskFunction(task)(parts[0])))
     },
     runBeside(task: string, part: TaskArgs, local: () => void) {
       if (workers.length === 0) throw new Error("runBeside needs a worker (threads >= 2)")
       start()
-      post(0, job(task, part))
+      post(0, job(task, part), part.arrays)
       finish(task, 1, attempt(() => runSerially(local)))
     },
     async close() {

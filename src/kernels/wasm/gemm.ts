@@ -66,8 +66,10 @@ export interface GatheredB {
 export function gemmAt(arena: Arena, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number, gathered?: GatheredB): void {
   const k = arena.kernels
   const macro = k.macroRelaxed ?? k.macro
-  const pa = SCRATCH.packedA
-  const pb = SCRATCH.packedB
+  // this thread's scratch slot (threads sharing the arena have one each)
+  const pa = arena.scratch + SCRATCH.packedA
+  const pb = arena.scratch + SCRATCH.packedB
+  const tile = arena.scratch + SCRATCH.tile
   const ta = transA ? 1 : 0
   const tb = transB ? 1 : 0
   for (let jc = 0; jc < N; jc += GEMM_NC) {
@@ -81,7 +83,7 @@ export function gemmAt(arena: Arena, transA: boolean, transB: boolean, M: number
       for (let ic = 0; ic < M; ic += GEMM_MC) {
         const mc = Math.min(GEMM_MC, M - ic)
         k.packA(a + 4 * (transA ? pc * lda + ic : ic * lda + pc), lda, ta, mc, kc, pa)
-        macro(pa, pb, mc, nc, kc, c + 4 * (ic * ldc + jc), ldc, alpha, first ? beta : 1, first && beta === 0 ? 1 : 0, SCRATCH.tile)
+        macro(pa, pb, mc, nc, kc, c + 4 * (ic * ldc + jc), ldc, alpha, first ? beta : 1, first && beta === 0 ? 1 : 0, tile)
       }
     }
   }

@@ -137,36 +137,98 @@ export async function compileKernelsAsync(): Promise<boolean> {
   }
 }
 
-/** One memory and the kernel module instantiated on it. */
+/**
+ * One memory and the kernel module instantiated on it, as one thread sees it. Threads that
+ * share a memory (`shared: true`) each have their own Arena object on it, with their own
+ * slot: the GEMM's packed panels (`scratch`) and a share of the workspace after the data
+ * ({@link workspaceOf}) are per thread, so kernels on several threads never write the same
+ * scratch bytes.
+ */
 export interface Arena {
+  /** Names the memory across threads (see {@link arenaShare}). */
+  readonly id: number
   readonly memory: WebAssembly.Memory
   readonly kernels: KernelExports
-  /** Byte address where tensor data may start (after the scratch). */
+  /** Byte address where tensor data may start (after every slot's scratch). */
   readonly dataStart: number
   /** Total bytes. */
   readonly bytes: number
-  /** Next free byte for {@link arenaAlloc}. */
+  /** Next free byte for {@link arenaAlloc}: data is carved before threads use the arena. */
   next: number
+  /** How many threads' slots the arena has, and which one this thread uses. */
+  readonly slots: number
+  readonly slot: number
+  /** Byte address of this thread's scratch (SCRATCH's layout). */
+  readonly scratch: number
 }
 
 const arenas = new WeakMap<ArrayBufferLike, Arena>()
+let nextArenaId = 1
 
 /**
- * A new arena with room for `dataBytes` of tensors after the scratch, or undefined when
- * the WASM kernels are unavailable. `shared` makes its memory a SharedArrayBuffer that
- * worker threads can instantiate the module on.
+ * A new arena with room for `dataBytes` of tensors (and workspace) after the scratch, or
+ * undefined when the WASM kernels are unavailable. `shared` makes its memory a
+ * SharedArrayBuffer that worker threads can instantiate the module on; `slots` is how
+ * many threads may run kernels on it at once (this thread takes slot 0).
  */
-export function createArena(dataBytes: number, shared = false): Arena | undefined {
+export function createArena(dataBytes: number, shared = false, slots = 1): Arena | undefined {
   const module = (relaxedSimd ? compiledModule(shared, true) : undefined) ?? compiledModule(shared)
   if (module === undefined) return undefined
-  const bytes = SCRATCH.bytes + Math.ceil(dataBytes / 16) * 16
+  const dataStart = slots * SCRATCH.bytes
+  const bytes = dataStart + Math.ceil(dataBytes / 16) * 16
   const pages = Math.ceil(bytes / PAGE_BYTES)
   if (pages > MAX_PAGES) return undefined
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared } as WebAssembly.MemoryDescriptor)
+  return instantiate(module, memory, { id: nextArenaId++, dataStart, bytes: pages * PAGE_BYTES, next: dataStart, slots, slot: 0 })
+}
+
+function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: ArenaLayout & { readonly slot: number }): Arena {
   const instance = new WebAssembly.Instance(module, { env: { memory } })
-  const arena: Arena = { memory, kernels: instance.exports as unknown as KernelExports, dataStart: SCRATCH.bytes, bytes: pages * PAGE_BYTES, next: SCRATCH.bytes }
+  const arena: Arena = { ...layout, memory, kernels: instance.exports as unknown as KernelExports, scratch: layout.slot * SCRATCH.bytes }
   arenas.set(memory.buffer, arena)
   return arena
+}
+
+/** What another thread needs to run kernels on a shared arena (posted to it once). */
+export interface ArenaLayout {
+  readonly id: number
+  readonly dataStart: number
+  readonly bytes: number
+  readonly next: number
+  readonly slots: number
+}
+
+/** A shared arena's memory and layout, for {@link adoptArena} on another thread. */
+export function arenaShare(arena: Arena): { readonly memory: WebAssembly.Memory; readonly layout: ArenaLayout } {
+  return { memory: arena.memory, layout: { id: arena.id, dataStart: arena.dataStart, bytes: arena.bytes, next: arena.next, slots: arena.slots } }
+}
+
+const adopted = new Map<number, Arena>()
+
+/**
+ * On a worker thread: instantiates the module on a shared arena's memory, taking `slot`
+ * (its own scratch and workspace), so kernel parts sent here run in place. Undefined
+ * when the module does not compile here or the arena has no such slot.
+ */
+export function adoptArena(memory: WebAssembly.Memory, layout: ArenaLayout, slot: number): Arena | undefined {
+  if (slot >= layout.slots) return undefined
+  const module = (relaxedSimd ? compiledModule(true, true) : undefined) ?? compiledModule(true)
+  if (module === undefined) return undefined
+  const arena = instantiate(module, memory, { ...layout, slot })
+  adopted.set(layout.id, arena)
+  return arena
+}
+
+/** The arena this thread adopted under `id` (see {@link adoptArena}). */
+export function adoptedArena(id: number): Arena | undefined {
+  return adopted.get(id)
+}
+
+/** This thread's share of the arena's free tail (after the carved data), as byte addresses. */
+export function workspaceOf(arena: Arena): { readonly start: number; readonly end: number } {
+  const part = Math.floor((arena.bytes - arena.next) / arena.slots / 16) * 16
+  const start = arena.next + arena.slot * part
+  return { start, end: start + part }
 }
 
 /** The arena `a` lives in, if any. */
@@ -227,8 +289,9 @@ function viewLike(a: ArenaArray, buffer: ArrayBufferLike, at: number): ArenaArra
 export function runInArena(inputs: readonly ArenaArray[], outputs: readonly ArenaArray[], workBytes: number, body: (arena: Arena, addresses: number[], work: number) => void, overwrites = false): boolean {
   const all = [...inputs, ...outputs]
   const home = arenaOf(all[0])
-  if (home !== undefined && all.every((a) => arenaOf(a) === home) && home.bytes - home.next >= workBytes) {
-    body(home, all.map((a) => a.byteOffset), home.next)
+  const work = home === undefined ? undefined : workspaceOf(home)
+  if (home !== undefined && work !== undefined && all.every((a) => arenaOf(a) === home) && work.end - work.start >= workBytes) {
+    body(home, all.map((a) => a.byteOffset), work.start)
     return true
   }
   const padded = (a: ArenaArray): number => Math.ceil(a.length / 4) * 16

@@ -5,6 +5,7 @@
  * kernels/backend.ts installs it, with its own switch as `enabled`.
  */
 import type { ArenaProvider, BufferArena } from "../../exec/arena.ts"
+import { parallelBackend } from "../../exec/parallel.ts"
 import { arenaAlloc, arenaAllocInt32, arenaOf, createArena } from "./module.ts"
 
 /**
@@ -18,7 +19,9 @@ export function wasmArenaProvider(enabled: () => boolean): ArenaProvider {
   return {
     enabled,
     create(dataBytes: number, workspaceBytes: number, shared: boolean): BufferArena | undefined {
-      const arena = createArena(dataBytes + workspaceBytes, shared)
+      // a shared arena gives each thread of the pool its own scratch and workspace share
+      const slots = shared ? Math.max(1, parallelBackend()?.threads ?? 1) : 1
+      const arena = createArena(dataBytes + workspaceBytes * slots, shared, slots)
       if (arena === undefined) return undefined
       return {
         bytes: arena.bytes,
