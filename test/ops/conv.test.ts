@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { GraphBuilder, add, compile, conv1d, conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, gradValues, linear, mul, sum, tensor, type ConvOptions, type ConvTransposeOptions, type Tensor } from "../../src/index.ts"
 import { checkGradients } from "../../src/testing/gradcheck.ts"
+import { setKernelBackend } from "../../src/kernels/backend.ts"
 import { Random } from "../../src/tensor/random.ts"
 import { sizeOf } from "../../src/tensor/shape.ts"
 import { describeGoldenFiles, forward, onThreads, randomTensor, standInBackend } from "../helpers.ts"
@@ -290,11 +291,15 @@ describe("on a parallel backend", () => {
     // LeNet-5's layers: the first (6 output channels, 25 taps; direct kernel, each thread
     // sums its samples' blocks, added up in order after) and the second (16 channels, 150
     // taps; col^T packed per tap range for the GEMM, split at whole 3-column panels: 75 + 75)
+    // On the WASM kernels (float32) both split by taps at whole 8-column panels.
     const layers = [
-      { x: [32, 1, 28, 28], w: [6, 1, 5, 5], padding: 2, task: "conv.backward_weight_samples", ranges: [[0, 16], [16, 32]] },
-      { x: [32, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, task: "conv.backward_weight_taps", ranges: [[0, 75], [75, 150]] },
-    ]
+      { x: [32, 1, 28, 28], w: [6, 1, 5, 5], padding: 2, backend: "js", task: "conv.backward_weight_samples", ranges: [[0, 16], [16, 32]] },
+      { x: [32, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, backend: "js", task: "conv.backward_weight_taps", ranges: [[0, 75], [75, 150]] },
+      { x: [32, 1, 28, 28], w: [6, 1, 5, 5], padding: 2, backend: "wasm", task: "conv.backward_weight_taps", ranges: [[0, 16], [16, 25]] },
+      { x: [32, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, backend: "wasm", task: "conv.backward_weight_taps", ranges: [[0, 72], [72, 150]] },
+    ] as const
     for (const layer of layers) {
+      setKernelBackend(layer.backend)
       tasks.length = 0
       const inputs = { x: randomTensor(layer.x, 93), w: randomTensor(layer.w, 94) }
       const run = (dtype: "float32" | "float64") => {
@@ -318,6 +323,7 @@ describe("on a parallel backend", () => {
       }
       const split = tasks.find((t) => t.task === layer.task)
       expect(split?.ranges).toEqual(layer.ranges)
+      setKernelBackend(undefined)
     }
   })
 })

@@ -43,9 +43,13 @@ export function convBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatA
  * thread then builds only its columns), else channels.
  */
 export function convBackwardWeight(gy: FloatArray, x: FloatArray, gw: FloatArray, p: ConvProblem): void {
-  // (the WASM kernels run the weight gradient on this thread: their per-sample GEMMs are
-  // a fraction of the JS kernels' time, and a split by samples would change the sum's order)
-  if (threadCount() > 1 && !isDepthwise(p) && worthSplittingBatch(p) && !(gw instanceof Float32Array && useWasmKernels())) {
+  // The WASM kernels split by taps only (whole 8-column panels of gw; a split by samples
+  // would change each sum's order): each thread packs just its columns of col^T
+  if (gw instanceof Float32Array && useWasmKernels() && !isDepthwise(p)) {
+    if (threadCount() > 1 && worthSplittingBatch(p)) return convBackwardWeightParallel(gy, x, gw, p, "taps")
+    return convBackwardWeightSerial(gy, x, gw, p, gemm, 0, p.outChannels / p.groups)
+  }
+  if (threadCount() > 1 && !isDepthwise(p) && worthSplittingBatch(p)) {
     if (useDirectBackwardWeight(p) && weightGradientBySamples(p)) return convBackwardWeightBySamples(gy, x, gw, p)
     // by taps when each thread can build just its columns of col^T (no duplicated im2col)
     if (useDirectBackwardWeight(p) || prepacksWeightGradient(p)) return convBackwardWeightParallel(gy, x, gw, p, "taps")

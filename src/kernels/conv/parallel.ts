@@ -16,6 +16,7 @@ import { convBackwardInputSerial, convBackwardWeightSerial, convForwardSerial } 
 import { directWeightPartials, reduceWeightPartials, useDirectBackwardWeight, weightPartialsLength } from "./direct-weight.ts"
 import { gemmSerial } from "../gemm/serial.ts"
 import { stageShared } from "../gemm/parallel.ts"
+import { useWasmKernels } from "../backend.ts"
 import { inputVolume, kernelVolume, outputVolume } from "./im2col.ts"
 import { parallelBackend, parallelTasks, runTask, splitRange, threadCount, type TaskArgs } from "../../exec/parallel.ts"
 
@@ -132,7 +133,9 @@ export function convBackwardWeightParallel(gy: FloatArray, x: FloatArray, gw: Fl
   const taps = (p.inChannels / p.groups) * kernelVolume(p.geometry)
   // tap ranges in whole pairs (6 taps) for the direct kernel, whole 3-column panels for the
   // GEMM (LeNet's 150 taps: 75 + 75, not 72 + 78)
-  const ranges = by === "channels" ? splitRange(coutG, threadCount(), 4) : splitRange(taps, threadCount(), useDirectBackwardWeight(p) ? 6 : 3)
+  // (the WASM GEMM's panels are 8 columns wide)
+  const tapAlign = gw instanceof Float32Array && useWasmKernels() ? 8 : useDirectBackwardWeight(p) ? 6 : 3
+  const ranges = by === "channels" ? splitRange(coutG, threadCount(), 4) : splitRange(taps, threadCount(), tapAlign)
   const parts = ranges.map(([r0, r1]) => ({ arrays: [sgy, sx, sgw], numbers: [...whole, r0, r1] }))
   runTask(by === "channels" ? "conv.backward_weight" : "conv.backward_weight_taps", parts)
   if (sgw !== gw) gw.set(sgw.subarray(0, gw.length))
