@@ -232,6 +232,9 @@ async function withThreads<T>(adapter: SystemAdapter, threads: number, body: () 
   try {
     Object.assign(process.env, env)
     const { startThreadPool } = await import("../src/node/threads.ts")
+    // a row for N threads measures N threads: no per-run choice of one thread (the default)
+    const { setAdaptiveThreads } = await import("../src/exec/parallel.ts")
+    setAdaptiveThreads(false)
     pool = await startThreadPool(threads)
   } catch (e) {
     return { unavailable: `no ${threads}-thread pool (${message(e)})` }

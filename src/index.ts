@@ -52,7 +52,7 @@ export { compile, run, Plan, topologicalOrder, type ParamStore, type RunOptions 
 export type { NodeObserver } from "./exec/plan.ts"
 
 // ---------------------------------------------------------------- threads (a backend plugs in here; dagrad/node has one)
-export { setParallelBackend, parallelBackend, runSerially, taskFunction, parallelTasks, type ParallelBackend, type TaskArgs, type TaskFunction } from "./exec/parallel.ts"
+export { setParallelBackend, parallelBackend, setAdaptiveThreads, adaptiveThreads, runSerially, taskFunction, parallelTasks, type ParallelBackend, type TaskArgs, type TaskFunction } from "./exec/parallel.ts"
 export { installKernelTask } from "./exec/offload.ts"
 
 // ---------------------------------------------------------------- kernel backend (WebAssembly SIMD or JavaScript for float32)

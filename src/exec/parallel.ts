@@ -59,6 +59,22 @@ export function parallelBackend(): ParallelBackend | undefined {
   return backend
 }
 
+let adaptive = true
+
+/**
+ * Whether plan runs choose between one thread and all of them by measured speed (default
+ * true; RunOptions.adaptiveThreads overrides it per run). Benchmarks of a fixed thread
+ * count turn it off.
+ */
+export function setAdaptiveThreads(on: boolean): void {
+  adaptive = on
+}
+
+/** See {@link setAdaptiveThreads}. */
+export function adaptiveThreads(): boolean {
+  return adaptive
+}
+
 /** Depth of {@link runSerially} sections on this thread. */
 let serialDepth = 0
 

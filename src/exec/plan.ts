@@ -6,7 +6,7 @@ import type { Graph } from "../graph/builder.ts"
 import { kernelFor, type Activation, type AnyOp, type Kernel } from "../graph/op.ts"
 import { lookupOp } from "../graph/registry.ts"
 import { ancestorsOf } from "../graph/walk.ts"
-import { canRunBeside, parallelBackend, runBeside, runSerially, threadCount } from "./parallel.ts"
+import { adaptiveThreads, canRunBeside, parallelBackend, runBeside, runSerially, threadCount } from "./parallel.ts"
 import { ThreadChooser } from "./thread-choice.ts"
 import { fusedActivations } from "./fusion.ts"
 import { KERNEL_TASK, offloadArgs, offloadText } from "./offload.ts"
@@ -49,7 +49,7 @@ export interface RunOptions {
   /**
    * With a thread pool: each run uses one thread or all of them, whichever has run this
    * plan faster lately (./thread-choice.ts; the results are the same bits either way).
-   * Default true; false always uses every thread (benchmarks of a fixed thread count).
+   * Default: setAdaptiveThreads's (true unless turned off); false always uses every thread.
    */
   readonly adaptiveThreads?: boolean
 }
@@ -214,7 +214,7 @@ export class Plan {
    */
   run(feeds: { readonly [name: string]: Tensor } = {}, params: ParamStore = new Map(), options: RunOptions = {}): Tensor[] {
     const max = threadCount()
-    if (max <= 1 || options.adaptiveThreads === false) return this.runSteps(feeds, params, options)
+    if (max <= 1 || !(options.adaptiveThreads ?? adaptiveThreads())) return this.runSteps(feeds, params, options)
     const threads = this.threadChoice.next(max)
     const started = performance.now()
     const out = threads === 1 ? runSerially(() => this.runSteps(feeds, params, options)) : this.runSteps(feeds, params, options)
