@@ -14,6 +14,7 @@
  * ordinary typed arrays (which `Plan.recycle` takes back for the next run's copies).
  */
 import type { OutputSpec } from "../graph/types.ts"
+import { copyArray, parallelBackend } from "./parallel.ts"
 import type { DataArray, DType } from "../tensor/dtype.ts"
 import { sizeOf } from "../tensor/shape.ts"
 import type { Tensor } from "../tensor/tensor.ts"
@@ -235,7 +236,7 @@ export class PlanArena {
   leaf(nodeId: string, t: Tensor): Tensor {
     const buffer = this.leafBuffers.get(nodeId)
     if (buffer === undefined || this.holds(t.data)) return t
-    ;(buffer as Float32Array).set(t.data)
+    copyArray(t.data, buffer)
     this.leafSources.set(buffer, t)
     return { shape: t.shape, dtype: t.dtype, data: buffer }
   }
@@ -262,11 +263,18 @@ export class PlanArena {
       if (copy === undefined) {
         let data = this.outputPool.get(POOL_KEY(t.dtype, t.data.length))?.pop()
         if (data === undefined) {
-          // slice() of a view of the arena's memory: a new ordinary ArrayBuffer
-          data = t.data.slice()
+          // a new array outside the arena: shared memory with a thread pool (so the copy
+          // can be split across the threads, and kernels can split work on it later)
+          const backend = parallelBackend()
+          if (backend === undefined) {
+            data = t.data.slice()
+          } else {
+            data = backend.allocShared(t.dtype as "float32" | "int32", t.data.length)
+            copyArray(t.data, data)
+          }
           fresh(data.byteLength)
         } else {
-          ;(data as Float32Array).set(t.data)
+          copyArray(t.data, data)
         }
         copy = { shape: t.shape, dtype: t.dtype, data }
         copies.set(t.data, copy)

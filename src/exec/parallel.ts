@@ -157,3 +157,26 @@ export function splitRange(n: number, parts: number, align = 1): [number, number
   }
   return out
 }
+
+const COPY_TASK = "exec.copy"
+/** Below this many elements a copy stays on one thread. */
+const MIN_PARALLEL_COPY = 1 << 18
+
+// arrays: source, destination (same dtype); numbers: the element range i0, i1
+parallelTasks.set(COPY_TASK, ({ arrays: [src, dst], numbers: [i0, i1] }) => {
+  ;(dst as Float32Array).set((src as Float32Array).subarray(i0, i1), i0)
+})
+
+/**
+ * dst.set(src), split across the threads when both live in shared memory and the copy is
+ * large: the arena's copies at a run's boundary (feeds in, fetched values out) are
+ * memory-bound, and two cores move more bytes per second than one.
+ */
+export function copyArray(src: DataArray, dst: DataArray): void {
+  const n = src.length
+  if (threadCount() > 1 && n >= MIN_PARALLEL_COPY) {
+    runTask(COPY_TASK, splitRange(n, threadCount(), 1024).map(([i0, i1]) => ({ arrays: [src, dst], numbers: [i0, i1] })))
+    return
+  }
+  ;(dst as Float32Array).set(src as Float32Array)
+}
