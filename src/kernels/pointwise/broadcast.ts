@@ -1,3 +1,5 @@
+import { useWasmKernels } from "../backend.ts"
+import { runInArena } from "../wasm/module.ts"
 import type { DataArray } from "../../tensor/dtype.ts"
 import { broadcastStrides, sameShape, sizeOf, type Shape } from "../../tensor/shape.ts"
 
@@ -110,6 +112,12 @@ function sumOuterKeptInner(x: DataArray, xShape: Shape, so: readonly number[], o
     else return false
   }
   if (!(out instanceof Float32Array || out instanceof Float64Array)) return false
+  // float32 on the WASM kernels: float32 sums of eight interleaved lanes (../wasm/reduce-module.ts)
+  if (x instanceof Float32Array && out instanceof Float32Array && useWasmKernels()) {
+    const whole = x.subarray(0, outer * kept * inner)
+    const sums = out.subarray(0, kept)
+    if (runInArena([whole], [sums], 0, (arena, [xa, outAddr]) => arena.kernels.sumRuns(xa, outer, kept, inner, outAddr))) return true
+  }
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < kept; k++) {
       const start = (o * kept + k) * inner

@@ -12,6 +12,7 @@
 import { assembleModule, type FunctionSpec } from "./emit.ts"
 import { convFunctions } from "./conv-module.ts"
 import { gemmFunctions } from "./gemm-module.ts"
+import { reduceFunctions } from "./reduce-module.ts"
 import { poolFunctions } from "./pool-module.ts"
 
 /** Bytes of a WebAssembly page. */
@@ -43,6 +44,7 @@ export interface KernelExports {
   fillRows(y: number, rows: number, len: number, values: number): void
   relu(y: number, n: number): void
   scatterAdd(dst: number, rowOff: number, colOff: number, rows: number, cols: number, src: number): void
+  sumRuns(x: number, outer: number, kept: number, inner: number, out: number): void
   maxPool2x2(x: number, y: number, planes: number, H: number, W: number, OH: number, OW: number): void
   maxPool2x2Indices(x: number, y: number, indices: number, planes: number, H: number, W: number, OH: number, OW: number): void
   /** -1, or the output position of the first index outside [-1, inPlane). `mask` 0: none. */
@@ -51,7 +53,7 @@ export interface KernelExports {
 
 /** The functions of the module, in order (with the relaxed-SIMD macro-kernel when `relaxed`). */
 function kernelFunctions(relaxed: boolean): FunctionSpec[] {
-  return [...gemmFunctions(relaxed), ...convFunctions(), ...poolFunctions()]
+  return [...gemmFunctions(relaxed), ...convFunctions(), ...poolFunctions(), ...reduceFunctions()]
 }
 
 const compiled = new Map<string, WebAssembly.Module>()
