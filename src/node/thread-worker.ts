@@ -12,7 +12,8 @@ import { installKernelTask } from "../exec/offload.ts"
 import { builtinRegistry } from "../ops/builtins.ts"
 import { taskFunction, type TaskArgs } from "../exec/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
-import { CONTROL, SPIN_CHECKS, type ArenaAdoption, type SharedArrayRef, type WorkerJob } from "./threads.ts"
+import { CONTROL, SPIN_CHECKS, type SharedArrayRef, type WorkerJob } from "./threads.ts"
+import type { ArenaAdoption } from "./arena-adoption.ts"
 import { adoptArena, adoptedArena } from "../kernels/wasm/module.ts"
 
 const control = new Int32Array(workerData.control as SharedArrayBuffer)

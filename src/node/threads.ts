@@ -16,7 +16,8 @@
  * await pool.close()
  */
 import { kernelBackend, type KernelBackendName } from "../kernels/backend.ts"
-import { arenaOf, arenaShare, type Arena, type ArenaLayout } from "../kernels/wasm/module.ts"
+import { arenaOf, arenaShare, type Arena } from "../kernels/wasm/module.ts"
+import type { ArenaAdoption } from "./arena-adoption.ts"
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads"
 import { runSerially, setParallelBackend, taskFunction, type ParallelBackend, type TaskArgs } from "../exec/parallel.ts"
 import type { DataArray } from "../tensor/dtype.ts"
@@ -30,15 +31,6 @@ export interface SharedArrayRef {
   readonly length: number
   /** The shared WASM arena the array lives in (the worker views it on its adopted memory). */
   readonly arena?: number
-}
-
-/**
- * Sent to a worker once per shared arena, before the first job that uses it: the worker
- * instantiates the kernel module on that memory in its own slot (kernels/wasm/module.ts),
- * so kernel parts run in place there instead of copying into a private staging arena.
- */
-export interface ArenaAdoption {
-  readonly adopt: { readonly memory: WebAssembly.Memory; readonly layout: ArenaLayout; readonly slot: number }
 }
 
 export interface WorkerJob {

@@ -132,8 +132,10 @@ try {
   console.log(`control: dagrad/node for the browser fails as it should (${control.split("; ")[0]} ...)`)
 
   phase("(d) headless Chromium vs Node: LeNet-5, batch 64, seed 1, 3 steps")
-  // 12 steps: the first plans and warms up; the median of the last 8 is the step time printed
-  const options = { seed: 1, batch: 64, steps: 12 }
+  // 150 steps: the first plan and warm up (JIT, WebAssembly tier-up: Chromium's takes about
+  // a hundred steps, its median of steps 20-40 was 1.5x Node's); the median of the last 20
+  // is the step time printed
+  const options = { seed: 1, batch: 64, steps: 150 }
   const nodeRun = JSON.parse(
     sh("node", ["--input-type=module", "-e", `import { lenetSteps } from "./lenet-step.mjs"; console.log(JSON.stringify(lenetSteps(${JSON.stringify(options)})))`], { cwd: app, capture: true }).stdout,
   )
@@ -159,10 +161,10 @@ try {
     await browser.close()
   }
   const median = (r) => {
-    const t = r.ms.slice(-8).sort((a, b) => a - b)
-    return (t[3] + t[4]) / 2
+    const t = r.ms.slice(-20).sort((a, b) => a - b)
+    return (t[9] + t[10]) / 2
   }
-  const ms = (r) => `${r.ms.slice(0, 3).map((m) => m.toFixed(0)).join(", ")}, ...; median of the last 8: ${median(r).toFixed(1)}`
+  const ms = (r) => `${r.ms.slice(0, 3).map((m) => m.toFixed(0)).join(", ")}, ...; median of the last 20: ${median(r).toFixed(1)}`
   console.log(`node     [${nodeRun.backend}] losses ${nodeRun.losses.slice(0, 3).join(", ")}, ...  step ms ${ms(nodeRun)}`)
   console.log(`chromium [${browserRun.backend}] losses ${browserRun.losses.slice(0, 3).join(", ")}, ...  step ms ${ms(browserRun)}`)
   console.log(`LeNet-5 training step (batch 64, 1 thread), Chromium / Node: ${(median(browserRun) / median(nodeRun)).toFixed(2)}x`)
@@ -171,7 +173,7 @@ try {
   assert.equal(browserRun.backend, "wasm", "Chromium did not run the WASM kernels")
   assert.deepEqual(browserRun.bits, nodeRun.bits, "Chromium's losses differ from Node's")
   assert.ok(nodeRun.losses[2] < nodeRun.losses[0], "LeNet-5's loss did not decrease")
-  console.log("same loss bits in Chromium and Node over 12 steps")
+  console.log("same loss bits in Chromium and Node over 150 steps")
 
   phase(`consumer test passed in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 } finally {
