@@ -54,11 +54,12 @@ function implicitLayout(p: ConvProblem, s: Sizes): Implicit {
   const padded = [0, 1, 2].some((i) => g.padLo[i] > 0 || reach[i] > g.inSize[i])
   const dims = [0, 1, 2].map((i) => (padded ? Math.max(g.inSize[i] + g.padLo[i], reach[i]) : g.inSize[i])) as [number, number, number]
   const padFloats = padded ? Math.ceil((s.cinG * dims[0] * dims[1] * dims[2]) / 4) * 4 : 0
-  return { dims, padFloats, workBytes: padFloats * 4 + Math.ceil(s.K / 4) * 16 + Math.ceil(s.P / 4) * 16 }
+  const rows = p.geometry.outSize[0] * p.geometry.outSize[1]
+  return { dims, padFloats, workBytes: padFloats * 4 + Math.ceil(s.K / 4) * 16 + Math.ceil(s.P / 4) * 16 + Math.ceil(rows / 4) * 16 }
 }
 
 /** Writes the tap and position offset tables at `work` (after the padded copy); returns their byte addresses. */
-function offsetTables(arena: Arena, p: ConvProblem, s: Sizes, lay: Implicit, work: number): { taps: number; positions: number } {
+function offsetTables(arena: Arena, p: ConvProblem, s: Sizes, lay: Implicit, work: number): { taps: number; positions: number; rowStarts: number } {
   const g = p.geometry
   const [Dp, Hp, Wp] = lay.dims
   const [kD, kH, kW] = g.kernel
@@ -73,7 +74,11 @@ function offsetTables(arena: Arena, p: ConvProblem, s: Sizes, lay: Implicit, wor
   for (let c = 0; c < s.cinG; c++) for (let a = 0; a < kD; a++) for (let b = 0; b < kH; b++) for (let e = 0; e < kW; e++) t[i++] = ((c * Dp + a * dD) * Hp + b * dH) * Wp + e * dW
   i = 0
   for (let a = 0; a < oD; a++) for (let b = 0; b < oH; b++) for (let e = 0; e < oW; e++) q[i++] = (a * sD * Hp + b * sH) * Wp + e * sW
-  return { taps, positions }
+  // where each output row starts (its first position's offset), for weightGradRows
+  const rowStarts = positions + Math.ceil(s.P / 4) * 16
+  const rows = new Int32Array(arena.memory.buffer, rowStarts, oD * oH)
+  for (let r = 0; r < oD * oH; r++) rows[r] = q[r * oW]
+  return { taps, positions, rowStarts }
 }
 
 /**
@@ -192,14 +197,23 @@ export function convBackwardWeightWasm(gy: Float32Array, x: Float32Array, gw: Fl
   const tEnd = Math.min(K, t1)
   if (tEnd <= t0 || c1 <= c0) return true
   const lay = implicitLayout(p, s)
+  // Stride 1 along long rows: the row kernel, which needs no packing (weightGradRows). On
+  // short rows its masked tails and 2x4 tiles lose to the GEMM (`npx tsx bench/conv-lenet.ts
+  // --arena`: LeNet conv1, rows of 28: 1.65 -> 0.54 ms; conv2, rows of 10: 1.20 -> 1.54 ms)
+  const byRows = p.geometry.stride[2] === 1 && p.geometry.outSize[2] >= 16
   return runInArena([gy, x], [gw.subarray(0, p.outChannels * K)], lay.workBytes, (arena, [gya, xa, gwa], work) => {
-    const { taps, positions } = offsetTables(arena, p, s, lay, work)
+    const { taps, positions, rowStarts } = offsetTables(arena, p, s, lay, work)
+    const [oD, oH, oW] = p.geometry.outSize
     clearPadded(arena, lay, work)
     for (let n = 0; n < p.batch; n++) {
       for (let grp = 0; grp < p.groups; grp++) {
         const base = paddedInput(arena, p, cinG, lay, xa + (n * p.inChannels + grp * cinG) * inPlane * 4, work)
         const A = gya + (n * p.outChannels + grp * coutG + c0) * P * 4
         const C = gwa + ((grp * coutG + c0) * K + t0) * 4
+        if (byRows) {
+          arena.kernels.weightGradRows(A, P * 4, c1 - c0, base, taps + t0 * 4, tEnd - t0, oD * oH, rowStarts, oW, C, K * 4, n === 0 ? 0 : 1)
+          continue
+        }
         // B = col^T: k runs over positions, columns over taps
         gemmAt(arena, false, true, c1 - c0, tEnd - t0, P, 1, A, P, 0, 0, n === 0 ? 0 : 1, C, K, { base, rowOff: positions, colOff: taps + t0 * 4 })
       }

@@ -176,6 +176,7 @@ export class Code {
     return this
   }
   i32x4_splat(): this { return this.simd(0x11) }
+  i32x4_gt_s(): this { return this.simd(0x3b) }
   f32x4_ne(): this { return this.simd(0x42) }
   v128_or(): this { return this.simd(0x50) }
   i32x4_add(): this { return this.simd(0xae) }

@@ -45,6 +45,7 @@ export interface KernelExports {
   relu(y: number, n: number): void
   scatterAdd(dst: number, rowOff: number, colOff: number, rows: number, cols: number, src: number): void
   sumRuns(x: number, outer: number, kept: number, inner: number, out: number): void
+  weightGradRows(gy: number, ldgy: number, nC: number, x: number, tapOff: number, nT: number, rows: number, rowOff: number, ow: number, out: number, ldgw: number, accumulate: number): void
   maxPool2x2(x: number, y: number, planes: number, H: number, W: number, OH: number, OW: number): void
   maxPool2x2Indices(x: number, y: number, indices: number, planes: number, H: number, W: number, OH: number, OW: number): void
   /** -1, or the output position of the first index outside [-1, inPlane). `mask` 0: none. */
@@ -153,7 +154,7 @@ export interface Arena {
   readonly kernels: KernelExports
   /** Byte address where tensor data may start (after every slot's scratch). */
   readonly dataStart: number
-  /** Total bytes. */
+  /** Bytes that may hold data and workspace (the memory's size less {@link READ_SLACK}). */
   readonly bytes: number
   /** Next free byte for {@link arenaAlloc}: data is carved before threads use the arena. */
   next: number
@@ -165,6 +166,11 @@ export interface Arena {
 }
 
 const arenas = new WeakMap<ArrayBufferLike, Arena>()
+/**
+ * Bytes at the end of every arena that nothing is carved from: a kernel may read up to a
+ * vector past a buffer's end (values it masks off), which must stay inside the memory.
+ */
+const READ_SLACK = 16
 let nextArenaId = 1
 
 /**
@@ -177,11 +183,11 @@ export function createArena(dataBytes: number, shared = false, slots = 1): Arena
   const module = (relaxedSimd ? compiledModule(shared, true) : undefined) ?? compiledModule(shared)
   if (module === undefined) return undefined
   const dataStart = slots * SCRATCH.bytes
-  const bytes = dataStart + Math.ceil(dataBytes / 16) * 16
+  const bytes = dataStart + Math.ceil(dataBytes / 16) * 16 + READ_SLACK
   const pages = Math.ceil(bytes / PAGE_BYTES)
   if (pages > MAX_PAGES) return undefined
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared } as WebAssembly.MemoryDescriptor)
-  return instantiate(module, memory, { id: nextArenaId++, dataStart, bytes: pages * PAGE_BYTES, next: dataStart, slots, slot: 0 })
+  return instantiate(module, memory, { id: nextArenaId++, dataStart, bytes: pages * PAGE_BYTES - READ_SLACK, next: dataStart, slots, slot: 0 })
 }
 
 function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: ArenaLayout & { readonly slot: number }): Arena {
