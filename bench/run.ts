@@ -24,6 +24,7 @@ import { machineInfo, measure, summarize, jsonLine, resultsTable, speedupTable, 
 import { combineRounds, roundSchedule, roundsTable } from "./lib/rounds.ts"
 import { SYSTEMS, SYSTEM_ENV, WORKLOADS, WORKLOAD_INFO, isRemote, isSkipped, type Outputs, type SystemAdapter, type SystemName, type WorkloadId } from "./lib/workloads.ts"
 import { gemmSerial } from "../src/kernels/gemm/serial.ts"
+import { kernelBackend } from "../src/kernels/backend.ts"
 
 interface Options {
   workloads: WorkloadId[]
@@ -453,7 +454,7 @@ function calibrationGflops(): number {
 }
 
 const calibrationLine = (when: string): string =>
-  `machine calibration (${when}): 256^3 float32 GEMM on one thread, best of 7: ${calibrationGflops().toFixed(2)} GFLOP/s`
+  `machine calibration (${when}): 256^3 float32 GEMM on one thread (${kernelBackend()} kernels), best of 7: ${calibrationGflops().toFixed(2)} GFLOP/s`
 
 async function runBench(o: Options, argv: readonly string[]): Promise<void> {
   const say = (line: string): void => void (o.json ? process.stderr : process.stdout).write(line + "\n")
