@@ -10,14 +10,14 @@
  * Prints each variant's median and minimum step time, the arena's size and what making
  * one costs.
  */
-import { compile, crossEntropy, gradValues, type Tensor } from "../src/index.ts"
+import { compile, type Tensor } from "../src/index.ts"
 import { arenaProvider, setArenaProvider, type ArenaProvider } from "../src/exec/arena.ts"
 import { useWasmKernels } from "../src/kernels/backend.ts"
-import { buildModelGraph, lenet5 } from "../src/nn/index.ts"
 import { SGD } from "../src/optim/index.ts"
 import { fmt, median, table } from "./lib/harness.ts"
-import { lenetBatch, lenetParams } from "./lib/data.ts"
-import { engineLabels, engineTensor } from "./systems/dagrad-ops.ts"
+import { lenetParams } from "./lib/data.ts"
+import { lenetTraining } from "./lib/lenet-training.ts"
+import { engineTensor } from "./systems/dagrad-ops.ts"
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -30,13 +30,7 @@ const warmup = option("warmup", 30)
 if (!useWasmKernels()) throw new Error("the WASM kernels are off (DAGRAD_BACKEND=js or no WebAssembly SIMD): nothing to compare")
 
 const batch = 64
-const g = buildModelGraph(lenet5(), { batchSize: batch, training: true, dtype: "float32" })
-const target = g.builder.input("target", [batch], "int32")
-const loss = crossEntropy(g.output, target, { reduction: "mean" })
-const names = [...g.trainable.keys()]
-const grads = gradValues(g.builder, loss, [...g.trainable.values()])
-const { x, labels } = lenetBatch(batch)
-const feeds = { x: engineTensor(x), target: engineLabels(labels) }
+const { graph, loss, names, grads, feeds } = lenetTraining(batch)
 const wasmArena = arenaProvider()
 if (wasmArena === undefined) throw new Error("no arena provider installed")
 /** The sizes the arena plan asked for (data, workspace). */
@@ -60,7 +54,7 @@ interface Variant {
 const variant = (name: string, provider: ArenaProvider | undefined): Variant => ({
   name,
   provider,
-  plan: compile(g.builder.graph, [loss, ...grads]),
+  plan: compile(graph, [loss, ...grads]),
   params: new Map([...lenetParams()].map(([n, t]) => [n, engineTensor(t)])),
   sgd: new SGD({ lr: 0.01 }),
   times: [],

@@ -12,14 +12,12 @@
  * then the same time grouped by op, then how the step's wall time splits between the
  * nodes, the executor and the SGD update.
  */
-import { compile, crossEntropy, gradValues, type Tensor } from "../src/index.ts"
+import { compile } from "../src/index.ts"
 import { threadCount } from "../src/exec/parallel.ts"
-import { buildModelGraph, lenet5 } from "../src/nn/index.ts"
 import { startThreadPool } from "../src/node/threads.ts"
 import { SGD } from "../src/optim/index.ts"
 import { fmt, table } from "./lib/harness.ts"
-import { lenetBatch, lenetParams } from "./lib/data.ts"
-import { engineLabels, engineTensor } from "./systems/dagrad-ops.ts"
+import { lenetTraining } from "./lib/lenet-training.ts"
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -42,17 +40,8 @@ const pool = threads > 1 ? await startThreadPool(threads) : undefined
 
 // The Trainer's training graph, built by hand so the plan can be run with the hook.
 const batch = 64
-const g = buildModelGraph(lenet5(), { batchSize: batch, training: true, dtype: "float32" })
-const target = g.builder.input("target", [batch], "int32")
-const loss = crossEntropy(g.output, target, { reduction: "mean" })
-const names = [...g.trainable.keys()]
-const grads = gradValues(g.builder, loss, [...g.trainable.values()])
-const plan = compile(g.builder.graph, [loss, ...grads])
-
-const params = new Map<string, Tensor>()
-for (const [name, t] of lenetParams()) params.set(name, engineTensor(t))
-const { x, labels } = lenetBatch(batch)
-const feeds = { x: engineTensor(x), target: engineLabels(labels) }
+const { graph, loss, names, grads, params, feeds } = lenetTraining(batch)
+const plan = compile(graph, [loss, ...grads])
 const sgd = new SGD({ lr: 0.01 })
 
 interface NodeTime {

@@ -60,6 +60,14 @@ export const outputVolume = (g: ConvGeometry): number => g.outSize[0] * g.outSiz
 /** Number of input positions. */
 export const inputVolume = (g: ConvGeometry): number => g.inSize[0] * g.inSize[1] * g.inSize[2]
 
+/** True when im2col would copy x unchanged (1x1 kernel, stride 1, no padding, out = in). */
+export function isPointwise(g: ConvGeometry): boolean {
+  for (let i = 0; i < 3; i++) {
+    if (g.kernel[i] !== 1 || g.stride[i] !== 1 || g.padLo[i] !== 0 || g.outSize[i] !== g.inSize[i]) return false
+  }
+  return true
+}
+
 /**
  * The outputs o in [0, out) whose input position o*s + offset lies in [0, size) form the
  * range [validLo, validHi), with 0 <= validLo <= validHi <= out even when the range is

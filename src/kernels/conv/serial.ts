@@ -25,7 +25,7 @@ import { canPrepackB, gemmPrepackedB, gemmScatterAdd, gemmSerial, prepackedB } f
 import { parallelBackend, threadCount } from "../../exec/parallel.ts"
 import { reluForward } from "../pointwise/relu.ts"
 import type { ConvProblem, GemmFunction } from "./problem.ts"
-import { im2col, inputVolume, kernelVolume, outputVolume, paddedSizes, positionOffsets, tapOffsets, type ConvGeometry } from "./im2col.ts"
+import { im2col, isPointwise, inputVolume, kernelVolume, outputVolume, paddedSizes, positionOffsets, tapOffsets, type ConvGeometry } from "./im2col.ts"
 import { useWasmKernels } from "../backend.ts"
 import { convBackwardInputWasm, convBackwardWeightWasm, convForwardWasm } from "../wasm/conv.ts"
 
@@ -61,13 +61,7 @@ export function gemmSizes(p: ConvProblem): { cinG: number; coutG: number; K: num
   return { cinG, coutG: p.outChannels / p.groups, K: cinG * kernelVolume(p.geometry), P: outputVolume(p.geometry), inPlane: inputVolume(p.geometry) }
 }
 
-/** True when im2col would copy x unchanged (1x1 kernel, stride 1, no padding, out = in). */
-export function isPointwise(g: ConvGeometry): boolean {
-  for (let i = 0; i < 3; i++) {
-    if (g.kernel[i] !== 1 || g.stride[i] !== 1 || g.padLo[i] !== 0 || g.outSize[i] !== g.inSize[i]) return false
-  }
-  return true
-}
+export { isPointwise } from "./im2col.ts"
 
 /**
  * The column matrix (size entries) of the `channels` planes at xOff: x itself when there is

@@ -4,6 +4,7 @@
  * the input gradient's col2im, the bias and ReLU epilogue in WebAssembly too. Same contracts as ../conv/serial.ts; the summation order of every
  * element depends on the problem only, never on which samples or threads ran it.
  */
+import { inputVolume, isPointwise, kernelVolume, outputVolume } from "../conv/im2col.ts"
 import type { ConvProblem } from "../conv/problem.ts"
 import { gemmAt } from "./gemm.ts"
 import { runInArena, type Arena } from "./module.ts"
@@ -24,12 +25,7 @@ interface Sizes {
 function sizes(p: ConvProblem): Sizes {
   const g = p.geometry
   const cinG = p.inChannels / p.groups
-  const kVol = g.kernel[0] * g.kernel[1] * g.kernel[2]
-  const P = g.outSize[0] * g.outSize[1] * g.outSize[2]
-  const inPlane = g.inSize[0] * g.inSize[1] * g.inSize[2]
-  let pointwise = true
-  for (let i = 0; i < 3; i++) if (g.kernel[i] !== 1 || g.stride[i] !== 1 || g.padLo[i] !== 0 || g.outSize[i] !== g.inSize[i]) pointwise = false
-  return { cinG, coutG: p.outChannels / p.groups, K: cinG * kVol, P, inPlane, pointwise }
+  return { cinG, coutG: p.outChannels / p.groups, K: cinG * kernelVolume(g), P: outputVolume(g), inPlane: inputVolume(g), pointwise: isPointwise(g) }
 }
 
 /**

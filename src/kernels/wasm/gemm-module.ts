@@ -82,6 +82,26 @@ function packA(): FunctionSpec {
 }
 
 /**
+ * The scalar loop of a panel with fewer than eight columns: dst[j] = the element at
+ * `address(j)` for columns col + j < nc, 0 beyond (j, col, nc, dst: locals; dst advances).
+ */
+function edgePanel(c: Code, j: number, col: number, nc: number, dst: number, address: () => void): void {
+  c.i32_const(0).set(j)
+  c.block().loop()
+  c.get(j).i32_const(TILE_COLS).i32_ge_s().br_if(1)
+  c.get(dst)
+  c.get(col).get(j).i32_add().get(nc).i32_lt_s()
+  c.if_f32()
+  address()
+  c.f32_load()
+  c.else_().f32_const(0).end()
+  c.f32_store()
+  c.get(dst).i32_const(4).i32_add().set(dst)
+  c.get(j).i32_const(1).i32_add().set(j)
+  c.br(0).end().end()
+}
+
+/**
  * packB(src, ldb, trans, kc, nc, dst): dst[(p * kc + k) * 8 + j] = op(B)[k, p * 8 + j] for
  * columns < nc (0 beyond), op(B)[k, j] = src[k * ldb + j] (trans = 0) or src[j * ldb + k].
  * A full panel of untransposed B is two vector loads per k.
@@ -106,16 +126,7 @@ function packB(): FunctionSpec {
   c.get(dst).get(rowPtr).v128_load({ offset: 16, align: 0 }).v128_store({ offset: 16, align: 0 })
   c.get(dst).i32_const(32).i32_add().set(dst)
   c.else_()
-  c.i32_const(0).set(j)
-  c.block().loop()
-  c.get(j).i32_const(TILE_COLS).i32_ge_s().br_if(1)
-  c.get(dst)
-  c.get(col).get(j).i32_add().get(nc).i32_lt_s()
-  c.if_f32().get(rowPtr).get(j).get(colStep).i32_mul().i32_add().f32_load()
-  c.else_().f32_const(0).end().f32_store()
-  c.get(dst).i32_const(4).i32_add().set(dst)
-  c.get(j).i32_const(1).i32_add().set(j)
-  c.br(0).end().end()
+  edgePanel(c, j, col, nc, dst, () => c.get(rowPtr).get(j).get(colStep).i32_mul().i32_add())
   c.end()
   c.get(k).i32_const(1).i32_add().set(k)
   c.br(0).end().end()
@@ -167,18 +178,7 @@ function packBGather(): FunctionSpec {
   for (let q = 0; q < TILE_COLS; q++) c.get(dst).get(rowPtr).get(o[q]).i32_add().f32_load().f32_store({ offset: q * 4 })
   c.get(dst).i32_const(32).i32_add().set(dst)
   c.else_()
-  c.i32_const(0).set(j)
-  c.block().loop()
-  c.get(j).i32_const(TILE_COLS).i32_ge_s().br_if(1)
-  c.get(dst)
-  c.get(col).get(j).i32_add().get(nc).i32_lt_s()
-  c.if_f32()
-  c.get(rowPtr).get(colOff).get(col).get(j).i32_add().i32_const(2).i32_shl().i32_add().i32_load().i32_const(2).i32_shl().i32_add().f32_load()
-  c.else_().f32_const(0).end()
-  c.f32_store()
-  c.get(dst).i32_const(4).i32_add().set(dst)
-  c.get(j).i32_const(1).i32_add().set(j)
-  c.br(0).end().end()
+  edgePanel(c, j, col, nc, dst, () => c.get(rowPtr).get(colOff).get(col).get(j).i32_add().i32_const(2).i32_shl().i32_add().i32_load().i32_const(2).i32_shl().i32_add())
   c.end()
   c.end()
   c.get(k).i32_const(1).i32_add().set(k)
