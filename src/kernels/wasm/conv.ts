@@ -197,7 +197,10 @@ export function convBackwardWeightWasm(gy: Float32Array, x: Float32Array, gw: Fl
   // short rows its masked tails and 2x4 tiles lose to the GEMM (`npx tsx bench/conv-lenet.ts
   // --arena`: LeNet conv1, rows of 28: 1.65 -> 0.54 ms; conv2, rows of 10: 1.20 -> 1.54 ms)
   const byRows = p.geometry.stride[2] === 1 && p.geometry.outSize[2] >= 16
-  return runInArena([gy, x], [gw.subarray(0, p.outChannels * K)], lay.workBytes, (arena, [gya, xa, gwa], work) => {
+  // the block of gw this call writes: rows c0..c1 of each group, columns t0..tEnd
+  const written: [number, number][] = []
+  for (let grp = 0; grp < p.groups; grp++) for (let c = c0; c < c1; c++) written.push([(grp * coutG + c) * K + t0, (grp * coutG + c) * K + tEnd])
+  const body = (arena: Arena, [gya, xa, gwa]: number[], work: number): void => {
     const { taps, positions, rowStarts } = offsetTables(arena, p, s, lay, work)
     const [oD, oH, oW] = p.geometry.outSize
     clearPadded(arena, lay, work)
@@ -214,5 +217,6 @@ export function convBackwardWeightWasm(gy: Float32Array, x: Float32Array, gw: Fl
         gemmAt(arena, false, true, c1 - c0, tEnd - t0, P, 1, A, P, 0, 0, n === 0 ? 0 : 1, C, K, { base, rowOff: positions, colOff: taps + t0 * 4 })
       }
     }
-  })
+  }
+  return runInArena([gy, x], [gw.subarray(0, p.outChannels * K)], lay.workBytes, body, false, written)
 }

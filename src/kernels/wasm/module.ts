@@ -291,10 +291,19 @@ function viewLike(a: ArenaArray, buffer: ArrayBufferLike, at: number): ArenaArra
  * arena's data: in place when they already share an arena with that much room left,
  * else in the staging arena, copying `inputs` in and `outputs` in and back out (not in
  * when `overwrites`: `body` writes every element of every output). `body` gets the arena,
- * each array's byte address (inputs then outputs) and the workspace's. False when no arena
- * can hold them (the caller runs the JS kernel).
+ * each array's byte address (inputs then outputs) and the workspace's. `written`, when
+ * given, lists the element ranges of the outputs the body writes: only those are copied
+ * back (a part of a split kernel must not write back the parts other threads compute at
+ * the same time). False when no arena can hold them (the caller runs the JS kernel).
  */
-export function runInArena(inputs: readonly ArenaArray[], outputs: readonly ArenaArray[], workBytes: number, body: (arena: Arena, addresses: number[], work: number) => void, overwrites = false): boolean {
+export function runInArena(
+  inputs: readonly ArenaArray[],
+  outputs: readonly ArenaArray[],
+  workBytes: number,
+  body: (arena: Arena, addresses: number[], work: number) => void,
+  overwrites = false,
+  written?: readonly (readonly [number, number])[],
+): boolean {
   const all = [...inputs, ...outputs]
   const home = arenaOf(all[0])
   const work = home === undefined ? undefined : workspaceOf(home)
@@ -313,6 +322,11 @@ export function runInArena(inputs: readonly ArenaArray[], outputs: readonly Aren
     at += padded(a)
   }
   body(s, addresses, at)
-  outputs.forEach((o, i) => o.set(viewLike(o, s.memory.buffer, addresses[inputs.length + i])))
+  outputs.forEach((o, i) => {
+    const staged = viewLike(o, s.memory.buffer, addresses[inputs.length + i])
+    // only what the body wrote: another thread may be writing the rest of o meanwhile
+    if (written === undefined) o.set(staged)
+    else for (const [from, to] of written) o.set(staged.subarray(from, to), from)
+  })
   return true
 }
