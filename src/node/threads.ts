@@ -52,8 +52,15 @@ export const CONTROL = {
   firstJobCounter: 2,
 } as const
 
-/** Loads of a control word before a futex wait, on either side (about 10-20 us). */
-export const SPIN_CHECKS = 20_000
+/**
+ * Loads of a control word before a futex wait, on either side (about 0.1-0.2 ms). With the
+ * WASM kernels a LeNet-5 step's parallel parts are 0.3-0.8 ms long and come less than this
+ * apart, so the worker stays awake through a step instead of paying a futex wake-up per
+ * task: W1 on 2 threads took 6.7-6.9 ms against 8.2-10.1 ms with 20,000 loads, in
+ * alternating runs of `npm run bench -- --only W1,W4 --system dagrad --threads 2`. Like an
+ * OpenMP runtime's spin-wait, it costs at most that much CPU after the last task.
+ */
+export const SPIN_CHECKS = 200_000
 
 /** A worker-thread {@link ParallelBackend} started by {@link startThreadPool}; installed as the backend when it has more than one thread. */
 export interface ThreadPool extends ParallelBackend {
