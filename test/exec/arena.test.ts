@@ -208,17 +208,22 @@ describe.runIf(wasmAvailable())("a float32 plan's buffers in one WASM arena", ()
   })
 })
 
+/** Installs a provider that records the data bytes each plan asks for and makes no arena. */
+function recordArenaRequests(asked: number[]): void {
+  setArenaProvider({
+    enabled: () => true,
+    create: (dataBytes) => {
+      asked.push(dataBytes)
+      return undefined
+    },
+  })
+}
+
 describe("the arena's size, from the pool simulated over one run", () => {
   /** The data bytes a plan asks its arena for (the provider records them and makes none). */
   function askedBytes(build: (b: GraphBuilder) => Parameters<typeof compile>[1], feeds: Record<string, Tensor>): number[] {
     const asked: number[] = []
-    setArenaProvider({
-      enabled: () => true,
-      create: (dataBytes) => {
-        asked.push(dataBytes)
-        return undefined
-      },
-    })
+    recordArenaRequests(asked)
     const b = new GraphBuilder({ dtype: "float32" })
     const fetches = build(b)
     compile(b.graph, fetches).run(feeds)
@@ -259,13 +264,7 @@ describe("the arena's size, from the pool simulated over one run", () => {
 
   it("asks for no arena past ARENA_LIMIT_BYTES (the plan keeps ordinary buffers)", () => {
     const asked: number[] = []
-    setArenaProvider({
-      enabled: () => true,
-      create: (dataBytes) => {
-        asked.push(dataBytes)
-        return undefined
-      },
-    })
+    recordArenaRequests(asked)
     const step = (id: string, size: number) => ({ node: { id, kind: "op" }, outputs: [[{ name: "y", shape: [size], dtype: "float32" as const }, `${id}:y`] as const], release: [] })
     // two buffers of a quarter of the limit each, and the workspace as large as the largest:
     // three quarters of it, asked for
