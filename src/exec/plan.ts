@@ -222,11 +222,6 @@ export class Plan {
     return out
   }
 
-  /** The thread count this plan's runs favour now (see RunOptions.adaptiveThreads). */
-  preferredThreads(): number {
-    return this.threadChoice.preferred(threadCount())
-  }
-
   private readonly threadChoice = new ThreadChooser()
 
   private runSteps(feeds: { readonly [name: string]: Tensor }, params: ParamStore, options: RunOptions): Tensor[] {

@@ -24,8 +24,8 @@ export class ThreadChooser {
     const candidates = [max, 1]
     for (const c of candidates) if ((this.times.get(c)?.length ?? 0) < 3) return c
     this.runs++
-    const [best, other] = this.median(max) <= this.median(1) ? [max, 1] : [1, max]
-    return this.runs % this.probeEvery === 0 ? other : best
+    const best = this.preferred(max)
+    return this.runs % this.probeEvery === 0 ? (best === 1 ? max : 1) : best
   }
 
   /** Records a run's wall time with `threads` threads. */

@@ -54,6 +54,13 @@ function nextJob(seen: number): number {
   return Atomics.load(control, slot)
 }
 
+/** The next message of the job port: posted before the counter moved, so already queued. */
+function takeMessage(): WorkerJob | ArenaAdoption | "stop" {
+  let message = receiveMessageOnPort(jobs)
+  while (message === undefined) message = receiveMessageOnPort(jobs)
+  return message.message as WorkerJob | ArenaAdoption | "stop"
+}
+
 installKernelTask(builtinRegistry)
 parentPort!.postMessage("ready")
 let seen = 0
@@ -61,16 +68,11 @@ for (;;) {
   const now = nextJob(seen)
   if (now === seen) continue
   seen = now
-  // the message was posted before the counter moved; it is in the port's queue already
-  let message = receiveMessageOnPort(jobs)
-  while (message === undefined) message = receiveMessageOnPort(jobs)
-  let job = message.message as WorkerJob | ArenaAdoption | "stop"
+  let job = takeMessage()
   // arenas to adopt come before the job that first uses them, without a counter bump
   while (typeof job === "object" && "adopt" in job) {
     adoptArena(job.adopt.memory, job.adopt.layout, job.adopt.slot)
-    let next = receiveMessageOnPort(jobs)
-    while (next === undefined) next = receiveMessageOnPort(jobs)
-    job = next.message as WorkerJob | ArenaAdoption | "stop"
+    job = takeMessage()
   }
   if (job === "stop") break
   run(job)

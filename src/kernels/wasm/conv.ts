@@ -78,26 +78,33 @@ function offsetTables(arena: Arena, p: ConvProblem, s: Sizes, lay: Implicit, wor
 }
 
 /**
+ * Copies the rows of `channels` input planes at byte address `planes` to their place inside
+ * the zero-padded planes at `padded` (`toPadded`), or back (the interior only).
+ */
+function copyPlaneRows(heap: Float32Array, p: ConvProblem, channels: number, lay: Implicit, planes: number, padded: number, toPadded: boolean): void {
+  const [inD, inH, inW] = p.geometry.inSize
+  const [pD, pH, pW] = p.geometry.padLo
+  const [Dp, Hp, Wp] = lay.dims
+  for (let c = 0; c < channels; c++) {
+    for (let d = 0; d < inD; d++) {
+      for (let h = 0; h < inH; h++) {
+        const row = planes / 4 + ((c * inD + d) * inH + h) * inW
+        const inside = padded / 4 + ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW
+        if (toPadded) heap.copyWithin(inside, row, row + inW)
+        else heap.copyWithin(row, inside, inside + inW)
+      }
+    }
+  }
+}
+
+/**
  * The byte address the implicit column matrix of `channels` planes at x reads from: x
  * itself, or the zero-padded copy at `work` (its border was zeroed by {@link clearPadded}
  * and is never written, so each call copies the interior rows only).
  */
 function paddedInput(arena: Arena, p: ConvProblem, channels: number, lay: Implicit, x: number, work: number): number {
   if (lay.padFloats === 0) return x
-  const heap = new Float32Array(arena.memory.buffer)
-  const [inD, inH, inW] = p.geometry.inSize
-  const [pD, pH, pW] = p.geometry.padLo
-  const [Dp, Hp, Wp] = lay.dims
-  const src = x / 4
-  const dst = work / 4
-  for (let c = 0; c < channels; c++) {
-    for (let d = 0; d < inD; d++) {
-      for (let h = 0; h < inH; h++) {
-        const from = src + ((c * inD + d) * inH + h) * inW
-        heap.copyWithin(dst + ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW, from, from + inW)
-      }
-    }
-  }
+  copyPlaneRows(new Float32Array(arena.memory.buffer), p, channels, lay, x, work, true)
   return work
 }
 
@@ -145,7 +152,8 @@ export function convBackwardInputWasm(gy: Float32Array, weight: Float32Array, gx
     const col = work + lay.workBytes
     const { taps, positions } = offsetTables(arena, p, s, lay, work)
     const heap = new Float32Array(arena.memory.buffer)
-    if (lay.padFloats === 0) heap.fill(0, gxa / 4, gxa / 4 + gxSize)
+    // the scatter adds into gx itself when nothing is padded (a pointwise GEMM overwrites it)
+    if (lay.padFloats === 0 && !s.pointwise) heap.fill(0, gxa / 4, gxa / 4 + gxSize)
     for (let n = 0; n < p.batch; n++) {
       for (let grp = 0; grp < p.groups; grp++) {
         const B = gya + (n * p.outChannels + grp * coutG) * P * 4
@@ -162,25 +170,10 @@ export function convBackwardInputWasm(gy: Float32Array, weight: Float32Array, gx
         }
         clearPadded(arena, lay, work)
         arena.kernels.scatterAdd(work, taps, positions, K, P, col)
-        copyInterior(heap, p, cinG, lay, work, gxOff)
+        copyPlaneRows(heap, p, cinG, lay, gxOff, work, false)
       }
     }
   })
-}
-
-/** The interior of the padded planes at `padded` (byte address) into the planes at `out`. */
-function copyInterior(heap: Float32Array, p: ConvProblem, channels: number, lay: Implicit, padded: number, out: number): void {
-  const [inD, inH, inW] = p.geometry.inSize
-  const [pD, pH, pW] = p.geometry.padLo
-  const [Dp, Hp, Wp] = lay.dims
-  for (let c = 0; c < channels; c++) {
-    for (let d = 0; d < inD; d++) {
-      for (let h = 0; h < inH; h++) {
-        const from = padded / 4 + ((c * Dp + d + pD) * Hp + h + pH) * Wp + pW
-        heap.copyWithin(out / 4 + ((c * inD + d) * inH + h) * inW, from, from + inW)
-      }
-    }
-  }
 }
 
 /**

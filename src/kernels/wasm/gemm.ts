@@ -1,9 +1,9 @@
 /**
  * float32 GEMM on the WASM kernels: the BLIS loop nest (as in ../gemm/serial.ts) driven from
  * here, with packing and the macro-kernel in WebAssembly (./gemm-module.ts). Operands in an
- * arena are used in place; others are copied into the staging arena first.
+ * arena are used in place; others are copied into the staging arena first (runInArena).
  */
-import { arenaOf, GEMM_KC, GEMM_MC, GEMM_NC, SCRATCH, stagingArena, type Arena } from "./module.ts"
+import { GEMM_KC, GEMM_MC, GEMM_NC, SCRATCH, runInArena, type Arena } from "./module.ts"
 
 /** The elements a strided matrix view spans: rows x cols with row stride ld. */
 const span = (rows: number, cols: number, ld: number): number => (rows - 1) * ld + cols
@@ -24,29 +24,14 @@ export function gemmWasm(
   C: Float32Array,
   ldc: number,
 ): boolean {
-  const arena = arenaOf(C)
-  if (arena !== undefined && arenaOf(A) === arena && arenaOf(B) === arena) {
-    gemmAt(arena, transA, transB, M, N, K, alpha, A.byteOffset, lda, B.byteOffset, ldb, beta, C.byteOffset, ldc)
-    return true
-  }
-  // copy the operands' spans into the staging arena, run there, copy C back
+  // the spans the matrices cover: in place when they share an arena, else staged (C's whole
+  // span is copied in too, so the copy back leaves what lies between its rows unchanged)
   const aLen = transA ? span(K, M, lda) : span(M, K, lda)
   const bLen = transB ? span(N, K, ldb) : span(K, N, ldb)
   const cLen = span(M, N, ldc)
-  const pad = (n: number): number => Math.ceil(n / 4) * 4
-  const s = stagingArena((pad(aLen) + pad(bLen) + pad(cLen)) * 4)
-  if (s === undefined) return false
-  const heap = new Float32Array(s.memory.buffer)
-  const a = s.dataStart / 4
-  const b = a + pad(aLen)
-  const c = b + pad(bLen)
-  heap.set(A.subarray(0, aLen), a)
-  heap.set(B.subarray(0, bLen), b)
-  // C's whole span, even when beta is 0: the copy back must not change what lies between its rows
-  heap.set(C.subarray(0, cLen), c)
-  gemmAt(s, transA, transB, M, N, K, alpha, a * 4, lda, b * 4, ldb, beta, c * 4, ldc)
-  C.set(heap.subarray(c, c + cLen))
-  return true
+  return runInArena([A.subarray(0, aLen), B.subarray(0, bLen)], [C.subarray(0, cLen)], 0, (arena, [a, b, c]) =>
+    gemmAt(arena, transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc),
+  )
 }
 
 /**
